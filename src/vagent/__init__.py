@@ -1,0 +1,1 @@
+"""vagent: realtime voice AI agents on structured concurrency."""

@@ -1,0 +1,44 @@
+"""Small shared helpers: sentinels, errors, retry policy, channels, owned streams."""
+
+from .channels import drain_nowait, open_channel, send_or_drop
+from .connect_options import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AssignmentTimeoutError,
+    OwnershipError,
+    VagentError,
+    ValidationError,
+)
+from .excgroups import collapse_exception_group, collapse_excgroups
+from .ids import shortuuid
+from .not_given import NOT_GIVEN, NotGiven, NotGivenOr, is_given
+from .owned_stream import OwnedStream
+from .retry import retry_api_call
+
+__all__ = [
+    "DEFAULT_API_CONNECT_OPTIONS",
+    "NOT_GIVEN",
+    "APIConnectOptions",
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AssignmentTimeoutError",
+    "NotGiven",
+    "NotGivenOr",
+    "OwnedStream",
+    "OwnershipError",
+    "VagentError",
+    "ValidationError",
+    "collapse_exception_group",
+    "collapse_excgroups",
+    "drain_nowait",
+    "is_given",
+    "open_channel",
+    "retry_api_call",
+    "send_or_drop",
+    "shortuuid",
+]
