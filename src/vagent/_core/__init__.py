@@ -1,7 +1,9 @@
 """Small shared helpers: sentinels, errors, retry policy, channels, owned streams."""
 
 from .channels import drain_nowait, open_channel, send_or_drop
+from .clock import set_wallclock, wallclock
 from .connect_options import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions
+from .emitter import EventEmitter
 from .errors import (
     APIConnectionError,
     APIError,
@@ -27,6 +29,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AssignmentTimeoutError",
+    "EventEmitter",
     "NotGiven",
     "NotGivenOr",
     "OwnedStream",
@@ -40,5 +43,7 @@ __all__ = [
     "open_channel",
     "retry_api_call",
     "send_or_drop",
+    "set_wallclock",
     "shortuuid",
+    "wallclock",
 ]

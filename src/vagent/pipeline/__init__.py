@@ -1,0 +1,1 @@
+"""Provider interfaces: STT, TTS, VAD, stream adapters, tokenizers, audio utilities, metrics."""
