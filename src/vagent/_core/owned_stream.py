@@ -88,10 +88,12 @@ class OwnedStream(Generic[InT, OutT]):
         self._state = _State.CLOSED
         self._task_group.cancel_scope.cancel()
         self._input_send.close()
-        with collapse_excgroups():
-            suppressed = await self._task_group.__aexit__(exc_type, exc, tb)
-        self._output_recv.close()
-        return suppressed
+        try:
+            with collapse_excgroups():
+                # The producer's scope is already cancelled: this join is prompt.
+                return await self._task_group.__aexit__(exc_type, exc, tb)  # noqa: ASYNC102
+        finally:
+            self._output_recv.close()
 
     async def aclose(self) -> None:
         """Stop the producer now; its task is gone when the ``async with`` block ends.
@@ -102,8 +104,9 @@ class OwnedStream(Generic[InT, OutT]):
             self._task_group.cancel_scope.cancel()
             self._input_send.close()
             self._output_recv.close()
+        await anyio.lowlevel.checkpoint()
 
-    async def _run_producer(self) -> None:
+    async def _run_producer(self) -> None:  # noqa: ASYNC910 (errors end the stream in-band)
         try:
             async with self._output_send, self._input_recv:
                 await self._run(self._input_recv, self._output_send)  # type: ignore[arg-type]

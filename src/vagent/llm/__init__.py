@@ -1,1 +1,85 @@
-"""vagent.llm"""
+"""Chat context, function tools and the LLM interface (``livekit.agents.llm`` names)."""
+
+from ._chat_context import ChatContext, ReadOnlyChatContext
+from ._chat_items import (
+    AudioContent,
+    ChatContent,
+    ChatItem,
+    ChatMessage,
+    ChatRole,
+    FunctionCall,
+    FunctionCallOutput,
+    ImageContent,
+)
+from ._chunks import (
+    ChatChunk,
+    ChoiceDelta,
+    CollectedResponse,
+    CompletionUsage,
+    FunctionToolCall,
+    LLMError,
+)
+from ._fallback import AvailabilityChangedEvent, FallbackAdapter
+from ._llm import LLM, ChunkSender, LLMStream
+from ._tool_arguments import prepare_function_arguments
+from ._tool_schema import (
+    build_legacy_openai_schema,
+    build_parameters_schema,
+    build_strict_openai_schema,
+)
+from ._tools import (
+    FunctionTool,
+    FunctionToolInfo,
+    InjectedContext,
+    NamedToolChoice,
+    StopResponse,
+    ToolChoice,
+    ToolContext,
+    ToolError,
+    ToolParameter,
+    find_function_tools,
+    function_tool,
+    get_function_info,
+    is_function_tool,
+)
+
+__all__ = [
+    "LLM",
+    "AudioContent",
+    "AvailabilityChangedEvent",
+    "ChatChunk",
+    "ChatContent",
+    "ChatContext",
+    "ChatItem",
+    "ChatMessage",
+    "ChatRole",
+    "ChoiceDelta",
+    "ChunkSender",
+    "CollectedResponse",
+    "CompletionUsage",
+    "FallbackAdapter",
+    "FunctionCall",
+    "FunctionCallOutput",
+    "FunctionTool",
+    "FunctionToolCall",
+    "FunctionToolInfo",
+    "ImageContent",
+    "InjectedContext",
+    "LLMError",
+    "LLMStream",
+    "NamedToolChoice",
+    "ReadOnlyChatContext",
+    "StopResponse",
+    "ToolChoice",
+    "ToolContext",
+    "ToolError",
+    "ToolParameter",
+    "build_legacy_openai_schema",
+    "build_parameters_schema",
+    "build_strict_openai_schema",
+    "find_function_tools",
+    "function_tool",
+    "get_function_info",
+    "is_function_tool",
+    "prepare_function_arguments",
+]

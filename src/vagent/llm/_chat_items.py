@@ -1,0 +1,117 @@
+"""The items of a conversation: messages (text, images, audio), function calls and outputs.
+
+Items are frozen attrs values; change one with :func:`attrs.evolve`. Every item carries a
+``type`` tag (``"message"``, ``"function_call"``, ``"function_call_output"``) on which
+(de)serialization dispatches, and a wall-clock ``created_at`` from
+:func:`vagent._core.wallclock` that :meth:`ChatContext.insert` keeps items ordered by.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypeAlias
+
+from attrs import cmp_using, field, frozen
+from livekit import rtc
+
+from vagent._core import shortuuid, wallclock
+
+ChatRole: TypeAlias = Literal["developer", "system", "user", "assistant"]
+
+
+def _frames_equal(a: list[rtc.AudioFrame], b: list[rtc.AudioFrame]) -> bool:
+    if len(a) != len(b):
+        return False
+    return all(
+        x.sample_rate == y.sample_rate
+        and x.num_channels == y.num_channels
+        and x.samples_per_channel == y.samples_per_channel
+        and bytes(x.data) == bytes(y.data)
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+@frozen(kw_only=True)
+class ImageContent:
+    """An image in a message.
+
+    ``image`` is a URL or a ``data:`` URL. ``inference_width``/``inference_height`` ask the
+    provider to resize before inference; ``inference_detail`` is OpenAI's detail hint.
+    """
+
+    id: str = field(factory=lambda: shortuuid("img_"))
+    type: Literal["image_content"] = "image_content"
+    image: str
+    inference_width: int | None = None
+    inference_height: int | None = None
+    inference_detail: Literal["auto", "high", "low"] = "auto"
+    mime_type: str | None = None
+
+
+@frozen(kw_only=True)
+class AudioContent:
+    """Audio in a message (``frames``), with its transcript when known.
+
+    Serialized frames keep their format and carry their 16-bit PCM bytes base64-encoded, so a
+    context with audio round-trips; :meth:`ChatContext.to_dict` leaves audio out by default.
+    Two values are equal when their frames hold the same samples in the same format.
+    """
+
+    type: Literal["audio_content"] = "audio_content"
+    frames: list[rtc.AudioFrame] = field(factory=list, eq=cmp_using(eq=_frames_equal))
+    transcript: str | None = None
+
+
+ChatContent: TypeAlias = str | ImageContent | AudioContent
+
+
+@frozen(kw_only=True)
+class ChatMessage:
+    """A message from the developer, system, user or assistant.
+
+    ``interrupted`` marks an assistant message cut short by the user (its content is what was
+    actually heard). ``hash`` is an optional fingerprint providers may use for caching.
+    """
+
+    id: str = field(factory=lambda: shortuuid("item_"))
+    type: Literal["message"] = "message"
+    role: ChatRole
+    content: list[ChatContent]
+    interrupted: bool = False
+    hash: bytes | None = None
+    created_at: float = field(factory=wallclock)
+
+    @property
+    def text_content(self) -> str | None:
+        """The text parts joined by newlines, or ``None`` when the message has no text."""
+        parts = [part for part in self.content if isinstance(part, str)]
+        if not parts:
+            return None
+        return "\n".join(parts)
+
+
+@frozen(kw_only=True)
+class FunctionCall:
+    """The LLM asked to call tool ``name`` with ``arguments`` (a JSON object as a string)."""
+
+    id: str = field(factory=lambda: shortuuid("item_"))
+    type: Literal["function_call"] = "function_call"
+    call_id: str
+    name: str
+    arguments: str
+    created_at: float = field(factory=wallclock)
+
+
+@frozen(kw_only=True)
+class FunctionCallOutput:
+    """What a tool call returned (``output``), or its error message when ``is_error``."""
+
+    id: str = field(factory=lambda: shortuuid("item_"))
+    type: Literal["function_call_output"] = "function_call_output"
+    call_id: str
+    name: str = ""
+    output: str
+    is_error: bool
+    created_at: float = field(factory=wallclock)
+
+
+ChatItem: TypeAlias = ChatMessage | FunctionCall | FunctionCallOutput

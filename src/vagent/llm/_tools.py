@@ -1,0 +1,322 @@
+"""Function tools: plain functions or methods the LLM may call.
+
+Decorate with :func:`function_tool`; the result is a :class:`FunctionTool` that is still
+callable exactly like the original (methods stay methods: accessing one through an instance
+gives a bound tool). Its JSON schema comes from the type hints and the Google-style
+docstring (see :func:`build_parameters_schema`); the LLM's JSON arguments are turned into
+Python values by :func:`prepare_function_arguments`.
+
+A parameter annotated with a subclass of :class:`InjectedContext` (such as the session's
+``RunContext[Userdata]``) is not shown to the LLM; the framework passes it in.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Literal, TypedDict, TypeVar, get_args, get_origin, overload
+
+import docstring_parser
+from attrs import frozen
+
+from vagent._core import ValidationError
+
+from ._serialization import resolve_hints
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class InjectedContext:
+    """Base class of values the framework passes to tools instead of the LLM.
+
+    A tool parameter annotated with a subclass (for example ``RunContext[MyData]``) is left
+    out of the tool's schema and receives the ``context`` given to
+    :func:`prepare_function_arguments`.
+    """
+
+
+class ToolError(Exception):
+    """Raise from a tool to report a failure to the LLM: ``message`` becomes the output."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self._message = message
+
+    @property
+    def message(self) -> str:
+        """The text the LLM sees."""
+        return self._message
+
+
+class StopResponse(Exception):
+    """Raise from a tool to end the turn without asking the LLM for a reply to its output."""
+
+
+class _NamedFunction(TypedDict):
+    name: str
+
+
+class NamedToolChoice(TypedDict):
+    """Force one tool: ``{"type": "function", "function": {"name": "get_weather"}}``."""
+
+    type: Literal["function"]
+    function: _NamedFunction
+
+
+ToolChoice = NamedToolChoice | Literal["auto", "required", "none"]
+
+
+@frozen(kw_only=True)
+class FunctionToolInfo:
+    """The name and description the LLM sees."""
+
+    name: str
+    description: str | None
+
+
+@frozen(kw_only=True)
+class ToolParameter:
+    """One parameter of a tool, as the schema builder and argument parser see it."""
+
+    name: str
+    annotation: Any  # the type without ``Annotated`` metadata
+    default: Any  # ``inspect.Parameter.empty`` when required
+    description: str | None
+    positional_only: bool
+    injected: bool
+
+    @property
+    def required(self) -> bool:
+        return self.default is inspect.Parameter.empty
+
+
+def is_injected_annotation(annotation: Any) -> bool:
+    """True for ``InjectedContext`` subclasses and their parametrizations (``RunContext[T]``)."""
+    origin = get_origin(annotation) or annotation
+    return isinstance(origin, type) and issubclass(origin, InjectedContext)
+
+
+class FunctionTool:
+    """A function or method marked with :func:`function_tool`.
+
+    Calling it calls the original (``await tool(...)`` for async functions). Accessed through
+    an instance of its class, a tool defined as a method is bound to that instance, like a
+    method. Equal tools wrap the same function bound to the same instance.
+    """
+
+    # copied from the function by functools.update_wrapper
+    __name__: str
+    __qualname__: str
+    __wrapped__: Callable[..., Any]
+
+    def __init__(
+        self, fn: Callable[..., Any], info: FunctionToolInfo, *, instance: object = None
+    ) -> None:
+        self._fn = fn
+        self._info = info
+        self._instance = instance
+        self._parameters: list[ToolParameter] | None = None
+        functools.update_wrapper(self, fn)
+
+    @property
+    def info(self) -> FunctionToolInfo:
+        """Name and description."""
+        return self._info
+
+    @property
+    def name(self) -> str:
+        return self._info.name
+
+    @property
+    def description(self) -> str | None:
+        return self._info.description
+
+    @property
+    def fn(self) -> Callable[..., Any]:
+        """The original function (unbound for methods)."""
+        return self._fn
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._instance is not None:
+            return self._fn(self._instance, *args, **kwargs)
+        return self._fn(*args, **kwargs)
+
+    def __get__(self, instance: object, owner: type | None = None) -> FunctionTool:
+        if instance is None:
+            return self
+        return FunctionTool(self._fn, self._info, instance=instance)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FunctionTool):
+            return NotImplemented
+        return self._fn is other._fn and self._instance is other._instance
+
+    def __hash__(self) -> int:
+        return hash((id(self._fn), id(self._instance)))
+
+    def __repr__(self) -> str:
+        bound = f" bound to {type(self._instance).__name__}" if self._instance is not None else ""
+        return f"<FunctionTool {self._info.name!r}{bound}>"
+
+    def parameters(self) -> list[ToolParameter]:
+        """The parameters (without ``self``), resolved from hints and the docstring.
+
+        Raises :class:`ValidationError` for parameters the LLM cannot fill: ``*args``,
+        ``**kwargs``, missing annotations.
+        """
+        if self._parameters is None:
+            self._parameters = _inspect_parameters(self)
+        return self._parameters
+
+
+def _inspect_parameters(tool: FunctionTool) -> list[ToolParameter]:
+    fn = tool.fn
+    try:
+        hints = resolve_hints(fn)
+    except Exception as exc:
+        raise ValidationError(f"tool {tool.name!r}: cannot resolve type hints: {exc}") from exc
+    docs = {p.arg_name: p.description for p in docstring_parser.parse(fn.__doc__ or "").params}
+    params = list(inspect.signature(fn).parameters.values())
+    if tool._instance is not None and params:
+        params = params[1:]
+    elif params and params[0].name == "self":
+        raise ValidationError(
+            f"tool {tool.name!r} is a method: use it through an instance "
+            "(for example with find_function_tools(obj))"
+        )
+    result = []
+    for param in params:
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise ValidationError(
+                f"tool {tool.name!r}: *args/**kwargs parameters are not supported ({param.name})"
+            )
+        if param.name not in hints:
+            raise ValidationError(
+                f"tool {tool.name!r}: parameter {param.name!r} needs a type annotation"
+            )
+        annotation = hints[param.name]
+        description = docs.get(param.name)
+        if get_origin(annotation) is Annotated:
+            annotation, *metadata = get_args(annotation)
+            texts = [m for m in metadata if isinstance(m, str)]
+            description = texts[0] if texts else description
+        result.append(
+            ToolParameter(
+                name=param.name,
+                annotation=annotation,
+                default=param.default,
+                description=description,
+                positional_only=param.kind is param.POSITIONAL_ONLY,
+                injected=is_injected_annotation(annotation),
+            )
+        )
+    return result
+
+
+@overload
+def function_tool(f: F, /) -> FunctionTool: ...
+@overload
+def function_tool(
+    *, name: str | None = None, description: str | None = None
+) -> Callable[[F], FunctionTool]: ...
+def function_tool(
+    f: F | None = None, /, *, name: str | None = None, description: str | None = None
+) -> FunctionTool | Callable[[F], FunctionTool]:
+    """Mark a function or method as a tool the LLM may call.
+
+    Use bare (``@function_tool``) or with ``name``/``description`` overriding the function's
+    name and docstring description. Parameter descriptions come from the docstring's
+    ``Args:`` section or from ``Annotated[T, "description"]``.
+    """
+
+    def decorate(fn: F) -> FunctionTool:
+        if isinstance(fn, FunctionTool):
+            fn = fn.fn  # type: ignore[assignment]
+        if not callable(fn):
+            raise ValidationError(f"function_tool expects a function, got {fn!r}")
+        doc = docstring_parser.parse(fn.__doc__ or "")
+        info = FunctionToolInfo(
+            name=name or fn.__name__, description=description or doc.description or None
+        )
+        return FunctionTool(fn, info)
+
+    if f is not None:
+        return decorate(f)
+    return decorate
+
+
+def is_function_tool(obj: object) -> bool:
+    """True for values made by :func:`function_tool`."""
+    return isinstance(obj, FunctionTool)
+
+
+def get_function_info(tool: FunctionTool) -> FunctionToolInfo:
+    """The tool's name and description (``tool.info``)."""
+    return tool.info
+
+
+def find_function_tools(obj: object) -> list[FunctionTool]:
+    """The tools defined on ``obj``'s class (or on ``obj`` if it is a class), bound to it.
+
+    Tools come in definition order, base classes first; a subclass overriding a tool
+    replaces it.
+    """
+    cls = obj if isinstance(obj, type) else type(obj)
+    names: dict[str, None] = {}
+    for klass in reversed(cls.__mro__):
+        for attr, value in vars(klass).items():
+            if isinstance(value, FunctionTool):
+                names[attr] = None
+            else:
+                names.pop(attr, None)
+    return [getattr(obj, attr) for attr in names]
+
+
+class ToolContext:
+    """The tools offered to an LLM, by name. Duplicate names raise :class:`ValidationError`."""
+
+    def __init__(self, tools: Sequence[FunctionTool]) -> None:
+        self._tools: dict[str, FunctionTool] = {}
+        self.update_tools(tools)
+
+    @classmethod
+    def empty(cls) -> ToolContext:
+        return cls([])
+
+    @property
+    def function_tools(self) -> dict[str, FunctionTool]:
+        """A copy of the name -> tool mapping."""
+        return dict(self._tools)
+
+    def update_tools(self, tools: Sequence[FunctionTool]) -> None:
+        """Replace the tools."""
+        by_name: dict[str, FunctionTool] = {}
+        for tool in tools:
+            if not isinstance(tool, FunctionTool):
+                raise ValidationError(f"{tool!r} is not a function tool (use @function_tool)")
+            if tool.name in by_name:
+                raise ValidationError(f"duplicate function tool name: {tool.name!r}")
+            by_name[tool.name] = tool
+        self._tools = by_name
+
+    def get(self, name: str) -> FunctionTool | None:
+        """The tool called ``name``, or ``None``."""
+        return self._tools.get(name)
+
+    def flatten(self) -> list[FunctionTool]:
+        """The tools as a list, in the order given."""
+        return list(self._tools.values())
+
+    def copy(self) -> ToolContext:
+        return ToolContext(self.flatten())
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ToolContext):
+            return NotImplemented
+        return self._tools == other._tools
+
+    __hash__ = None  # type: ignore[assignment]

@@ -1,0 +1,58 @@
+"""Provider availability for fallback adapters: a small circuit breaker, no background task.
+
+A provider that fails is marked unavailable and skipped. It is tried again (in its normal
+priority position) once ``recovery_delay`` seconds have passed since it failed, and when
+every provider is unavailable they are all tried in order. A success marks it available
+again. Nothing runs in the background: recovery is checked when a request picks providers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+import anyio
+from attrs import define
+
+P = TypeVar("P")
+
+
+@define
+class _Status:
+    available: bool = True
+    failed_at: float = 0.0
+
+
+class ProviderPool(Generic[P]):
+    def __init__(
+        self,
+        providers: Sequence[P],
+        *,
+        recovery_delay: float,
+        on_change: Callable[[P, bool], None],
+    ) -> None:
+        self.providers = list(providers)
+        self._status = [_Status() for _ in providers]
+        self._recovery_delay = recovery_delay
+        self._on_change = on_change
+
+    def available(self, index: int) -> bool:
+        return self._status[index].available
+
+    def candidates(self) -> list[int]:
+        """Provider indexes to try, in order (see the module docstring)."""
+        now = anyio.current_time()
+        usable = [
+            i
+            for i, status in enumerate(self._status)
+            if status.available or now - status.failed_at >= self._recovery_delay
+        ]
+        return usable or list(range(len(self.providers)))
+
+    def mark(self, index: int, ok: bool) -> None:
+        status = self._status[index]
+        if not ok:
+            status.failed_at = anyio.current_time()
+        if status.available != ok:
+            status.available = ok
+            self._on_change(self.providers[index], ok)

@@ -1,0 +1,224 @@
+"""A deterministic energy-based VAD: no model, useful in tests and as a fallback."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import anyio
+import numpy as np
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from attrs import frozen
+from livekit import rtc
+
+from vagent._core import ValidationError
+from vagent.pipeline._audio_input import AudioInput
+
+from ._base import VAD, VADCapabilities, VADEvent, VADEventType, VADStream
+
+_FLOOR_DBFS = -60.0
+_RANGE_DB = 40.0
+
+
+def energy_probability(samples: np.ndarray) -> float:
+    """Map the RMS level of int16 ``samples`` to [0, 1]: -60 dBFS -> 0, -20 dBFS -> 1 (linear in dB)."""
+    if samples.size == 0:
+        return 0.0
+    rms = float(np.sqrt(np.mean(np.square(samples.astype(np.float64) / 32768.0))))
+    if rms <= 0.0:
+        return 0.0
+    dbfs = 20.0 * math.log10(rms)
+    return min(1.0, max(0.0, (dbfs - _FLOOR_DBFS) / _RANGE_DB))
+
+
+@frozen(kw_only=True)
+class EnergyVADOptions:
+    """The settings of an :class:`EnergyVAD` (see its docstring)."""
+
+    min_speech_duration: float
+    min_silence_duration: float
+    prefix_padding_duration: float
+    activation_threshold: float
+    window_duration: float
+
+
+class EnergyVAD(VAD):
+    """Speech is audio louder than ``activation_threshold`` (on the scale of
+    :func:`energy_probability`; 0.5 is -40 dBFS), analysed in windows of ``window_duration``.
+
+    START_OF_SPEECH after ``min_speech_duration`` of consecutive loud windows (its frames
+    include up to ``prefix_padding_duration`` of audio before the speech), END_OF_SPEECH after
+    ``min_silence_duration`` of quiet windows. ``flush()`` and the end of input close an
+    utterance in progress with END_OF_SPEECH. Same input, same events: no randomness, no
+    clock reads except the ``timestamp`` field.
+    """
+
+    def __init__(
+        self,
+        *,
+        min_speech_duration: float = 0.05,
+        min_silence_duration: float = 0.55,
+        prefix_padding_duration: float = 0.5,
+        activation_threshold: float = 0.5,
+        window_duration: float = 0.02,
+    ) -> None:
+        for name, value in (
+            ("min_speech_duration", min_speech_duration),
+            ("min_silence_duration", min_silence_duration),
+            ("prefix_padding_duration", prefix_padding_duration),
+        ):
+            if value < 0:
+                raise ValidationError(f"EnergyVAD {name} must be >= 0, got {value}")
+        if not 0.0 <= activation_threshold <= 1.0:
+            raise ValidationError(
+                f"EnergyVAD activation_threshold must be in [0, 1], got {activation_threshold}"
+            )
+        if window_duration <= 0:
+            raise ValidationError(f"EnergyVAD window_duration must be > 0, got {window_duration}")
+        super().__init__(capabilities=VADCapabilities(update_interval=window_duration))
+        self._opts = EnergyVADOptions(
+            min_speech_duration=min_speech_duration,
+            min_silence_duration=min_silence_duration,
+            prefix_padding_duration=prefix_padding_duration,
+            activation_threshold=activation_threshold,
+            window_duration=window_duration,
+        )
+
+    @property
+    def options(self) -> EnergyVADOptions:
+        return self._opts
+
+    def stream(self) -> EnergyVADStream:
+        return EnergyVADStream(self, self._opts)
+
+
+class EnergyVADStream(VADStream):
+    """A stream of :class:`EnergyVAD`; analysis runs in the producer task, frame by frame."""
+
+    def __init__(self, vad: EnergyVAD, opts: EnergyVADOptions) -> None:
+        super().__init__(vad)
+        self._opts = opts
+
+    async def _run(
+        self, input: MemoryObjectReceiveStream[AudioInput], output: MemoryObjectSendStream[VADEvent]
+    ) -> None:
+        detector = _Detector(self._opts)
+        async for item in input:
+            if isinstance(item, rtc.AudioFrame):
+                for event in detector.push(item):
+                    await output.send(event)
+            else:
+                for event in detector.close_utterance():
+                    await output.send(event)
+        for event in detector.close_utterance():
+            await output.send(event)
+
+
+class _Detector:
+    """The synchronous state machine behind :class:`EnergyVADStream`."""
+
+    def __init__(self, opts: EnergyVADOptions) -> None:
+        self._opts = opts
+        self._format: tuple[int, int] | None = None
+        self._pending = np.zeros(0, dtype=np.int16)
+        self._window = 0
+        self._samples_index = 0
+        self._speaking = False
+        self._speech_run = 0.0  # consecutive loud audio
+        self._silence_run = 0.0  # consecutive quiet audio
+        self._utterance = 0.0  # audio since START_OF_SPEECH's speech began
+        self._prefix: deque[rtc.AudioFrame] = deque()
+        self._prefix_duration = 0.0
+        self._speech_frames: list[rtc.AudioFrame] = []
+
+    def push(self, frame: rtc.AudioFrame) -> list[VADEvent]:
+        fmt = (frame.sample_rate, frame.num_channels)
+        if self._format is None:
+            self._format = fmt
+            self._window = max(1, round(frame.sample_rate * self._opts.window_duration))
+        elif fmt != self._format:
+            raise ValidationError(
+                f"EnergyVAD stream got {fmt[0]} Hz/{fmt[1]} ch audio after "
+                f"{self._format[0]} Hz/{self._format[1]} ch; resample before pushing"
+            )
+        data = np.frombuffer(frame.data, dtype=np.int16)
+        self._pending = np.concatenate([self._pending, data])
+        events: list[VADEvent] = []
+        step = self._window * fmt[1]
+        while self._pending.size >= step:
+            window, self._pending = self._pending[:step], self._pending[step:]
+            events.extend(self._analyse(window))
+        return events
+
+    def _analyse(self, window: np.ndarray) -> list[VADEvent]:
+        assert self._format is not None
+        rate, channels = self._format
+        frame = rtc.AudioFrame(window.tobytes(), rate, channels, self._window)
+        duration = self._window / rate
+        self._samples_index += self._window
+        mono = window.reshape(-1, channels).mean(axis=1) if channels > 1 else window
+        probability = energy_probability(mono)
+        loud = probability >= self._opts.activation_threshold
+        if loud:
+            self._speech_run += duration
+            self._silence_run = 0.0
+        else:
+            self._silence_run += duration
+            self._speech_run = 0.0
+        events = [self._event(VADEventType.INFERENCE_DONE, [frame], probability)]
+        if not self._speaking:
+            self._prefix.append(frame)
+            self._prefix_duration += duration
+            keep = self._opts.prefix_padding_duration + self._speech_run
+            while (
+                self._prefix and self._prefix_duration - duration_of(self._prefix[0]) >= keep - 1e-9
+            ):
+                self._prefix_duration -= duration_of(self._prefix.popleft())
+            if loud and self._speech_run >= self._opts.min_speech_duration:
+                self._speaking = True
+                self._utterance = self._speech_run
+                self._speech_frames = list(self._prefix)
+                self._prefix.clear()
+                self._prefix_duration = 0.0
+                events.append(
+                    self._event(
+                        VADEventType.START_OF_SPEECH, list(self._speech_frames), probability
+                    )
+                )
+        else:
+            self._utterance += duration
+            self._speech_frames.append(frame)
+            if not loud and self._silence_run >= self._opts.min_silence_duration:
+                events.extend(self.close_utterance(probability))
+        return events
+
+    def close_utterance(self, probability: float = 0.0) -> list[VADEvent]:
+        """END_OF_SPEECH for an utterance in progress (none when silent)."""
+        if not self._speaking:
+            return []
+        event = self._event(VADEventType.END_OF_SPEECH, self._speech_frames, probability)
+        self._speaking = False
+        self._speech_frames = []
+        self._utterance = 0.0
+        return [event]
+
+    def _event(
+        self, type: VADEventType, frames: list[rtc.AudioFrame], probability: float
+    ) -> VADEvent:
+        speech = self._utterance - self._silence_run if self._speaking else self._speech_run
+        return VADEvent(
+            type=type,
+            samples_index=self._samples_index,
+            timestamp=anyio.current_time(),
+            speech_duration=max(0.0, speech),
+            silence_duration=self._silence_run,
+            frames=frames,
+            probability=probability,
+            speaking=self._speaking,
+            raw_accumulated_speech=self._speech_run,
+            raw_accumulated_silence=self._silence_run,
+        )
+
+
+def duration_of(frame: rtc.AudioFrame) -> float:
+    return frame.samples_per_channel / frame.sample_rate

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import anyio
+import pytest
+import trio.testing
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vagent._core import OwnershipError
+from vagent.pipeline.tokenize import TokenData, basic, hyphenate_word
+from vagent.pipeline.tokenize.basic import split_sentences, split_words
+
+
+def test_sentences_respect_abbreviations_initials_and_decimals() -> None:
+    text = (
+        "Dr. Smith paid $3.50 at example.com today. J. K. Rowling wrote it, e.g. for kids. "
+        "Really? Yes! It costs approx. five dollars."
+    )
+    assert basic.SentenceTokenizer(min_sentence_len=1).tokenize(text) == [
+        "Dr. Smith paid $3.50 at example.com today.",
+        "J. K. Rowling wrote it, e.g. for kids.",
+        "Really?",
+        "Yes!",
+        "It costs approx. five dollars.",
+    ]
+
+
+def test_short_sentences_are_merged_up_to_min_length() -> None:
+    text = "Hi. Ok. This one is long enough. End."
+    assert basic.SentenceTokenizer(min_sentence_len=20).tokenize(text) == [
+        "Hi. Ok. This one is long enough.",
+        "End.",
+    ]
+    for sentence, start, end in split_sentences(text, min_sentence_len=20):
+        assert text[start:end] == sentence
+
+
+def test_quotes_stay_with_their_sentence() -> None:
+    assert basic.SentenceTokenizer(min_sentence_len=1).tokenize('He said "stop." Then left.') == [
+        'He said "stop."',
+        "Then left.",
+    ]
+
+
+def test_words_with_and_without_punctuation() -> None:
+    text = "Hello, world! Don't stop -- e-mail me."
+    assert basic.WordTokenizer().tokenize(text) == [
+        "Hello",
+        "world",
+        "Don't",
+        "stop",
+        "e-mail",
+        "me",
+    ]
+    assert basic.WordTokenizer(ignore_punctuation=False).tokenize(text) == [
+        "Hello,", "world!", "Don't", "stop", "--", "e-mail", "me.",
+    ]  # fmt: skip
+    for word, start, end in split_words(text):
+        assert text[start:end] == word
+
+
+@pytest.mark.parametrize(
+    ("word", "pieces"),
+    [
+        ("table", ["ta", "ble"]),
+        ("window", ["win", "dow"]),
+        ("conversation", ["con", "ver", "sa", "tion"]),
+        ("make", ["make"]),
+        ("nothing", ["no", "thing"]),
+        ("cat", ["cat"]),
+    ],
+)
+def test_hyphenate_word_examples(word: str, pieces: list[str]) -> None:
+    assert hyphenate_word(word) == pieces
+
+
+@given(st.text(min_size=1, max_size=30))
+def test_hyphenate_word_pieces_rebuild_the_word(word: str) -> None:
+    pieces = hyphenate_word(word)
+    assert "".join(pieces) == word
+    assert all(pieces)
+
+
+async def test_sentence_stream_emits_when_context_arrives() -> None:
+    stream = basic.SentenceTokenizer(min_sentence_len=5, stream_context_len=10).stream()
+    stream.push_text("Hello there. Mr")
+    assert stream.pop_tokens() == []  # "Mr" could still be "Mr. Smith"
+    stream.push_text(". Smith is here")
+    tokens = stream.pop_tokens()
+    assert [t.token for t in tokens] == ["Hello there."]
+    stream.push_text(" now")
+    stream.flush()
+    flushed = stream.pop_tokens()
+    assert [t.token for t in flushed] == ["Mr. Smith is here now"]
+    assert flushed[0].segment_id == tokens[0].segment_id
+    stream.push_text("Second segment.")
+    stream.end_input()
+    got: list[TokenData] = [t async for t in stream]
+    assert [t.token for t in got] == ["Second segment."]
+    assert got[0].segment_id != tokens[0].segment_id
+    with pytest.raises(OwnershipError):
+        stream.push_text("late")
+
+
+async def test_word_stream_iterates_while_text_arrives() -> None:
+    stream = basic.WordTokenizer().stream()
+    seen: list[str] = []
+    async with anyio.create_task_group() as tg:
+
+        async def read() -> None:
+            async for token in stream:
+                seen.append(token.token)
+
+        tg.start_soon(read)
+        stream.push_text("one tw")
+        await trio.testing.wait_all_tasks_blocked()
+        assert seen == ["one"]
+        stream.push_text("o three, ")
+        stream.push_text("four")
+        stream.end_input()
+    assert seen == ["one", "two", "three", "four"]
+
+
+def test_paragraphs() -> None:
+    assert basic.tokenize_paragraphs("a b\n\n c d \n\n\n") == ["a b", "c d"]
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            ["Hello", "Mr.", "Smith", "3.5", "ok.", "Why?", "yes!", "e.g.", "A.", "end."]
+        ),
+        max_size=40,
+    ),
+    st.lists(st.integers(min_value=1, max_value=12), min_size=1, max_size=10),
+)
+def test_sentence_stream_loses_and_duplicates_nothing(words: list[str], cuts: list[int]) -> None:
+    text = " ".join(words)
+    stream = basic.SentenceTokenizer(min_sentence_len=8, stream_context_len=5).stream()
+    pos = 0
+    i = 0
+    while pos < len(text):
+        step = cuts[i % len(cuts)]
+        stream.push_text(text[pos : pos + step])
+        pos += step
+        i += 1
+    stream.end_input()
+    tokens = [t.token for t in stream.pop_tokens()]
+    assert " ".join(tokens).split() == text.split()
+    assert all(t == t.strip() and t for t in tokens)
