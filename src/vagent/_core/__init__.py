@@ -18,6 +18,7 @@ from .excgroups import collapse_exception_group, collapse_excgroups
 from .ids import shortuuid
 from .not_given import NOT_GIVEN, NotGiven, NotGivenOr, is_given
 from .owned_stream import OwnedStream
+from .owner import current_owner_task_group, owner_task_group
 from .retry import retry_api_call
 
 __all__ = [
@@ -37,10 +38,12 @@ __all__ = [
     "VagentError",
     "ValidationError",
     "collapse_exception_group",
+    "current_owner_task_group",
     "collapse_excgroups",
     "drain_nowait",
     "is_given",
     "open_channel",
+    "owner_task_group",
     "retry_api_call",
     "send_or_drop",
     "set_wallclock",

@@ -1,0 +1,26 @@
+"""Metrics values, ``UsageCollector`` and ``log_metrics`` (``livekit.agents.metrics``)."""
+
+from __future__ import annotations
+
+from .pipeline.metrics import (
+    AgentMetrics as AgentMetrics,
+    EOUMetrics as EOUMetrics,
+    LLMMetrics as LLMMetrics,
+    STTMetrics as STTMetrics,
+    TTSMetrics as TTSMetrics,
+    UsageSummary as UsageSummary,
+    VADMetrics as VADMetrics,
+)
+from .pipeline.usage import UsageCollector as UsageCollector, log_metrics as log_metrics
+
+__all__ = [
+    "AgentMetrics",
+    "EOUMetrics",
+    "LLMMetrics",
+    "STTMetrics",
+    "TTSMetrics",
+    "UsageCollector",
+    "UsageSummary",
+    "VADMetrics",
+    "log_metrics",
+]

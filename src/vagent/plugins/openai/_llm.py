@@ -1,0 +1,196 @@
+"""An :class:`~vagent.llm.LLM` over the chat completions API (OpenAI or any compatible server)."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, Self
+
+import httpx  # noqa: ASYNC127 (httpx is the project's HTTP client)
+
+from vagent._core import (
+    DEFAULT_API_CONNECT_OPTIONS,
+    NOT_GIVEN,
+    APIConnectOptions,
+    NotGivenOr,
+    is_given,
+)
+from vagent.llm import (
+    LLM as BaseLLM,
+    ChatContext,
+    ChunkSender,
+    FunctionTool,
+    LLMStream,
+    ToolChoice,
+)
+
+from ._chunk_reader import ChunkReader
+from ._client import (
+    HTTPClient,
+    map_transport_errors,
+    raise_for_status,
+    read_body,
+    timeout_for,
+)
+from ._messages import to_openai_messages, to_openai_tool_choice, to_openai_tools
+from ._sse import SSEDecoder
+
+DEFAULT_LLM_MODEL = "gpt-4.1"
+
+
+class LLM(BaseLLM):
+    """Chat completions with streaming (server-sent events) and tool calls.
+
+    ``api_key`` and ``base_url`` default to ``$OPENAI_API_KEY`` / ``$OPENAI_BASE_URL`` (then
+    ``https://api.openai.com/v1``); a key is required for the real API only. Tools are sent
+    as strict schemas; parallel tool calls are gathered by index and sent as complete
+    :class:`FunctionToolCall`\\ s when the model finishes. ``temperature``,
+    ``parallel_tool_calls`` and ``tool_choice`` set defaults for every request;
+    ``max_completion_tokens`` and ``extra_body`` (merged into each request body) are optional.
+
+    Lifetime: the instance owns one HTTP connection pool (created on first request), closed
+    by :meth:`aclose` or by leaving ``async with openai.LLM(...) as llm``. Pass ``client=`` to
+    use your own :class:`httpx.AsyncClient` (then you close it). Works under trio and asyncio.
+    """
+
+    def __init__(
+        self,
+        *,
+        model: str = DEFAULT_LLM_MODEL,
+        api_key: NotGivenOr[str] = NOT_GIVEN,
+        base_url: NotGivenOr[str] = NOT_GIVEN,
+        client: httpx.AsyncClient | None = None,
+        temperature: NotGivenOr[float] = NOT_GIVEN,
+        parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
+        tool_choice: NotGivenOr[ToolChoice] = NOT_GIVEN,
+        max_completion_tokens: NotGivenOr[int] = NOT_GIVEN,
+        extra_body: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
+    ) -> None:
+        super().__init__()
+        self._model = model
+        self._http = HTTPClient(
+            api_key=api_key, base_url=base_url, client=client, owner="openai.LLM"
+        )
+        self._temperature = temperature
+        self._parallel_tool_calls = parallel_tool_calls
+        self._tool_choice = tool_choice
+        self._max_completion_tokens = max_completion_tokens
+        self._extra_body = dict(extra_body) if is_given(extra_body) else {}
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    @property
+    def provider(self) -> str:
+        return "openai"
+
+    @property
+    def base_url(self) -> str:
+        return self._http.base_url
+
+    def chat(
+        self,
+        *,
+        chat_ctx: ChatContext,
+        tools: NotGivenOr[list[FunctionTool]] = NOT_GIVEN,
+        tool_choice: NotGivenOr[ToolChoice] = NOT_GIVEN,
+        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
+        parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
+        extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
+    ) -> LLMStream:
+        """A stream answering ``chat_ctx`` (no I/O until it is entered with ``async with``).
+
+        Raises :class:`ValidationError` at once if a tool's parameters cannot be described
+        as a strict schema.
+        """
+        tool_list = list(tools) if is_given(tools) else []
+        body: dict[str, Any] = {
+            "model": self._model,
+            "messages": to_openai_messages(chat_ctx),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if is_given(self._temperature):
+            body["temperature"] = self._temperature
+        if is_given(self._max_completion_tokens):
+            body["max_completion_tokens"] = self._max_completion_tokens
+        if tool_list:
+            body["tools"] = to_openai_tools(tool_list)
+            parallel = (
+                parallel_tool_calls if is_given(parallel_tool_calls) else self._parallel_tool_calls
+            )
+            if is_given(parallel):
+                body["parallel_tool_calls"] = parallel
+            choice = tool_choice if is_given(tool_choice) else self._tool_choice
+            if is_given(choice):
+                body["tool_choice"] = to_openai_tool_choice(choice)
+        body.update(self._extra_body)
+        if is_given(extra_kwargs):
+            body.update(extra_kwargs)
+        return ChatStream(
+            self, chat_ctx=chat_ctx, tools=tool_list, conn_options=conn_options, body=body
+        )
+
+    async def aclose(self) -> None:
+        """Close the connection pool (idempotent); later requests raise OwnershipError."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class ChatStream(LLMStream):
+    """One streamed chat completion; see :class:`LLM`."""
+
+    def __init__(
+        self,
+        llm: LLM,
+        *,
+        chat_ctx: ChatContext,
+        tools: list[FunctionTool],
+        conn_options: APIConnectOptions,
+        body: dict[str, Any],
+    ) -> None:
+        super().__init__(llm, chat_ctx=chat_ctx, tools=tools, conn_options=conn_options)
+        self._openai = llm
+        self._body = body
+
+    @property
+    def request_body(self) -> dict[str, Any]:
+        """The JSON body this stream sends (for inspection and logging)."""
+        return self._body
+
+    async def _run_attempt(self, output: ChunkSender) -> None:
+        http = self._openai._http
+        what = f"{self._openai.label} chat"
+        with map_transport_errors(what):
+            async with http.get().stream(
+                "POST",
+                http.url("chat/completions"),
+                json=self._body,
+                headers=http.headers,
+                timeout=timeout_for(self.conn_options.timeout),
+            ) as response:
+                await raise_for_status(response, what=what)
+                reader = ChunkReader(response.headers.get("x-request-id") or "", what)
+                decoder = SSEDecoder()
+
+                async def on_data(data: bytes) -> None:  # noqa: ASYNC910 (reads checkpoint)
+                    for event in decoder.feed(data):
+                        for chunk in reader.on_event(event.data):
+                            await output.send(chunk)
+
+                await read_body(response, on_data)
+                for event in decoder.close():
+                    for chunk in reader.on_event(event.data):
+                        await output.send(chunk)
+                for chunk in reader.finish():
+                    await output.send(chunk)
