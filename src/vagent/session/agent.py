@@ -1,0 +1,229 @@
+"""Agent: instructions, tools, models and overridable pipeline nodes of one conversational role.
+
+An agent runs inside an :class:`AgentSession`; models not set on the agent fall back to the
+session's. Override the hooks (``on_enter``, ``on_exit``, ``on_user_turn_completed``) and the
+nodes (``stt_node``, ``llm_node``, ``transcription_node``, ``tts_node``) to customize it. A node
+may be an async generator or a coroutine returning an async iterable, a string, or ``None``;
+the session drives each node in its own task and closes generators with ``aclosing``. The
+built-in implementations are also available as ``Agent.default.<node>(agent, ...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable
+from typing import TYPE_CHECKING, Any
+
+from vagent._core import NOT_GIVEN, NotGivenOr, ValidationError, is_given
+from vagent.llm import ChatContext, find_function_tools
+
+from . import nodes
+from .model_settings import ModelSettings
+
+if TYPE_CHECKING:
+    from livekit import rtc
+
+    from vagent.llm import LLM, ChatChunk, ChatMessage, FunctionTool
+    from vagent.pipeline.stt import STT, SpeechEvent
+    from vagent.pipeline.tts import TTS
+    from vagent.pipeline.vad import VAD
+
+    from .activity import AgentActivity
+    from .agent_session import AgentSession
+
+TurnDetectionMode = Any
+"""``"stt"``, ``"vad"``, ``"realtime_llm"``, ``"manual"`` or a :class:`TurnDetector`."""
+
+
+def _check_delay(name: str, value: NotGivenOr[float]) -> None:
+    if is_given(value) and (
+        isinstance(value, bool) or not isinstance(value, int | float) or value < 0
+    ):
+        raise ValidationError(f"Agent {name} must be a number >= 0, got {value!r}")
+
+
+class Agent:
+    """One role of the conversation: its instructions, tools, models and behaviour."""
+
+    class default:
+        """The built-in node implementations, callable from overrides."""
+
+        stt_node = staticmethod(nodes.default_stt_node)
+        llm_node = staticmethod(nodes.default_llm_node)
+        transcription_node = staticmethod(nodes.default_transcription_node)
+        tts_node = staticmethod(nodes.default_tts_node)
+
+    def __init__(
+        self,
+        *,
+        instructions: str,
+        chat_ctx: NotGivenOr[ChatContext | None] = NOT_GIVEN,
+        tools: list[FunctionTool] | None = None,
+        turn_detection: NotGivenOr[TurnDetectionMode | None] = NOT_GIVEN,
+        stt: NotGivenOr[STT | None] = NOT_GIVEN,
+        vad: NotGivenOr[VAD | None] = NOT_GIVEN,
+        llm: NotGivenOr[LLM | None] = NOT_GIVEN,
+        tts: NotGivenOr[TTS | None] = NOT_GIVEN,
+        allow_interruptions: NotGivenOr[bool] = NOT_GIVEN,
+        min_endpointing_delay: NotGivenOr[float] = NOT_GIVEN,
+        max_endpointing_delay: NotGivenOr[float] = NOT_GIVEN,
+        label: str | None = None,
+    ) -> None:
+        if not isinstance(instructions, str):
+            raise ValidationError(f"Agent instructions must be a string, got {instructions!r}")
+        _check_delay("min_endpointing_delay", min_endpointing_delay)
+        _check_delay("max_endpointing_delay", max_endpointing_delay)
+        self._instructions = instructions
+        self._tools: list[FunctionTool] = _dedupe([*(tools or []), *find_function_tools(self)])
+        self._chat_ctx = chat_ctx.copy() if is_given(chat_ctx) and chat_ctx else ChatContext.empty()
+        self._turn_detection = turn_detection
+        self._stt = stt
+        self._vad = vad
+        self._llm = llm
+        self._tts = tts
+        self._allow_interruptions = allow_interruptions
+        self._min_endpointing_delay = min_endpointing_delay
+        self._max_endpointing_delay = max_endpointing_delay
+        self._label = label or type(self).__name__
+        self._activity: AgentActivity | None = None
+
+    # -- configuration -------------------------------------------------------------------
+
+    @property
+    def label(self) -> str:
+        """A name for logs and handoff events (the class name unless given)."""
+        return self._label
+
+    @property
+    def instructions(self) -> str:
+        return self._instructions
+
+    @property
+    def tools(self) -> list[FunctionTool]:
+        """The agent's tools (a copy): those given plus its ``@function_tool`` methods."""
+        return list(self._tools)
+
+    @property
+    def chat_ctx(self) -> ChatContext:
+        """A read-only view of the agent's conversation (change it with update_chat_ctx)."""
+        return self._chat_ctx.readonly()
+
+    @property
+    def turn_detection(self) -> NotGivenOr[TurnDetectionMode | None]:
+        return self._turn_detection
+
+    @property
+    def stt(self) -> NotGivenOr[STT | None]:
+        return self._stt
+
+    @property
+    def vad(self) -> NotGivenOr[VAD | None]:
+        return self._vad
+
+    @property
+    def llm(self) -> NotGivenOr[LLM | None]:
+        return self._llm
+
+    @property
+    def tts(self) -> NotGivenOr[TTS | None]:
+        return self._tts
+
+    @property
+    def allow_interruptions(self) -> NotGivenOr[bool]:
+        return self._allow_interruptions
+
+    @property
+    def min_endpointing_delay(self) -> NotGivenOr[float]:
+        return self._min_endpointing_delay
+
+    @property
+    def max_endpointing_delay(self) -> NotGivenOr[float]:
+        return self._max_endpointing_delay
+
+    @property
+    def session(self) -> AgentSession[Any]:
+        """The session running this agent; ``RuntimeError`` when it is not running."""
+        return self._get_activity_or_raise().session
+
+    async def update_instructions(self, instructions: str) -> None:
+        """Replace the instructions; the next LLM request uses them."""
+        if not isinstance(instructions, str):
+            raise ValidationError(f"instructions must be a string, got {instructions!r}")
+        self._instructions = instructions
+
+    async def update_tools(self, tools: list[FunctionTool]) -> None:
+        """Replace the tools; the next LLM request uses them."""
+        self._tools = _dedupe(list(tools))
+
+    async def update_chat_ctx(self, chat_ctx: ChatContext) -> None:
+        """Replace the agent's conversation with a copy of ``chat_ctx``."""
+        self._chat_ctx = chat_ctx.copy()
+
+    # -- hooks ---------------------------------------------------------------------------
+
+    async def on_enter(self) -> None:
+        """Called when the agent becomes the session's active agent."""
+
+    async def on_exit(self) -> None:
+        """Called when the agent stops being the active agent (handoff or close)."""
+
+    async def on_user_turn_completed(self, turn_ctx: ChatContext, new_message: ChatMessage) -> None:
+        """Called when the user finished a turn, before the reply is generated.
+
+        ``turn_ctx`` is a mutable copy of the agent's conversation; changes made to it (and
+        to ``new_message`` through ``turn_ctx``) are kept. Raise ``StopResponse`` to skip the
+        reply (the user message is still recorded).
+        """
+
+    # -- nodes ---------------------------------------------------------------------------
+
+    def stt_node(
+        self, audio: AsyncIterable[rtc.AudioFrame], model_settings: ModelSettings
+    ) -> AsyncIterable[SpeechEvent | str] | Any:
+        """Transcribe user audio into speech events (default: the STT as a stream)."""
+        return Agent.default.stt_node(self, audio, model_settings)
+
+    def llm_node(
+        self,
+        chat_ctx: ChatContext,
+        tools: list[FunctionTool],
+        model_settings: ModelSettings,
+    ) -> AsyncIterable[ChatChunk | str] | Any:
+        """Generate the reply: yields ``ChatChunk`` (text and tool calls) or ``str``."""
+        return Agent.default.llm_node(self, chat_ctx, tools, model_settings)
+
+    def transcription_node(
+        self, text: AsyncIterable[str], model_settings: ModelSettings
+    ) -> AsyncIterable[str] | Any:
+        """Adjust the reply text shown as transcription (default: unchanged)."""
+        return Agent.default.transcription_node(self, text, model_settings)
+
+    def tts_node(
+        self, text: AsyncIterable[str], model_settings: ModelSettings
+    ) -> AsyncIterable[rtc.AudioFrame] | Any:
+        """Synthesize the reply text into audio frames (default: the TTS as a stream)."""
+        return Agent.default.tts_node(self, text, model_settings)
+
+    # -- internal ------------------------------------------------------------------------
+
+    def _get_activity_or_raise(self) -> AgentActivity:
+        if self._activity is None:
+            raise RuntimeError(f"agent {self._label} is not running in a session")
+        return self._activity
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(label={self._label!r})"
+
+
+def _dedupe(tools: list[FunctionTool]) -> list[FunctionTool]:
+    seen: dict[str, FunctionTool] = {}
+    for tool in tools:
+        name = tool.info.name
+        if name in seen and seen[name] is not tool:
+            raise ValidationError(f"two tools are named {name!r}")
+        seen[name] = tool
+    return list(seen.values())
+
+
+def node_overridden(agent: Agent, name: str) -> bool:
+    """True when ``agent``'s class overrides the node ``name``."""
+    return getattr(type(agent), name) is not getattr(Agent, name)

@@ -1,0 +1,640 @@
+"""AgentSession: runs agents over the session's inputs and outputs.
+
+Ownership: the session runs inside a task group its owner can see::
+
+    async with AgentSession(llm=..., stt=..., tts=..., vad=...) as session:
+        await session.start(MyAgent())
+        ...                                  # leaving the block closes the session
+
+or ``await session.start(agent, task_group=tg)``, or inside a job entrypoint (the worker's
+task group, see :mod:`.owner`). ``start()`` returns once the agent is running. Everything
+the session runs (audio forwarding, the agent's activity, speeches, tools) lives in one
+cancel scope; :meth:`aclose` cancels it, waits (bounded), and emits ``close`` exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+
+import anyio
+from anyio.abc import TaskGroup, TaskStatus
+from livekit import rtc
+
+from vagent._core import (
+    NOT_GIVEN,
+    EventEmitter,
+    NotGivenOr,
+    OwnershipError,
+    collapse_excgroups,
+    is_given,
+    open_channel,
+    wallclock,
+)
+from vagent._core.owner import current_owner_task_group
+from vagent.llm import ChatContext, ChatItem, ChatMessage, ToolChoice
+
+from .activity import AgentActivity
+from .event_stream import EventSubscription
+from .events import (
+    AgentState,
+    AgentStateChangedEvent,
+    CloseEvent,
+    CloseReason,
+    ConversationItemAddedEvent,
+    ErrorEvent,
+    EventTypes,
+    MetricsCollectedEvent,
+    SpeechCreatedEvent,
+    UserState,
+    UserStateChangedEvent,
+)
+from .io import AgentInput, AgentOutput, AudioInputForwarder, AudioOutput, TextOutput
+from .session_options import VoiceOptions
+from .transcript_sync import TranscriptSynchronizer, _SyncedAudioOutput as _SyncedAudioOutput
+
+if TYPE_CHECKING:
+    from vagent.pipeline.metrics import AgentMetrics
+
+    from .agent import Agent
+    from .run_result import RunResult
+    from .speech_handle import SpeechHandle
+
+logger = logging.getLogger("vagent.session")
+
+Userdata_T = TypeVar("Userdata_T")
+
+CLOSE_TIMEOUT = 5.0
+"""Default deadline of :meth:`AgentSession.aclose` (on_exit + cancellation + joins)."""
+INPUT_AUDIO_BUFFER = 50
+"""User frames between the input forwarder and the activity (0.5 s of 10 ms frames)."""
+
+RoomIOBuilder = Callable[..., Any]
+
+
+class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
+    """A voice (or text) conversation between a user and agents; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        turn_detection: NotGivenOr[Any] = NOT_GIVEN,
+        stt: NotGivenOr[Any] = NOT_GIVEN,
+        vad: NotGivenOr[Any] = NOT_GIVEN,
+        llm: NotGivenOr[Any] = NOT_GIVEN,
+        tts: NotGivenOr[Any] = NOT_GIVEN,
+        userdata: NotGivenOr[Userdata_T] = NOT_GIVEN,
+        allow_interruptions: bool = True,
+        discard_audio_if_uninterruptible: bool = True,
+        min_interruption_duration: float = 0.5,
+        min_interruption_words: int = 0,
+        min_endpointing_delay: float = 0.5,
+        max_endpointing_delay: float = 6.0,
+        max_tool_steps: int = 3,
+        false_interruption_timeout: float | None = 2.0,
+        resume_false_interruption: bool = True,
+        user_away_timeout: float | None = 15.0,
+        preemptive_generation: bool = False,
+        room_io_builder: RoomIOBuilder | None = None,
+        sync_transcription: bool = True,
+    ) -> None:
+        super().__init__()
+        self._opts = VoiceOptions(
+            allow_interruptions=allow_interruptions,
+            discard_audio_if_uninterruptible=discard_audio_if_uninterruptible,
+            min_interruption_duration=min_interruption_duration,
+            min_interruption_words=min_interruption_words,
+            min_endpointing_delay=min_endpointing_delay,
+            max_endpointing_delay=max_endpointing_delay,
+            max_tool_steps=max_tool_steps,
+            false_interruption_timeout=false_interruption_timeout,
+            resume_false_interruption=resume_false_interruption,
+            user_away_timeout=user_away_timeout,
+            preemptive_generation=preemptive_generation,
+        )
+        self._turn_detection = turn_detection if is_given(turn_detection) else None
+        self._stt = stt or None
+        self._vad = vad or None
+        self._llm = llm or None
+        self._tts = tts or None
+        self._userdata: Userdata_T | None = userdata if is_given(userdata) else None
+        self._room_io_builder = room_io_builder
+        self._input = AgentInput()
+        self._output = AgentOutput(
+            audio_changed=self._on_outputs_changed,
+            transcription_changed=self._on_outputs_changed,
+        )
+        self._sync_transcription = sync_transcription
+        self._outputs_signal: anyio.Event | None = None
+        self._synced: tuple[AudioOutput, TextOutput, TranscriptSynchronizer] | None = None
+        self._history = ChatContext.empty()
+        self._agent: Agent | None = None
+        self._activity: AgentActivity | None = None
+        self._agent_state = AgentState.INITIALIZING
+        self._user_state = UserState.LISTENING
+        self._state_signal: anyio.Event | None = None
+        self._owner_tg: TaskGroup | None = None
+        self._tg: TaskGroup | None = None
+        self._run_scope: anyio.CancelScope | None = None
+        self._started = False
+        self._run_done: anyio.Event | None = None
+        self._close_emitted = False
+        self._close_reason = CloseReason.USER_INITIATED
+        self._close_error: BaseException | None = None
+        self._subscriptions: list[EventSubscription] = []
+        self._run_state: RunResult | None = None
+        self._mock_tools: dict[tuple[type, str], Callable[..., Any]] = {}
+        self._activity_lock: anyio.Lock | None = None
+        self._room_io: Any = None
+
+    # -- properties --------------------------------------------------------------------------
+
+    @property
+    def options(self) -> VoiceOptions:
+        return self._opts
+
+    @property
+    def userdata(self) -> Userdata_T:
+        if self._userdata is None:
+            raise ValueError("AgentSession userdata is not set (pass userdata=... or assign it)")
+        return self._userdata
+
+    @userdata.setter
+    def userdata(self, value: Userdata_T) -> None:
+        self._userdata = value
+
+    @property
+    def turn_detection(self) -> Any:
+        return self._turn_detection
+
+    @property
+    def stt(self) -> Any:
+        return self._stt
+
+    @property
+    def vad(self) -> Any:
+        return self._vad
+
+    @property
+    def llm(self) -> Any:
+        return self._llm
+
+    @property
+    def tts(self) -> Any:
+        return self._tts
+
+    @property
+    def input(self) -> AgentInput:
+        return self._input
+
+    @property
+    def output(self) -> AgentOutput:
+        return self._output
+
+    @property
+    def history(self) -> ChatContext:
+        """Every item committed in this session (all agents), oldest first."""
+        return self._history
+
+    @property
+    def current_agent(self) -> Agent:
+        if self._agent is None:
+            raise RuntimeError("AgentSession is not running")
+        return self._agent
+
+    @property
+    def current_speech(self) -> SpeechHandle | None:
+        return self._activity.current_speech if self._activity is not None else None
+
+    @property
+    def agent_state(self) -> AgentState:
+        return self._agent_state
+
+    @property
+    def user_state(self) -> UserState:
+        return self._user_state
+
+    @property
+    def closed(self) -> bool:
+        return self._close_emitted
+
+    # -- lifetime ----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        if self._owner_tg is not None:
+            raise OwnershipError("AgentSession can only be entered once")
+        tg = anyio.create_task_group()
+        await tg.__aenter__()
+        self._owner_tg = tg
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        assert self._owner_tg is not None
+        try:
+            with anyio.CancelScope(shield=True):
+                await self.aclose()
+        finally:
+            with collapse_excgroups():
+                suppressed = await self._owner_tg.__aexit__(exc_type, exc, tb)
+        return suppressed
+
+    async def start(
+        self,
+        agent: Agent,
+        *,
+        room: NotGivenOr[Any] = NOT_GIVEN,
+        room_input_options: NotGivenOr[Any] = NOT_GIVEN,
+        room_output_options: NotGivenOr[Any] = NOT_GIVEN,
+        task_group: TaskGroup | None = None,
+    ) -> None:
+        """Start running ``agent``; returns once it runs (``on_enter`` runs concurrently).
+
+        The session attaches to ``task_group``, else to its own ``async with`` block, else to
+        the current job's task group; ``OwnershipError`` when there is none. With ``room``,
+        inputs/outputs come from a RoomIO (``room_io_builder`` or ``vagent.rtc.RoomIO``).
+        """
+        if self._started or self._run_done is not None:
+            raise RuntimeError("AgentSession.start() was already called")
+        owner = task_group or self._owner_tg or current_owner_task_group()
+        if owner is None:
+            raise OwnershipError(
+                "AgentSession.start() needs an owner: use `async with AgentSession(...) as "
+                "session:`, pass task_group=..., or call it from a job entrypoint"
+            )
+        if is_given(room):
+            await self._open_room_io(room, room_input_options, room_output_options, owner)
+        elif self._output.audio is None and self._output.transcription is None:
+            logger.debug("session starts without audio or text output")
+        self._run_done = anyio.Event()
+        self._activity_lock = anyio.Lock()
+        await owner.start(self._run, agent)
+
+    async def _open_room_io(
+        self, room: Any, input_options: Any, output_options: Any, owner: TaskGroup
+    ) -> None:
+        builder = self._room_io_builder
+        if builder is None:
+            try:
+                from vagent.rtc import RoomIO
+            except ImportError as exc:
+                raise RuntimeError(
+                    "room=... needs vagent.rtc.RoomIO, which is unavailable"
+                ) from exc
+            builder = RoomIO
+        self._room_io = builder(
+            agent_session=self,
+            room=room,
+            input_options=input_options if is_given(input_options) else None,
+            output_options=output_options if is_given(output_options) else None,
+        )
+        start = getattr(self._room_io, "start", None)
+        if start is not None:
+            await start(task_group=owner)
+
+    async def _run(self, agent: Agent, *, task_status: TaskStatus[None]) -> None:
+        assert self._run_done is not None
+        try:
+            with anyio.CancelScope() as scope:
+                self._run_scope = scope
+                async with anyio.create_task_group() as tg:
+                    self._tg = tg
+                    self._update_agent_state(AgentState.INITIALIZING)
+                    audio_send, audio_recv = open_channel(INPUT_AUDIO_BUFFER, rtc.AudioFrame)
+                    forwarder = AudioInputForwarder(self._input)
+                    await tg.start(forwarder.run, audio_send)
+                    tg.start_soon(self._pump_audio, audio_recv)
+                    if self._sync_transcription:
+                        tg.start_soon(self._synchronize_outputs)
+                    await self._start_activity(agent)
+                    self._started = True
+                    self._update_agent_state(AgentState.LISTENING)
+                    if self._opts.user_away_timeout is not None:
+                        tg.start_soon(self._watch_user_away, self._opts.user_away_timeout)
+                    task_status.started()
+        finally:
+            self._tg = None
+            self._activity = None
+            self._started = False
+            self._emit_close()
+            self._run_done.set()
+
+    async def _pump_audio(self, recv: Any) -> None:
+        async with recv:
+            async for frame in recv:
+                if self._activity is not None:
+                    self._activity.push_audio(frame)
+
+    async def _start_activity(self, agent: Agent) -> None:
+        assert self._tg is not None
+        activity = AgentActivity(agent, self)
+        self._agent = agent
+        self._activity = activity
+        await self._tg.start(activity.run)
+
+    async def aclose(self, *, deadline: float = CLOSE_TIMEOUT) -> None:
+        """Close the session: interrupt speeches, stop every task, emit ``close`` once.
+
+        Idempotent; returns within ``deadline`` seconds plus the cleanup deadline of the
+        speech being interrupted. ``on_exit`` of the current agent runs first (bounded by the
+        same deadline).
+        """
+        await self._close(CloseReason.USER_INITIATED, None, deadline=deadline)
+
+    async def _close(
+        self, reason: CloseReason, error: BaseException | None, *, deadline: float
+    ) -> None:
+        if self._run_done is None:
+            if not self._close_emitted:
+                self._close_reason, self._close_error = reason, error
+                self._emit_close()
+            return
+        if self._run_scope is not None and not self._run_scope.cancel_called:
+            self._close_reason, self._close_error = reason, error
+            try:
+                with anyio.move_on_after(deadline):
+                    activity = self._activity
+                    if activity is not None:
+                        if reason is not CloseReason.ERROR:
+                            await activity._run_hook(activity.agent.on_exit, "on_exit")
+                        activity.close()
+                        await activity.wait_closed()
+                    if self._room_io is not None:
+                        await self._room_io.aclose()
+            finally:
+                # Also when the caller is a task of this session (a tool closing it): the
+                # activity's cancellation reaches the caller before this line otherwise.
+                if self._run_scope is not None:
+                    self._run_scope.cancel()
+        with anyio.move_on_after(deadline):
+            await self._run_done.wait()
+
+    def _close_soon_on_error(self, error: BaseException, *, source: Any = None) -> None:
+        """An unrecoverable error: report it and close the session (from any task)."""
+        self._report_error(error, source=source, recoverable=False)
+        self._close_reason, self._close_error = CloseReason.ERROR, error
+        if self._run_scope is not None:
+            self._run_scope.cancel()
+
+    async def drain(self, *, deadline: float = CLOSE_TIMEOUT) -> None:
+        """Let queued speeches finish (``on_exit`` runs), then close."""
+        activity = self._activity
+        if activity is not None:
+            with anyio.move_on_after(deadline):
+                await activity.drain()
+        await self._close(CloseReason.USER_INITIATED, None, deadline=deadline)
+
+    def _emit_close(self) -> None:
+        if self._close_emitted:
+            return
+        self._close_emitted = True
+        self.emit("close", CloseEvent(reason=self._close_reason, error=self._close_error))
+        for subscription in self._subscriptions:
+            subscription._end()
+
+    # -- agents ---------------------------------------------------------------------------------
+
+    def update_agent(self, agent: Agent) -> None:
+        """Hand the conversation to ``agent`` (the current one drains first, ``on_exit``
+        runs, then ``agent.on_enter``)."""
+        if self._tg is None:
+            self._agent = agent
+            return
+        self._tg.start_soon(self._swap_agent, agent, self._activity)
+
+    def _handoff(self, old: AgentActivity, new_agent: Agent) -> None:
+        if self._run_state is not None:
+            self._run_state._handoff_started()
+        if self._tg is not None:
+            self._tg.start_soon(self._swap_agent, new_agent, old)
+
+    async def _swap_agent(self, agent: Agent, old: AgentActivity | None) -> None:
+        assert self._activity_lock is not None
+        run_state = self._run_state if old is not None else None
+        try:
+            async with self._activity_lock:
+                current = self._activity
+                old_agent = current.agent if current is not None else None
+                if current is not None:
+                    await current.drain()
+                if run_state is not None:
+                    run_state._agent_handoff(old_agent=old_agent, new_agent=agent)
+                await self._start_activity(agent)
+        finally:
+            if run_state is not None:
+                run_state._handoff_finished()
+
+    # -- speaking ------------------------------------------------------------------------------
+
+    def _require_activity(self) -> AgentActivity:
+        if self._activity is None:
+            raise RuntimeError("AgentSession is not running")
+        return self._activity
+
+    def say(
+        self,
+        text: str | AsyncIterable[str],
+        *,
+        audio: NotGivenOr[AsyncIterable[rtc.AudioFrame]] = NOT_GIVEN,
+        allow_interruptions: NotGivenOr[bool] = NOT_GIVEN,
+        add_to_chat_ctx: bool = True,
+    ) -> SpeechHandle:
+        """Speak ``text`` (synthesized, or ``audio`` as given); returns at once."""
+        return self._require_activity().say(
+            text,
+            audio=audio,
+            allow_interruptions=allow_interruptions,
+            add_to_chat_ctx=add_to_chat_ctx,
+        )
+
+    def generate_reply(
+        self,
+        *,
+        user_input: NotGivenOr[str] = NOT_GIVEN,
+        instructions: NotGivenOr[str] = NOT_GIVEN,
+        tool_choice: NotGivenOr[ToolChoice] = NOT_GIVEN,
+        allow_interruptions: NotGivenOr[bool] = NOT_GIVEN,
+    ) -> SpeechHandle:
+        """Ask the LLM for a reply (after adding ``user_input`` as a user message)."""
+        message = ChatMessage(role="user", content=[user_input]) if is_given(user_input) else None
+        return self._require_activity().generate_reply(
+            user_message=message,
+            instructions=instructions,
+            tool_choice=tool_choice,
+            allow_interruptions=allow_interruptions,
+        )
+
+    def interrupt(self) -> None:
+        """Interrupt the current speech and queued interruptible ones."""
+        self._require_activity().interrupt()
+
+    def commit_user_turn(self) -> None:
+        """End the user's turn now (manual turn detection)."""
+        recognition = self._require_activity().recognition
+        if recognition is None:
+            raise RuntimeError("commit_user_turn() needs audio recognition (an STT or VAD)")
+        recognition.commit_user_turn()
+
+    def clear_user_turn(self) -> None:
+        """Forget what the user said in the current turn."""
+        recognition = self._require_activity().recognition
+        if recognition is not None:
+            recognition.clear_user_turn()
+
+    def push_text_input(self, text: str) -> SpeechHandle:
+        """Text typed by the user (RoomIO chat, console): interrupts, then replies."""
+        activity = self._require_activity()
+        activity.interrupt()
+        return self.generate_reply(user_input=text)
+
+    async def run(self, *, user_input: str) -> RunResult:
+        """Send ``user_input`` and wait until every speech it caused is done (tests)."""
+        from .run_result import RunResult
+
+        if self._run_state is not None:
+            raise RuntimeError("another run() is in progress")
+        result = RunResult(user_input=user_input)
+        self._run_state = result
+        try:
+            self.generate_reply(user_input=user_input)
+            await result._wait()
+        finally:
+            self._run_state = None
+        return result
+
+    def _mocked_tool(self, agent_type: type, name: str) -> Callable[..., Any] | None:
+        from .run_result import find_mock
+
+        return find_mock(agent_type, name)
+
+    # -- outputs --------------------------------------------------------------------------------
+
+    def _speech_outputs(self) -> tuple[AudioOutput | None, TextOutput | None]:
+        """The sinks a new speech writes to: the synchronized pair when there is one."""
+        audio, text = self._output.active_audio, self._output.active_transcription
+        synced = self._synced
+        if synced is not None and synced[0] is audio and synced[1] is text:
+            return synced[2].audio_output, synced[2].text_output
+        return audio, text
+
+    def _on_outputs_changed(self) -> None:
+        signal, self._outputs_signal = self._outputs_signal, None
+        if signal is not None:
+            signal.set()
+
+    async def _wait_outputs_changed(self) -> None:
+        self._outputs_signal = self._outputs_signal or anyio.Event()
+        await self._outputs_signal.wait()
+
+    async def _synchronize_outputs(self) -> None:
+        """Pair the audio and transcription outputs with a TranscriptSynchronizer (owned
+        here) while both are set and not already synchronized (RoomIO does its own)."""
+        while True:
+            audio, text = self._output.active_audio, self._output.active_transcription
+            if audio is None or text is None or isinstance(audio, _SyncedAudioOutput):
+                await self._wait_outputs_changed()
+                continue
+            async with TranscriptSynchronizer(
+                next_in_chain_audio=audio, next_in_chain_text=text
+            ) as sync:
+                self._synced = (audio, text, sync)
+                try:
+                    await self._wait_outputs_changed()
+                    # A speech still writing to the old pair keeps it until it is done.
+                    while self.current_speech is not None:
+                        self._state_signal = self._state_signal or anyio.Event()
+                        await self._state_signal.wait()
+                finally:
+                    self._synced = None
+
+    # -- events ---------------------------------------------------------------------------------
+
+    def emit(self, event: EventTypes, *args: Any) -> None:
+        super().emit(event, *args)
+        for subscription in self._subscriptions:
+            subscription._push(args[0] if args else None)
+
+    @asynccontextmanager
+    async def events(self) -> AsyncIterator[EventSubscription]:
+        """Iterate session events: ``async with session.events() as events: async for ev in
+        events``. Ends after ``close``; a slow reader loses events (see ``EventSubscription``)."""
+        subscription = EventSubscription()
+        if self._close_emitted:
+            subscription._end()
+        self._subscriptions.append(subscription)
+        try:
+            yield subscription
+        finally:
+            self._subscriptions.remove(subscription)
+            subscription._close()
+
+    def _wallclock(self) -> float:
+        return wallclock()
+
+    def _speech_created(self, handle: SpeechHandle, *, source: Any, user_initiated: bool) -> None:
+        if self._run_state is not None:
+            self._run_state._watch_handle(handle)
+        self.emit(
+            "speech_created",
+            SpeechCreatedEvent(user_initiated=user_initiated, source=source, speech_handle=handle),
+        )
+
+    def _add_history_item(self, item: ChatItem) -> None:
+        self._history.insert(item)
+        if item.type == "message":
+            self.emit("conversation_item_added", ConversationItemAddedEvent(item=item))
+
+    def _update_agent_state(self, state: AgentState) -> None:
+        if state is self._agent_state:
+            return
+        old, self._agent_state = self._agent_state, state
+        self._signal_state()
+        self.emit("agent_state_changed", AgentStateChangedEvent(old_state=old, new_state=state))
+
+    def _update_user_state(self, state: UserState) -> None:
+        if state is self._user_state:
+            return
+        old, self._user_state = self._user_state, state
+        self._signal_state()
+        self.emit("user_state_changed", UserStateChangedEvent(old_state=old, new_state=state))
+
+    def _signal_state(self) -> None:
+        signal, self._state_signal = self._state_signal, None
+        if signal is not None:
+            signal.set()
+
+    async def _watch_user_away(self, away_after: float) -> None:
+        while True:
+            quiet = self._user_state is UserState.LISTENING and self._agent_state in (
+                AgentState.LISTENING,
+                AgentState.IDLE,
+            )
+            self._state_signal = signal = anyio.Event()
+            if not quiet:
+                await signal.wait()
+                continue
+            with anyio.move_on_after(away_after) as waited:
+                await signal.wait()
+            if waited.cancelled_caught:
+                self._update_user_state(UserState.AWAY)
+
+    def _emit_metrics(self, metrics: AgentMetrics) -> None:
+        self.emit("metrics_collected", MetricsCollectedEvent(metrics=metrics))
+
+    def _on_provider_metrics(self, metrics: AgentMetrics) -> None:
+        self._emit_metrics(metrics)
+
+    def _on_provider_error(self, event: Any) -> None:
+        error = getattr(event, "error", event)
+        recoverable = bool(getattr(event, "recoverable", True))
+        self.emit("error", ErrorEvent(error=error, source=event, recoverable=recoverable))
+
+    def _report_error(self, error: BaseException, *, source: Any, recoverable: bool) -> None:
+        self.emit("error", ErrorEvent(error=error, source=source, recoverable=recoverable))

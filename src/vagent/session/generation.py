@@ -1,0 +1,360 @@
+"""One step of a speech: LLM (or given text) -> transcription node / TTS -> outputs, plus tools.
+
+Stages are tasks in the step's task group, connected by bounded channels::
+
+    llm_node ──text──> tee ──> tts_node ──frames──> [authorized] audio output
+        │               └────> transcription_node ──text──> [authorized] text output
+        └──tool calls──> [authorized] one task per tool
+
+Everything before the "[authorized]" marks may run ahead while the speech waits for its
+turn (pre-roll); the buffers below bound how far. The caller owns a :class:`StepResult` and
+reads it in its ``finally`` even when the step is cancelled (interrupted), so it can commit
+what was heard and give every started tool call an output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Callable, Coroutine
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from attrs import define, field
+
+from vagent._core import collapse_excgroups, open_channel, shortuuid, wallclock
+from vagent.llm import ChatChunk, FunctionCall
+
+from .nodes import drive_node
+from .tool_execution import ToolCallRecord
+
+if TYPE_CHECKING:
+    from livekit import rtc
+
+    from .agent import Agent
+    from .io import AudioOutput, PlaybackFinishedEvent, TextOutput
+    from .model_settings import ModelSettings
+    from .speech_handle import SpeechHandle
+
+TEXT_BUFFER = 64
+"""Text deltas buffered between stages: bounds how far the LLM runs ahead of the TTS and
+of a speech that waits for its turn (a few sentences)."""
+TOOL_CALL_BUFFER = 16
+"""Tool calls parsed before playout is authorized; more make the LLM stage wait."""
+AUDIO_BUFFER = 100
+"""Synthesized frames buffered before the output takes them (1-2 s of pre-rolled audio);
+a full buffer pauses the TTS, nothing is dropped."""
+
+
+@define
+class StepResult:
+    """What a step produced so far; filled by the stage tasks, read by the caller."""
+
+    text_parts: list[str] = field(factory=list)
+    tool_records: list[ToolCallRecord] = field(factory=list)
+    audio_used: bool = False
+    audio_started: bool = False
+    audio_duration: float = 0.0  # seconds of audio captured by the output
+    synthesized_duration: float = 0.0  # seconds of audio the TTS produced so far
+    playback: PlaybackFinishedEvent | None = None
+    completed: bool = False
+    authorized_at: float | None = None  # wall clock, stamps the assistant message
+    text_flushed: bool = False
+    audio_flushed: bool = False
+
+    @property
+    def text(self) -> str:
+        return "".join(self.text_parts)
+
+    def heard_text(self) -> str:
+        """The text the user heard (or read, without audio): all of it when completed."""
+        text = self.text
+        if self.completed or not self.audio_used:
+            return text
+        if not self.audio_started or self.playback is None:
+            return ""
+        if self.playback.synchronized_transcript is not None:
+            return self.playback.synchronized_transcript
+        total = max(self.audio_duration, self.synthesized_duration)
+        if total <= 0:
+            return ""
+        ratio = min(1.0, self.playback.playback_position / total)
+        cut = int(len(text) * ratio)
+        if cut >= len(text):
+            return text
+        head = text[:cut]
+        if not text[cut].isspace():
+            head = head[: head.rfind(" ") + 1] if " " in head else ""
+        return head.rstrip()
+
+
+@define
+class StepPlan:
+    """Everything one step needs; built by the activity."""
+
+    handle: SpeechHandle
+    agent: Agent
+    model_settings: ModelSettings
+    llm_call: Callable[[], Any] | None
+    llm_stream: Callable[[], Any] | None  # the default llm node: opens the LLM stream
+    text: str | AsyncIterable[str] | None
+    audio: AsyncIterable[rtc.AudioFrame] | None
+    audio_out: AudioOutput | None
+    text_out: TextOutput | None
+    use_tts: bool
+    tts_stream: Callable[[], Any] | None  # the default tts node: opens the TTS stream
+    on_authorized: Callable[[], None]
+    on_first_frame: Callable[[], None]
+    on_playout_finished: Callable[[bool], None]  # called with "tools still running"
+    run_tool: Callable[[ToolCallRecord], Coroutine[Any, Any, None]]
+
+
+class _LLMSink:
+    """Splits what the llm node yields into text deltas and tool calls."""
+
+    def __init__(
+        self, text: MemoryObjectSendStream[str], calls: MemoryObjectSendStream[FunctionCall]
+    ) -> None:
+        self._text = text
+        self._calls = calls
+
+    async def send(self, item: Any, /) -> None:
+        if isinstance(item, str):
+            if item:
+                await self._text.send(item)
+            return
+        if not isinstance(item, ChatChunk):
+            raise TypeError(f"llm_node yielded {type(item).__name__}; expected ChatChunk or str")
+        if item.delta is None:
+            return
+        if item.delta.content:
+            await self._text.send(item.delta.content)
+        for tool_call in item.delta.tool_calls:
+            await self._calls.send(
+                FunctionCall(
+                    call_id=tool_call.call_id or shortuuid("call_"),
+                    name=tool_call.name,
+                    arguments=tool_call.arguments,
+                )
+            )
+
+
+async def run_step(plan: StepPlan, result: StepResult) -> None:
+    """Generate, wait for authorization, play, and run tools; return when all is done.
+
+    Cancellation (interruption) stops every stage; ``result`` then tells what happened.
+    """
+    with ExitStack() as stack, collapse_excgroups():
+
+        def channel(
+            size: int,
+        ) -> tuple[MemoryObjectSendStream[Any], MemoryObjectReceiveStream[Any]]:
+            send, recv = open_channel(size, object)
+            stack.callback(send.close)
+            stack.callback(recv.close)
+            return send, recv
+
+        async with anyio.create_task_group() as tg:
+            text_send, text_recv = channel(TEXT_BUFFER)
+            calls_send, calls_recv = channel(TOOL_CALL_BUFFER)
+            if plan.llm_call is not None:
+                tg.start_soon(_llm_stage, plan.llm_call, text_send, calls_send)
+            elif plan.llm_stream is not None:
+                tg.start_soon(_llm_stream_stage, plan.llm_stream, text_send, calls_send)
+            else:
+                calls_send.close()
+                tg.start_soon(_text_stage, plan.text, text_send)
+
+            audio_recv: MemoryObjectReceiveStream[rtc.AudioFrame] | None = None
+            transcription_source = text_recv
+            if plan.audio_out is not None and (plan.audio is not None or plan.use_tts):
+                result.audio_used = True
+                audio_send, audio_recv = channel(AUDIO_BUFFER)
+                if plan.audio is not None:
+                    given_audio = plan.audio
+                    tg.start_soon(_node_stage, lambda: given_audio, audio_send)
+                else:
+                    tts_send, tts_recv = channel(TEXT_BUFFER)
+                    tr_send, transcription_source = channel(TEXT_BUFFER)
+                    counted = _CountingAudioSink(audio_send, result)
+                    tg.start_soon(
+                        _tee_to_tts, plan, tg, text_recv, tr_send, tts_send, tts_recv, counted
+                    )
+
+            shown_send, shown_recv = channel(TEXT_BUFFER)
+            source = transcription_source
+            tg.start_soon(
+                _node_stage,
+                lambda: plan.agent.transcription_node(source, plan.model_settings),
+                shown_send,
+            )
+            tg.start_soon(_tool_stage, plan, tg, calls_recv, result)
+
+            await plan.handle._wait_for_authorization()
+            result.authorized_at = wallclock()
+            plan.on_authorized()
+            tg.start_soon(_forward_text, shown_recv, plan.text_out, result)
+            if audio_recv is not None and plan.audio_out is not None:
+                await _forward_audio(audio_recv, plan.audio_out, result, plan.on_first_frame)
+                # Flushed even without audio: a transcript synchronizer pairs segments.
+                plan.audio_out.flush()
+                result.audio_flushed = True
+                if result.audio_started:
+                    result.playback = await plan.audio_out.wait_for_playout()
+            plan.on_playout_finished(any(not r.finished for r in result.tool_records))
+    result.completed = True
+
+
+class _CountingAudioSink:
+    """The TTS stage's output: counts synthesized seconds, then forwards (and closes)."""
+
+    def __init__(self, send: MemoryObjectSendStream[rtc.AudioFrame], result: StepResult) -> None:
+        self._send = send
+        self._result = result
+
+    async def send(self, frame: rtc.AudioFrame, /) -> None:
+        self._result.synthesized_duration += frame.samples_per_channel / frame.sample_rate
+        await self._send.send(frame)
+
+    def close(self) -> None:
+        self._send.close()
+
+    async def __aenter__(self) -> _CountingAudioSink:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._send.close()
+
+
+async def _node_stage(call: Callable[[], Any], send: Any) -> None:
+    async with send:
+        await drive_node(call(), send)
+
+
+async def _llm_stage(
+    call: Callable[[], Any],
+    text: MemoryObjectSendStream[str],
+    calls: MemoryObjectSendStream[FunctionCall],
+) -> None:
+    async with text, calls:
+        await drive_node(call(), _LLMSink(text, calls))
+
+
+async def _llm_stream_stage(
+    open_stream: Callable[[], Any],
+    text: MemoryObjectSendStream[str],
+    calls: MemoryObjectSendStream[FunctionCall],
+) -> None:
+    """The default llm node without a generator: the stream lives in this task."""
+    sink = _LLMSink(text, calls)
+    async with text, calls, open_stream() as stream:
+        async for chunk in stream:
+            await sink.send(chunk)
+
+
+async def _tts_stream_stage(
+    open_stream: Callable[[], Any],
+    text: MemoryObjectReceiveStream[str],
+    audio: _CountingAudioSink,
+) -> None:
+    """The default tts node without a generator: the stream lives in this task."""
+    async with audio, open_stream() as stream, anyio.create_task_group() as tg:
+
+        async def push_text() -> None:
+            async with text:
+                async for delta in text:
+                    stream.push_text(delta)
+            stream.end_input()
+
+        tg.start_soon(push_text)
+        async for synthesized in stream:
+            await audio.send(synthesized.frame)
+        tg.cancel_scope.cancel()
+
+
+async def _text_stage(
+    text: str | AsyncIterable[str] | None, send: MemoryObjectSendStream[str]
+) -> None:
+    async with send:
+        if text is None:
+            return
+        if isinstance(text, str):
+            if text:
+                await send.send(text)
+            return
+        await drive_node(text, send)
+
+
+async def _tee_to_tts(
+    plan: StepPlan,
+    tg: TaskGroup,
+    text: MemoryObjectReceiveStream[str],
+    transcription: MemoryObjectSendStream[str],
+    tts_send: MemoryObjectSendStream[str],
+    tts_recv: MemoryObjectReceiveStream[str],
+    audio_send: _CountingAudioSink,
+) -> None:
+    """Copy text to the transcription node and the TTS node; the TTS node only starts with
+    the first non-blank text (no synthesis, no audio segment for a tool-call-only step)."""
+    started = False
+    async with text, transcription, tts_send:
+        async for delta in text:
+            if not started and delta.strip():
+                started = True
+                if plan.tts_stream is not None:
+                    tg.start_soon(_tts_stream_stage, plan.tts_stream, tts_recv, audio_send)
+                else:
+                    tg.start_soon(
+                        _node_stage,
+                        lambda: plan.agent.tts_node(tts_recv, plan.model_settings),
+                        audio_send,
+                    )
+            await transcription.send(delta)
+            if started:
+                await tts_send.send(delta)
+    if not started:
+        audio_send.close()
+
+
+async def _tool_stage(
+    plan: StepPlan,
+    tg: TaskGroup,
+    calls: MemoryObjectReceiveStream[FunctionCall],
+    result: StepResult,
+) -> None:
+    async with calls:
+        await plan.handle._wait_for_authorization()
+        async for call in calls:
+            record = ToolCallRecord(call=call)
+            result.tool_records.append(record)
+            tg.start_soon(plan.run_tool, record, name=f"tool {call.name}")
+
+
+async def _forward_text(
+    recv: MemoryObjectReceiveStream[Any], text_out: TextOutput | None, result: StepResult
+) -> None:
+    async with recv:
+        async for delta in recv:
+            piece = delta if isinstance(delta, str) else str(delta)
+            result.text_parts.append(piece)
+            if text_out is not None:
+                await text_out.capture_text(piece)
+    if text_out is not None:
+        text_out.flush()
+    result.text_flushed = True
+
+
+async def _forward_audio(
+    recv: MemoryObjectReceiveStream[rtc.AudioFrame],
+    audio_out: AudioOutput,
+    result: StepResult,
+    on_first_frame: Callable[[], None],
+) -> None:
+    async with recv:
+        async for frame in recv:
+            if not result.audio_started:
+                result.audio_started = True
+                on_first_frame()
+            result.audio_duration += frame.samples_per_channel / frame.sample_rate
+            await audio_out.capture_frame(frame)

@@ -1,0 +1,52 @@
+"""RunContext: what a tool receives about the call it serves (injected, never in the schema)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from vagent.llm import FunctionCall, InjectedContext
+
+if TYPE_CHECKING:
+    from .agent_session import AgentSession
+    from .speech_handle import SpeechHandle
+
+Userdata_T = TypeVar("Userdata_T")
+
+
+class RunContext(InjectedContext, Generic[Userdata_T]):
+    """Annotate a tool parameter with ``RunContext[MyData]`` to receive it.
+
+    Created by the session for each call; ``userdata`` is ``session.userdata`` (raises
+    ``ValueError`` when the session has none).
+    """
+
+    def __init__(
+        self,
+        *,
+        session: AgentSession[Userdata_T],
+        speech_handle: SpeechHandle,
+        function_call: FunctionCall,
+    ) -> None:
+        self._session = session
+        self._speech_handle = speech_handle
+        self._function_call = function_call
+
+    @property
+    def session(self) -> AgentSession[Userdata_T]:
+        return self._session
+
+    @property
+    def speech_handle(self) -> SpeechHandle:
+        """The speech whose LLM step asked for this call."""
+        return self._speech_handle
+
+    @property
+    def function_call(self) -> FunctionCall:
+        return self._function_call
+
+    @property
+    def userdata(self) -> Userdata_T:
+        return self._session.userdata
+
+    def __repr__(self) -> str:
+        return f"RunContext(function_call={self._function_call.name!r})"

@@ -1,0 +1,67 @@
+"""The options of a voice session (``AgentSession.options``)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from attrs import Attribute, field, frozen
+
+from vagent._core import ValidationError
+
+
+def _non_negative(_: object, attribute: Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValidationError(
+            f"AgentSession {attribute.name} must be a finite number, got {value!r}"
+        )
+    if value < 0:
+        raise ValidationError(f"AgentSession {attribute.name} must be >= 0, got {value!r}")
+
+
+def _non_negative_or_none(_: object, attribute: Attribute[Any], value: object) -> None:
+    if value is not None:
+        _non_negative(_, attribute, value)
+
+
+def _count(_: object, attribute: Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(
+            f"AgentSession {attribute.name} must be an integer >= 0, got {value!r}"
+        )
+
+
+@frozen(kw_only=True)
+class VoiceOptions:
+    """Turn-taking and reply options; defaults follow livekit-agents.
+
+    ``min_endpointing_delay`` / ``max_endpointing_delay``: silence after the end of user
+    speech before the turn is committed (the max applies when a turn detector thinks the
+    user is not done). ``min_interruption_duration``: seconds of user speech (VAD) before
+    the agent is interrupted; ``min_interruption_words``: words of transcript also required
+    when > 0. ``max_tool_steps``: tool replies generated per speech. ``false_interruption_timeout``:
+    seconds after an interrupting user stops speaking without any transcript before the
+    interruption counts as false (None disables); ``resume_false_interruption`` resumes a
+    paused output then. ``user_away_timeout``: seconds of silence on both sides before the
+    user state becomes "away" (None disables). ``preemptive_generation`` is accepted for
+    compatibility and has no effect yet.
+    """
+
+    allow_interruptions: bool = True
+    discard_audio_if_uninterruptible: bool = True
+    min_interruption_duration: float = field(default=0.5, validator=_non_negative)
+    min_interruption_words: int = field(default=0, validator=_count)
+    min_endpointing_delay: float = field(default=0.5, validator=_non_negative)
+    max_endpointing_delay: float = field(default=6.0, validator=_non_negative)
+    max_tool_steps: int = field(default=3, validator=_count)
+    false_interruption_timeout: float | None = field(default=2.0, validator=_non_negative_or_none)
+    resume_false_interruption: bool = True
+    user_away_timeout: float | None = field(default=15.0, validator=_non_negative_or_none)
+    preemptive_generation: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if self.max_endpointing_delay < self.min_endpointing_delay:
+            raise ValidationError(
+                "AgentSession max_endpointing_delay must be >= min_endpointing_delay, got "
+                f"{self.max_endpointing_delay!r} < {self.min_endpointing_delay!r}"
+            )

@@ -1,0 +1,212 @@
+"""SpeechHandle: the caller's view of one assistant utterance (possibly several tool steps).
+
+A speech is owned by the task that generates and plays it: that task runs the speech inside
+a cancel scope registered on the handle, and marks the handle done in its ``finally``.
+``interrupt()`` only cancels that scope; it never cleans anything up itself.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Callable, Generator
+from typing import Any
+
+import anyio
+
+from vagent._core import shortuuid
+
+logger = logging.getLogger("vagent.session")
+
+SPEECH_PRIORITY_LOW = 0
+"""Priority of speeches that yield to everything else."""
+SPEECH_PRIORITY_NORMAL = 5
+"""Priority of ``say()`` and ``generate_reply()`` speeches."""
+SPEECH_PRIORITY_HIGH = 10
+"""Priority of speeches that must play before anything queued."""
+
+# The speech whose task is running (set inside the speech's own task; used to refuse a tool
+# waiting for the playout of the speech that is running it, which could never finish).
+current_speech_var: contextvars.ContextVar[SpeechHandle | None] = contextvars.ContextVar(
+    "vagent_current_speech", default=None
+)
+
+DoneCallback = Callable[["SpeechHandle"], None]
+
+
+class SpeechHandle:
+    """One assistant utterance: created by ``say()``/``generate_reply()`` or a user turn.
+
+    Awaiting the handle (or :meth:`wait_for_playout`) returns once the speech finished
+    playing, was interrupted, or failed. Generation may start before the speech plays
+    (pre-roll); playout waits until the scheduler authorizes it.
+    """
+
+    SPEECH_PRIORITY_LOW = SPEECH_PRIORITY_LOW
+    SPEECH_PRIORITY_NORMAL = SPEECH_PRIORITY_NORMAL
+    SPEECH_PRIORITY_HIGH = SPEECH_PRIORITY_HIGH
+
+    def __init__(
+        self,
+        *,
+        allow_interruptions: bool,
+        priority: int = SPEECH_PRIORITY_NORMAL,
+        speech_id: str | None = None,
+    ) -> None:
+        self._id = speech_id or shortuuid("speech_")
+        self._allow_interruptions = allow_interruptions
+        self._priority = priority
+        self._interrupted = False
+        self._num_steps = 1
+        self._authorized = anyio.Event()
+        self._done = anyio.Event()
+        self._scope: anyio.CancelScope | None = None
+        self._done_callbacks: list[DoneCallback] = []
+        self._item_added_callbacks: list[Callable[[Any], None]] = []
+        self._chat_items: list[Any] = []
+        self._error: BaseException | None = None
+
+    @staticmethod
+    def create(allow_interruptions: bool = True) -> SpeechHandle:
+        """A new handle (livekit-agents spelling)."""
+        return SpeechHandle(allow_interruptions=allow_interruptions)
+
+    # -- public view -------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def priority(self) -> int:
+        return self._priority
+
+    @property
+    def allow_interruptions(self) -> bool:
+        return self._allow_interruptions
+
+    @property
+    def interrupted(self) -> bool:
+        """True once :meth:`interrupt` (or an interruption by the user) took effect."""
+        return self._interrupted
+
+    @property
+    def num_steps(self) -> int:
+        """Number of LLM steps so far: 1, plus one per tool reply."""
+        return self._num_steps
+
+    @property
+    def chat_items(self) -> list[Any]:
+        """Items this speech committed to the chat context, in order."""
+        return list(self._chat_items)
+
+    def done(self) -> bool:
+        """True once the speech finished playing, was interrupted, or failed."""
+        return self._done.is_set()
+
+    def interrupt(self, *, force: bool = False) -> SpeechHandle:
+        """Stop this speech now: its generation and playout are cancelled.
+
+        What was already heard is committed to the history. Raises ``RuntimeError`` when the
+        speech does not allow interruptions (``force=True`` overrides). No-op once done.
+        """
+        if not self._allow_interruptions and not force:
+            raise RuntimeError("this speech does not allow interruptions")
+        self._cancel()
+        return self
+
+    async def wait_for_playout(self) -> None:
+        """Wait until the speech is done (played out, interrupted or failed).
+
+        Raises ``RuntimeError`` when called from a tool of this same speech (it would never
+        return); use ``RunContext.wait_for_playout()`` there instead.
+        """
+        if current_speech_var.get() is self:
+            raise RuntimeError(
+                "wait_for_playout() called from inside this speech's own tool; it would "
+                "never return (use RunContext.wait_for_playout())"
+            )
+        await self._done.wait()
+
+    def __await__(self) -> Generator[Any, None, SpeechHandle]:
+        async def wait() -> SpeechHandle:
+            await self.wait_for_playout()
+            return self
+
+        return wait().__await__()
+
+    def add_done_callback(self, callback: DoneCallback) -> None:
+        """Call ``callback(handle)`` once the speech is done (at once if it already is).
+
+        Callbacks are synchronous observers run inline in the owning task: they must not
+        block or start tasks, and nothing depends on them for cleanup. Errors are logged.
+        """
+        if self.done():
+            self._run_callback(callback)
+        else:
+            self._done_callbacks.append(callback)
+
+    def remove_done_callback(self, callback: DoneCallback) -> None:
+        if callback in self._done_callbacks:
+            self._done_callbacks.remove(callback)
+
+    def __repr__(self) -> str:
+        return (
+            f"SpeechHandle(id={self._id!r}, done={self.done()}, interrupted={self._interrupted}, "
+            f"num_steps={self._num_steps})"
+        )
+
+    # -- owner side ----------------------------------------------------------------------
+
+    def _cancel(self) -> None:
+        if self.done():
+            return
+        self._interrupted = True
+        if self._scope is not None:
+            self._scope.cancel()
+
+    def _attach_scope(self, scope: anyio.CancelScope) -> None:
+        """Called by the owning task as it enters the speech's scope."""
+        self._scope = scope
+        if self._interrupted:
+            scope.cancel()
+
+    def _authorize(self) -> None:
+        self._authorized.set()
+
+    def _is_authorized(self) -> bool:
+        return self._authorized.is_set()
+
+    async def _wait_for_authorization(self) -> None:
+        await self._authorized.wait()
+
+    def _add_item_added_callback(self, callback: Callable[[Any], None]) -> None:
+        self._item_added_callbacks.append(callback)
+
+    def _remove_item_added_callback(self, callback: Callable[[Any], None]) -> None:
+        if callback in self._item_added_callbacks:
+            self._item_added_callbacks.remove(callback)
+
+    def _item_added(self, item: Any) -> None:
+        self._chat_items.append(item)
+        for callback in list(self._item_added_callbacks):
+            try:
+                callback(item)
+            except Exception:
+                logger.exception("speech item callback failed")
+
+    def _mark_done(self, error: BaseException | None = None) -> None:
+        """Called exactly once, in the ``finally`` of the task that owns the speech."""
+        if self._done.is_set():
+            return
+        self._error = error
+        self._done.set()
+        callbacks, self._done_callbacks = self._done_callbacks, []
+        for callback in callbacks:
+            self._run_callback(callback)
+
+    def _run_callback(self, callback: DoneCallback) -> None:
+        try:
+            callback(self)
+        except Exception:
+            logger.exception("speech done callback failed")

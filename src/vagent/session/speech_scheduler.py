@@ -1,0 +1,90 @@
+"""One speech plays at a time: highest priority first, FIFO within a priority.
+
+Speeches start generating as soon as they are created (their tasks run in the activity's
+task group); the scheduler only decides when each may start playing, by authorizing it,
+and waits until it is done before authorizing the next.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable
+
+import anyio
+
+from .speech_handle import SpeechHandle
+
+
+class SpeechScheduler:
+    """The playout queue of one agent activity. :meth:`run` is its task."""
+
+    def __init__(
+        self,
+        *,
+        on_authorized: Callable[[SpeechHandle], None],
+        on_idle: Callable[[], None],
+    ) -> None:
+        self._heap: list[tuple[int, int, SpeechHandle]] = []
+        self._seq = itertools.count()
+        self._wakeup = anyio.Event()
+        self._current: SpeechHandle | None = None
+        self._draining = False
+        self._on_authorized = on_authorized
+        self._on_idle = on_idle
+
+    @property
+    def current(self) -> SpeechHandle | None:
+        """The speech authorized to play (None when nothing is playing)."""
+        if self._current is not None and self._current.done():
+            return None
+        return self._current
+
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
+    def pending(self) -> list[SpeechHandle]:
+        """Queued speeches not yet authorized, in the order they will play."""
+        return [handle for _, _, handle in sorted(self._heap) if not handle.done()]
+
+    def schedule(self, handle: SpeechHandle) -> None:
+        """Queue ``handle``; raises ``RuntimeError`` once draining started."""
+        if self._draining:
+            raise RuntimeError("the agent activity is draining; no new speech can be scheduled")
+        heapq.heappush(self._heap, (-handle.priority, next(self._seq), handle))
+        self._wakeup.set()
+
+    def drain(self) -> None:
+        """Refuse new speeches; :meth:`run` returns once the queue is empty."""
+        self._draining = True
+        self._wakeup.set()
+
+    def interrupt_all(self) -> None:
+        """Interrupt the current speech and every queued interruptible one."""
+        if self._current is not None and self._current.allow_interruptions:
+            self._current._cancel()
+        for _, _, handle in self._heap:
+            if handle.allow_interruptions:
+                handle._cancel()
+
+    async def run(self) -> None:
+        """Authorize speeches one at a time until drained (cancel to stop)."""
+        while True:
+            while not self._heap:
+                if self._draining:
+                    return
+                self._wakeup = anyio.Event()
+                await self._wakeup.wait()
+            _, _, handle = heapq.heappop(self._heap)
+            if handle.done():
+                continue
+            self._current = handle
+            try:
+                self._on_authorized(handle)
+                handle._authorize()
+                await handle._done.wait()
+            finally:
+                self._current = None
+            if not any(not h.done() for _, _, h in self._heap):
+                self._on_idle()

@@ -1,0 +1,294 @@
+"""The user's side of an activity: recognition hooks, turns, interruptions.
+
+Interruption rules:
+
+- VAD speech lasting ``min_interruption_duration`` (and, when ``min_interruption_words`` > 0,
+  a transcript of at least that many words) interrupts the current speech if it allows it;
+- a committed user turn interrupts the current speech (a turn arriving while an
+  uninterruptible speech plays is discarded);
+- false interruptions: with ``resume_false_interruption`` and a pausable audio output the
+  speech is first only paused; if the user stops speaking and no transcript arrives within
+  ``false_interruption_timeout``, playout resumes and ``agent_false_interruption`` is emitted
+  (``resumed=True``). Without a pausable output the speech is interrupted at once and the
+  event is emitted with ``resumed=False``. Any transcript confirms the interruption.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from anyio.abc import TaskGroup
+
+from vagent.llm import ChatContext, ChatMessage, StopResponse
+from vagent.pipeline.metrics import EOUMetrics
+
+from .audio_recognition import AudioRecognition, EndOfTurnInfo
+from .events import AgentFalseInterruptionEvent, UserInputTranscribedEvent, UserState
+
+if TYPE_CHECKING:
+    from vagent.pipeline.stt import SpeechEvent
+    from vagent.pipeline.vad import VADEvent
+
+    from .activity import AgentActivity
+    from .io import AudioOutput
+    from .speech_handle import SpeechHandle
+
+logger = logging.getLogger("vagent.session")
+
+
+class TurnHandling:
+    """Mixin of :class:`AgentActivity` implementing ``RecognitionHooks``."""
+
+    def __init__(self) -> None:
+        self._recognition: AudioRecognition | None = None
+        self._recognition_done: anyio.Event | None = None
+        self._paused: tuple[SpeechHandle, AudioOutput] | None = None
+        self._pending_false_interruption: SpeechHandle | None = None
+        self._false_interruption_scope: anyio.CancelScope | None = None
+        self._user_stopped = anyio.Event()
+        self._user_stopped.set()
+
+    @property
+    def recognition(self) -> AudioRecognition | None:
+        return self._recognition
+
+    def _a(self) -> AgentActivity:
+        return self  # type: ignore[return-value]
+
+    async def _start_recognition(self, tg: TaskGroup) -> None:
+        activity = self._a()
+        session = activity.session
+        stt, vad = activity.stt, activity.vad
+        agent = activity.agent
+        from .agent import node_overridden
+        from .model_settings import ModelSettings
+
+        stt_node = None
+        if node_overridden(agent, "stt_node"):
+            settings = ModelSettings()
+
+            def stt_node(audio: Any) -> Any:
+                return agent.stt_node(audio, settings)
+
+        if stt is None and vad is None and stt_node is None:
+            activity._audio_recv.close()
+            return
+        turn_detection = activity.turn_detection
+        detector = None
+        mode = turn_detection
+        if turn_detection is not None and not isinstance(turn_detection, str):
+            detector, mode = turn_detection, None
+        opts = session.options
+        min_delay = agent.min_endpointing_delay
+        max_delay = agent.max_endpointing_delay
+        self._recognition = AudioRecognition(
+            hooks=self,
+            stt=stt,
+            vad=vad,
+            turn_detector=detector,
+            turn_detection_mode=mode,
+            min_endpointing_delay=min_delay
+            if isinstance(min_delay, int | float)
+            else opts.min_endpointing_delay,
+            max_endpointing_delay=max_delay
+            if isinstance(max_delay, int | float)
+            else opts.max_endpointing_delay,
+            stt_node=stt_node,
+        )
+        self._recognition_done = anyio.Event()
+        await tg.start(self._run_recognition, activity._audio_recv)
+
+    async def _run_recognition(self, audio: Any, *, task_status: Any) -> None:
+        assert self._recognition is not None
+        assert self._recognition_done is not None
+        try:
+            await self._recognition.run(audio, task_status=task_status)
+        except Exception as exc:
+            logger.exception("audio recognition failed")
+            self._a().session._close_soon_on_error(exc, source=self._a().stt)
+        finally:
+            self._recognition_done.set()
+
+    # -- RecognitionHooks ---------------------------------------------------------------------
+
+    def on_start_of_speech(self, ev: VADEvent | None) -> None:
+        self._a().session._update_user_state(UserState.SPEAKING)
+        if self._user_stopped.is_set():
+            self._user_stopped = anyio.Event()
+
+    def on_end_of_speech(self, ev: VADEvent | None) -> None:
+        self._a().session._update_user_state(UserState.LISTENING)
+        self._user_stopped.set()
+
+    def on_vad_inference_done(self, ev: VADEvent) -> None:
+        if ev.speech_duration >= self._a().session.options.min_interruption_duration:
+            self._interrupt_by_audio_activity()
+
+    def on_interim_transcript(self, ev: SpeechEvent) -> None:
+        text = ev.alternatives[0].text if ev.alternatives else ""
+        self._emit_transcript(ev, text, is_final=False)
+        if text.strip():
+            self._confirm_interruption()
+            self._interrupt_by_audio_activity(words_only=True)
+
+    def on_final_transcript(self, ev: SpeechEvent) -> None:
+        text = ev.alternatives[0].text if ev.alternatives else ""
+        self._emit_transcript(ev, text, is_final=True)
+        if text.strip():
+            self._confirm_interruption()
+            self._interrupt_by_audio_activity(words_only=True)
+
+    def retrieve_chat_ctx(self) -> ChatContext:
+        return self._a().agent._chat_ctx.copy()
+
+    async def on_end_of_turn(self, info: EndOfTurnInfo) -> bool:
+        activity = self._a()
+        session = activity.session
+        text = info.new_transcript.strip()
+        if activity.draining or not text:
+            return False
+        current = activity.current_speech
+        if (
+            current is not None
+            and not current.done()
+            and not current.allow_interruptions
+            and session.options.discard_audio_if_uninterruptible
+        ):
+            logger.debug("user turn discarded: the current speech cannot be interrupted")
+            return False
+        words = session.options.min_interruption_words
+        if current is not None and not current.done() and words > 0 and len(text.split()) < words:
+            logger.debug("user turn ignored: too short to interrupt the current speech")
+            return False
+        self._confirm_interruption()
+        activity.interrupt()
+        message = ChatMessage(role="user", content=[text])
+        await self._user_turn_completed(message, info)
+        return True
+
+    # -- turns ---------------------------------------------------------------------------------------
+
+    async def _user_turn_completed(self, message: ChatMessage, info: EndOfTurnInfo) -> None:
+        activity = self._a()
+        agent = activity.agent
+        turn_ctx = agent._chat_ctx.copy()
+        started = anyio.current_time()
+        reply = True
+        try:
+            await agent.on_user_turn_completed(turn_ctx, message)
+        except StopResponse:
+            reply = False
+        except Exception as exc:
+            logger.exception("on_user_turn_completed failed")
+            activity.session._report_error(exc, source=agent, recoverable=True)
+        else:
+            agent._chat_ctx.items[:] = turn_ctx.items
+        hook_delay = anyio.current_time() - started
+        speech_id = None
+        if reply and not activity.draining:
+            speech_id = activity.generate_reply(user_message=message, user_initiated=False).id
+        else:
+            activity.commit_item(message)
+        activity.session._emit_metrics(
+            EOUMetrics(
+                timestamp=activity.session._wallclock(),
+                end_of_utterance_delay=info.end_of_utterance_delay,
+                transcription_delay=info.transcription_delay,
+                on_user_turn_completed_delay=hook_delay,
+                speech_id=speech_id,
+            )
+        )
+
+    def _emit_transcript(self, ev: SpeechEvent, text: str, *, is_final: bool) -> None:
+        language = ev.alternatives[0].language if ev.alternatives else None
+        self._a().session.emit(
+            "user_input_transcribed",
+            UserInputTranscribedEvent(
+                transcript=text, is_final=is_final, language=language or None
+            ),
+        )
+
+    # -- interruptions -------------------------------------------------------------------------------
+
+    def _interrupt_by_audio_activity(self, *, words_only: bool = False) -> None:
+        activity = self._a()
+        opts = activity.session.options
+        speech = activity.current_speech
+        if speech is None or speech.done() or speech.interrupted or not speech.allow_interruptions:
+            return
+        if self._paused is not None and self._paused[0] is speech:
+            return
+        if opts.min_interruption_words > 0:
+            transcript = self._recognition.current_transcript if self._recognition else ""
+            if len(transcript.split()) < opts.min_interruption_words:
+                return
+        elif words_only:
+            return
+        audio_out = activity.session.output.active_audio
+        if (
+            opts.resume_false_interruption
+            and opts.false_interruption_timeout is not None
+            and audio_out is not None
+            and audio_out.can_pause
+        ):
+            audio_out.pause()
+            self._paused = (speech, audio_out)
+            self._watch_false_interruption(speech)
+            return
+        speech._cancel()
+        if opts.false_interruption_timeout is not None:
+            self._watch_false_interruption(speech)
+
+    def _watch_false_interruption(self, speech: SpeechHandle) -> None:
+        if self._false_interruption_scope is not None:
+            self._false_interruption_scope.cancel()
+        tg = self._a()._tg
+        if tg is None:
+            return
+        self._pending_false_interruption = speech
+        tg.start_soon(self._false_interruption_timer, speech)
+
+    async def _false_interruption_timer(self, speech: SpeechHandle) -> None:
+        timeout = self._a().session.options.false_interruption_timeout
+        assert timeout is not None
+        with anyio.CancelScope() as scope:
+            self._false_interruption_scope = scope
+            try:
+                await self._user_stopped.wait()
+                await anyio.sleep(timeout)
+            finally:
+                if self._false_interruption_scope is scope:
+                    self._false_interruption_scope = None
+            # No transcript came: the interruption was false.
+            self._pending_false_interruption = None
+            resumed = False
+            if self._paused is not None and self._paused[0] is speech:
+                _, audio_out = self._paused
+                self._paused = None
+                audio_out.resume()
+                resumed = True
+            self._a().session.emit(
+                "agent_false_interruption", AgentFalseInterruptionEvent(resumed=resumed)
+            )
+
+    def _confirm_interruption(self) -> None:
+        """A transcript arrived: a pending (paused) interruption becomes real."""
+        if self._false_interruption_scope is not None:
+            self._false_interruption_scope.cancel()
+            self._false_interruption_scope = None
+        self._pending_false_interruption = None
+        if self._paused is not None:
+            speech, audio_out = self._paused
+            self._paused = None
+            audio_out.clear_buffer()
+            speech._cancel()
+            audio_out.resume()
+
+    def on_speech_authorized(self, handle: SpeechHandle) -> None:
+        """A new speech starts playing: forget pause state left by an earlier one."""
+        if self._paused is not None and self._paused[0] is not handle:
+            _, audio_out = self._paused
+            self._paused = None
+            audio_out.resume()
