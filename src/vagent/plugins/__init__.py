@@ -7,3 +7,7 @@
 Subpackages are imported explicitly (``from vagent.plugins import openai``); importing this
 package loads neither.
 """
+
+from ._plugin import Plugin
+
+__all__ = ["Plugin"]

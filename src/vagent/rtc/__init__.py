@@ -1,1 +1,151 @@
-"""vagent.rtc"""
+"""vagent.rtc: the bridge to livekit rtc, the room wrapper, the job room connector.
+
+livekit rtc needs an asyncio loop; vagent hosts one in a thread per job process
+(:func:`open_rtc_bridge`) and talks to it through cancellable calls and bounded outlets.
+:class:`Room` wraps an ``rtc.Room`` on that bridge; :class:`RoomBase` is the facade it
+shares with ``vagent.testing.fake_room.FakeRoom``. The worker gets rooms for jobs from
+:func:`create_room_connector`. :class:`RoomIO` connects an ``AgentSession`` to a room;
+:class:`LiveKitAPI` calls LiveKit's server API (``JobContext.api``).
+"""
+
+from ._audio import DEFAULT_AUDIO_BUFFER_FRAMES, AudioFrameReceiver, BridgedAudioSource
+from ._bridge import (
+    DEFAULT_CANCEL_TIMEOUT,
+    DEFAULT_STOP_TIMEOUT,
+    BridgeStatistics,
+    RtcBridge,
+    open_rtc_bridge,
+)
+from ._connector import RtcRoomConnector, create_room_connector
+from ._errors import (
+    BridgeClosedError,
+    BridgeStopTimeoutError,
+    EventOverflowError,
+    RoomNotConnectedError,
+    RtcCallCancelledError,
+    RtcError,
+)
+from ._local_participant import PublishedAudioTrack, RtcLocalParticipant
+from ._outlet import Outlet, OutletStatistics, OverflowPolicy
+from ._room_base import (
+    DEFAULT_EVENT_BUFFER,
+    DEFAULT_PARTICIPANT_KINDS,
+    DEFAULT_TEXT_BUFFER,
+    LocalParticipantBase,
+    PublishedAudio,
+    RoomBase,
+    RoomEventName,
+    TextWriter,
+)
+from ._values import (
+    ATTRIBUTE_AGENT_STATE,
+    ATTRIBUTE_PUBLISH_ON_BEHALF,
+    ATTRIBUTE_TRANSCRIPTION_FINAL,
+    ATTRIBUTE_TRANSCRIPTION_SEGMENT_ID,
+    ATTRIBUTE_TRANSCRIPTION_TRACK_ID,
+    TOPIC_CHAT,
+    TOPIC_TRANSCRIPTION,
+    AutoSubscribe,
+    DataReceived,
+    Disconnected,
+    LocalTrackPublication,
+    ParticipantAttributesChanged,
+    ParticipantConnected,
+    ParticipantDisconnected,
+    Reconnected,
+    Reconnecting,
+    RemoteParticipant,
+    RemoteTrackPublication,
+    RoomEvent,
+    TextStreamInfo,
+    TextStreamMessage,
+    TrackPublished,
+    TrackSubscribed,
+    TrackUnpublished,
+    TrackUnsubscribed,
+)
+from .room import (
+    DISCONNECT_TIMEOUT,
+    Room,
+    RoomConnectError,
+    open_room,
+)
+from .room_io import RoomIO
+from .room_io_options import (
+    DEFAULT_ROOM_INPUT_OPTIONS,
+    DEFAULT_ROOM_OUTPUT_OPTIONS,
+    RoomInputOptions,
+    RoomOutputOptions,
+    TextInputEvent,
+)
+from .server_api import LiveKitAPI, RoomService, TwirpError
+
+__all__ = [
+    "ATTRIBUTE_AGENT_STATE",
+    "ATTRIBUTE_PUBLISH_ON_BEHALF",
+    "ATTRIBUTE_TRANSCRIPTION_FINAL",
+    "ATTRIBUTE_TRANSCRIPTION_SEGMENT_ID",
+    "ATTRIBUTE_TRANSCRIPTION_TRACK_ID",
+    "DEFAULT_AUDIO_BUFFER_FRAMES",
+    "DEFAULT_CANCEL_TIMEOUT",
+    "DEFAULT_EVENT_BUFFER",
+    "DEFAULT_PARTICIPANT_KINDS",
+    "DEFAULT_ROOM_INPUT_OPTIONS",
+    "DEFAULT_ROOM_OUTPUT_OPTIONS",
+    "DEFAULT_STOP_TIMEOUT",
+    "DEFAULT_TEXT_BUFFER",
+    "DISCONNECT_TIMEOUT",
+    "TOPIC_CHAT",
+    "TOPIC_TRANSCRIPTION",
+    "AudioFrameReceiver",
+    "AutoSubscribe",
+    "BridgeClosedError",
+    "BridgeStatistics",
+    "BridgeStopTimeoutError",
+    "BridgedAudioSource",
+    "DataReceived",
+    "Disconnected",
+    "EventOverflowError",
+    "LiveKitAPI",
+    "LocalParticipantBase",
+    "LocalTrackPublication",
+    "Outlet",
+    "OutletStatistics",
+    "OverflowPolicy",
+    "ParticipantAttributesChanged",
+    "ParticipantConnected",
+    "ParticipantDisconnected",
+    "PublishedAudio",
+    "PublishedAudioTrack",
+    "Reconnected",
+    "Reconnecting",
+    "RemoteParticipant",
+    "RemoteTrackPublication",
+    "Room",
+    "RoomBase",
+    "RoomConnectError",
+    "RoomEvent",
+    "RoomEventName",
+    "RoomIO",
+    "RoomInputOptions",
+    "RoomNotConnectedError",
+    "RoomOutputOptions",
+    "RoomService",
+    "RtcBridge",
+    "RtcCallCancelledError",
+    "RtcError",
+    "RtcLocalParticipant",
+    "RtcRoomConnector",
+    "TextInputEvent",
+    "TextStreamInfo",
+    "TextStreamMessage",
+    "TextWriter",
+    "TrackPublished",
+    "TrackSubscribed",
+    "TrackUnpublished",
+    "TrackUnsubscribed",
+    "TwirpError",
+    "create_room_connector",
+    "open_room",
+    "open_rtc_bridge",
+]

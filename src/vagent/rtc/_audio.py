@@ -1,0 +1,214 @@
+"""Audio through the bridge: frames from an ``rtc.AudioStream``, frames into an ``rtc.AudioSource``.
+
+Receiving: an ``rtc.AudioStream`` lives on the bridge loop inside one long-running bridge
+call (the *pump*), owned by a vagent task in the ``async with`` block that opened it. The
+pump forwards every frame into a bounded :class:`Outlet` with the ``DROP_OLDEST`` policy:
+live audio cannot wait for a slow consumer, so when the buffer is full the oldest frame is
+dropped and counted (``frames.statistics().dropped``). Leaving the block cancels the pump,
+which closes the native stream before the block returns.
+
+Sending: :class:`BridgedAudioSource` forwards ``capture_frame`` to ``rtc.AudioSource`` with
+one bridge call per frame. ``capture_frame`` returns as soon as the frame is queued in the
+source's native queue (``queue_size_ms`` long) and waits while that queue is full, which is
+the backpressure a producer needs: audio is never dropped on this side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING
+
+import anyio
+from livekit import rtc
+
+from vagent._core import ValidationError, collapse_excgroups
+
+from ._outlet import Outlet, OverflowPolicy
+
+if TYPE_CHECKING:
+    from ._bridge import RtcBridge
+
+DEFAULT_AUDIO_BUFFER_FRAMES = 50
+"""Frames buffered per received stream before the oldest is dropped (about 0.5-1 s of audio
+at 10-20 ms per frame): enough to ride out a consumer pausing for a model call, small
+enough that a stuck consumer costs bounded memory and hears recent audio when it resumes."""
+
+_CLEANUP_TIMEOUT = 2.0
+
+AudioFrameReceiver = Outlet[rtc.AudioFrame]
+"""What ``open_audio_stream`` yields: iterate it, ``receive()``, ``statistics()``."""
+
+
+def _check_format(where: str, sample_rate: int, num_channels: int) -> None:
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate <= 0:
+        raise ValidationError(f"{where}: sample_rate must be a positive int, got {sample_rate!r}")
+    if isinstance(num_channels, bool) or not isinstance(num_channels, int) or num_channels <= 0:
+        raise ValidationError(f"{where}: num_channels must be a positive int, got {num_channels!r}")
+
+
+async def _pump(
+    bridge: RtcBridge,
+    make_stream: Callable[[], rtc.AudioStream],
+    outlet: Outlet[rtc.AudioFrame],
+    ready: anyio.Event,
+) -> None:
+    """Bridge-loop side: own one ``rtc.AudioStream`` and forward its frames."""
+    stream = make_stream()
+    bridge.open_audio_streams += 1
+    try:
+        bridge.portal.submit(ready.set)
+        async for event in stream:
+            outlet.put_threadsafe(event.frame)
+    finally:
+        bridge.open_audio_streams -= 1
+        outlet.end_threadsafe()
+        await stream.aclose()
+
+
+@asynccontextmanager
+async def open_frames(
+    bridge: RtcBridge, make_stream: Callable[[], rtc.AudioStream], *, buffer_frames: int, name: str
+) -> AsyncIterator[AudioFrameReceiver]:
+    """Run an ``rtc.AudioStream`` made by ``make_stream`` (on the bridge loop) for the block."""
+    outlet: Outlet[rtc.AudioFrame] = Outlet(
+        bridge.portal, buffer_frames, OverflowPolicy.DROP_OLDEST, name=name
+    )
+    ready = anyio.Event()
+
+    async def run_pump() -> None:
+        try:
+            # A bridge that stops under the pump just ends the stream.
+            await bridge.call_unless_closing(_pump, bridge, make_stream, outlet, ready)
+        finally:
+            # Every frame the pump forwarded was delivered before the call returned.
+            outlet.end_nowait()
+            ready.set()
+
+    try:
+        with collapse_excgroups():
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(run_pump)
+                await ready.wait()
+                yield outlet
+                tg.cancel_scope.cancel()
+    finally:
+        outlet.close()
+
+
+def open_track_audio(
+    bridge: RtcBridge,
+    track: rtc.Track,
+    *,
+    sample_rate: int = 48000,
+    num_channels: int = 1,
+    frame_size_ms: int | None = None,
+    buffer_frames: int = DEFAULT_AUDIO_BUFFER_FRAMES,
+) -> AbstractAsyncContextManager[AudioFrameReceiver]:
+    """Frames of ``track`` (an rtc track living on the bridge loop), resampled as asked."""
+    _check_format("open_audio_stream", sample_rate, num_channels)
+
+    def make_stream() -> rtc.AudioStream:
+        return rtc.AudioStream.from_track(
+            track=track,
+            sample_rate=sample_rate,
+            num_channels=num_channels,
+            frame_size_ms=frame_size_ms,
+        )
+
+    return open_frames(
+        bridge, make_stream, buffer_frames=buffer_frames, name=f"audio stream {track.sid}"
+    )
+
+
+class BridgedAudioSource:
+    """An ``rtc.AudioSource`` on the bridge loop, driven from vagent.
+
+    Made by :meth:`RtcBridge.open_audio_source` (or published at once with
+    ``room.local_participant.open_audio_track``). Frames must match ``sample_rate`` and
+    ``num_channels``.
+    """
+
+    def __init__(self, bridge: RtcBridge, source: rtc.AudioSource, queue_size_ms: int) -> None:
+        self._bridge = bridge
+        self._source = source
+        self._queue_size_ms = queue_size_ms
+        self._captured_frames = 0
+
+    @property
+    def rtc_source(self) -> rtc.AudioSource:
+        """The wrapped source; only touch it on the bridge loop (``bridge.call``)."""
+        return self._source
+
+    @property
+    def sample_rate(self) -> int:
+        return self._source.sample_rate
+
+    @property
+    def num_channels(self) -> int:
+        return self._source.num_channels
+
+    @property
+    def queue_size_ms(self) -> int:
+        return self._queue_size_ms
+
+    @property
+    def queued_duration(self) -> float:
+        """Seconds of audio captured but not yet played out (an estimate, like rtc's)."""
+        return self._source.queued_duration
+
+    @property
+    def captured_frames(self) -> int:
+        return self._captured_frames
+
+    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
+        """Queue ``frame`` for playout; waits while the native queue is full.
+
+        Raises ``ValidationError`` when the frame's format differs from the source's.
+        Cancelling it cancels the capture on the bridge loop.
+        """
+        if frame.sample_rate != self.sample_rate or frame.num_channels != self.num_channels:
+            raise ValidationError(
+                f"capture_frame: frame is {frame.sample_rate} Hz x {frame.num_channels}, "
+                f"the source expects {self.sample_rate} Hz x {self.num_channels}"
+            )
+        await self._bridge.call(self._source.capture_frame, frame)
+        self._captured_frames += 1
+
+    def clear_queue(self) -> None:
+        """Drop the audio queued but not yet played (runs on the bridge loop, in order)."""
+        self._bridge.submit_nowait(self._source.clear_queue)
+
+    async def wait_for_playout(self) -> None:
+        """Wait until everything captured so far has been played out."""
+        await self._bridge.call(self._source.wait_for_playout)
+
+
+@asynccontextmanager
+async def open_audio_source(
+    bridge: RtcBridge, sample_rate: int, num_channels: int, *, queue_size_ms: int = 1000
+) -> AsyncIterator[BridgedAudioSource]:
+    """An ``rtc.AudioSource`` for the block; closed (native handle released) at its end."""
+    _check_format("open_audio_source", sample_rate, num_channels)
+    if isinstance(queue_size_ms, bool) or not isinstance(queue_size_ms, int) or queue_size_ms < 10:
+        raise ValidationError(
+            f"open_audio_source: queue_size_ms must be an int >= 10, got {queue_size_ms!r}"
+        )
+
+    def make() -> rtc.AudioSource:
+        source = rtc.AudioSource(sample_rate, num_channels, queue_size_ms=queue_size_ms)
+        bridge.open_audio_sources += 1
+        return source
+
+    source = await bridge.run_sync(make)
+    try:
+        yield BridgedAudioSource(bridge, source, queue_size_ms)
+    finally:
+        with anyio.move_on_after(_CLEANUP_TIMEOUT, shield=True):
+            await bridge.call_unless_closing(_close_source, bridge, source)
+
+
+async def _close_source(bridge: RtcBridge, source: rtc.AudioSource) -> None:
+    bridge.open_audio_sources -= 1
+    source.clear_queue()
+    await source.aclose()

@@ -1,0 +1,248 @@
+"""The agent's participant in a real room: attributes, published tracks, text, data.
+
+Every operation is one call through the rtc bridge; the room must be connected.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import anyio
+from livekit import rtc
+
+from . import _convert as convert
+from ._audio import BridgedAudioSource, open_audio_source
+from ._bridge import RtcBridge
+from ._errors import RtcError
+from ._room_base import LocalParticipantBase
+from ._values import LocalTrackPublication, TextStreamInfo
+
+if TYPE_CHECKING:
+    from .room import Room
+
+logger = logging.getLogger("vagent.rtc")
+
+_CLEANUP_TIMEOUT = 2.0
+
+
+class PublishedAudioTrack:
+    """An audio track the agent publishes (from ``local_participant.open_audio_track``)."""
+
+    def __init__(self, source: BridgedAudioSource, publication: LocalTrackPublication) -> None:
+        self._source = source
+        self._publication = publication
+
+    @property
+    def publication(self) -> LocalTrackPublication:
+        return self._publication
+
+    @property
+    def source(self) -> BridgedAudioSource:
+        return self._source
+
+    @property
+    def sample_rate(self) -> int:
+        return self._source.sample_rate
+
+    @property
+    def num_channels(self) -> int:
+        return self._source.num_channels
+
+    @property
+    def queued_duration(self) -> float:
+        return self._source.queued_duration
+
+    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
+        """Queue ``frame``; waits while the source's native queue is full."""
+        await self._source.capture_frame(frame)
+
+    def clear_queue(self) -> None:
+        """Drop what is queued and not yet played (interruption)."""
+        self._source.clear_queue()
+
+    async def wait_for_playout(self) -> None:
+        await self._source.wait_for_playout()
+
+
+class _RtcTextWriter:
+    def __init__(self, bridge: RtcBridge, writer: rtc.TextStreamWriter) -> None:
+        self._bridge = bridge
+        self._writer = writer
+        self._info = convert.text_stream_info(writer.info)
+        self._closed = False
+
+    @property
+    def info(self) -> TextStreamInfo:
+        return self._info
+
+    async def write(self, text: str) -> None:
+        if self._closed:
+            raise RtcError("write() on a closed text stream")
+        await self._bridge.call(self._writer.write, text)
+
+    async def aclose(self, *, attributes: Mapping[str, str] | None = None) -> None:
+        if self._closed:
+            await anyio.lowlevel.checkpoint()
+            return
+        self._closed = True
+        await self._bridge.call_unless_closing(
+            _close_writer, self._writer, dict(attributes) if attributes else None
+        )
+
+
+async def _close_writer(writer: rtc.TextStreamWriter, attributes: dict[str, str] | None) -> None:
+    await writer.aclose(attributes=attributes)
+
+
+class RtcLocalParticipant(LocalParticipantBase):
+    """The agent's participant in a real room (see :class:`LocalParticipantBase`)."""
+
+    def __init__(self, room: Room) -> None:
+        self._room = room
+        self._identity = ""
+        self._attributes: dict[str, str] = {}
+        self._publications: dict[str, LocalTrackPublication] = {}
+
+    @property
+    def identity(self) -> str:
+        return self._identity
+
+    @property
+    def attributes(self) -> Mapping[str, str]:
+        return dict(self._attributes)
+
+    @property
+    def track_publications(self) -> Mapping[str, LocalTrackPublication]:
+        return dict(self._publications)
+
+    def _rtc(self) -> tuple[RtcBridge, rtc.LocalParticipant]:
+        bridge, room = self._room._require_connected()
+        return bridge, room.local_participant
+
+    async def set_attributes(self, attributes: Mapping[str, str]) -> None:
+        bridge, local = self._rtc()
+        await bridge.call(local.set_attributes, dict(attributes))
+        self._attributes.update(attributes)
+
+    async def publish_track(
+        self, track: rtc.LocalTrack, options: rtc.TrackPublishOptions | None = None
+    ) -> LocalTrackPublication:
+        """Publish an rtc track made on the bridge loop (e.g. ``bridge.create_audio_track``)."""
+        bridge, local = self._rtc()
+        options = options or rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+
+        async def publish() -> LocalTrackPublication:
+            return convert.local_publication(await local.publish_track(track, options))
+
+        publication = await bridge.call(publish)
+        self._publications[publication.sid] = publication
+        return publication
+
+    async def unpublish_track(self, track_sid: str) -> None:
+        bridge, local = self._rtc()
+        self._publications.pop(track_sid, None)
+        await bridge.call(local.unpublish_track, track_sid)
+
+    @asynccontextmanager
+    async def open_audio_track(
+        self,
+        name: str,
+        *,
+        sample_rate: int = 48000,
+        num_channels: int = 1,
+        queue_size_ms: int = 1000,
+        options: rtc.TrackPublishOptions | None = None,
+    ) -> AsyncIterator[PublishedAudioTrack]:
+        bridge, _ = self._rtc()
+        async with open_audio_source(
+            bridge, sample_rate, num_channels, queue_size_ms=queue_size_ms
+        ) as source:
+            track = await bridge.create_audio_track(name, source)
+            publication = await self.publish_track(track, options)
+            try:
+                yield PublishedAudioTrack(source, publication)
+            finally:
+                with anyio.move_on_after(_CLEANUP_TIMEOUT, shield=True):
+                    await self._unpublish_quietly(publication.sid)
+
+    async def _unpublish_quietly(self, track_sid: str) -> None:
+        self._publications.pop(track_sid, None)
+        if not self._room.isconnected() or not self._room._bridge_running():
+            await anyio.lowlevel.checkpoint()
+            return
+        try:
+            await self.unpublish_track(track_sid)
+        except Exception:
+            logger.warning("unpublishing a track failed", exc_info=True)
+            await anyio.lowlevel.checkpoint()
+
+    async def send_text(
+        self,
+        text: str,
+        *,
+        topic: str = "",
+        attributes: Mapping[str, str] | None = None,
+        destination_identities: Sequence[str] | None = None,
+    ) -> TextStreamInfo:
+        bridge, local = self._rtc()
+
+        async def send() -> TextStreamInfo:
+            info = await local.send_text(
+                text,
+                topic=topic,
+                attributes=dict(attributes) if attributes else None,
+                destination_identities=list(destination_identities or []),
+            )
+            return convert.text_stream_info(info)
+
+        return await bridge.call(send)
+
+    @asynccontextmanager
+    async def stream_text(
+        self,
+        *,
+        topic: str = "",
+        attributes: Mapping[str, str] | None = None,
+        destination_identities: Sequence[str] | None = None,
+        sender_identity: str | None = None,
+    ) -> AsyncIterator[_RtcTextWriter]:
+        bridge, local = self._rtc()
+
+        async def open_writer() -> rtc.TextStreamWriter:
+            return await local.stream_text(
+                topic=topic,
+                attributes=dict(attributes) if attributes else None,
+                destination_identities=list(destination_identities or []) or None,
+                sender_identity=sender_identity,
+            )
+
+        writer = _RtcTextWriter(bridge, await bridge.call(open_writer))
+        try:
+            yield writer
+        finally:
+            if bridge.running:
+                with anyio.move_on_after(_CLEANUP_TIMEOUT, shield=True):
+                    await writer.aclose()
+
+    async def publish_data(
+        self,
+        payload: bytes | str,
+        *,
+        reliable: bool = True,
+        destination_identities: Sequence[str] | None = None,
+        topic: str = "",
+    ) -> None:
+        bridge, local = self._rtc()
+
+        async def publish() -> None:
+            await local.publish_data(
+                payload,
+                reliable=reliable,
+                destination_identities=list(destination_identities or []),
+                topic=topic,
+            )
+
+        await bridge.call(publish)

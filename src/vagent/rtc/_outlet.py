@@ -1,0 +1,169 @@
+"""Outlets: bounded channels that the bridge thread fills and a vagent task drains.
+
+The bridge thread never touches a memory channel directly. It hands each item to the
+:class:`~vagent.rtc._portal.LoopPortal`, and the channel operations run on the vagent loop,
+in the order the items were produced. What happens when the consumer is slow is the
+outlet's :class:`OverflowPolicy`:
+
+- ``DROP_OLDEST`` (audio): live media cannot wait for a slow consumer, and the newest frame is
+  worth more than the oldest. The oldest buffered frame is dropped and counted
+  (``statistics().dropped``).
+- ``FAIL`` (room events): events are never dropped silently. The overflow is logged, the
+  consumer receives every event buffered before it, then :class:`EventOverflowError`, and the
+  subscription ends. Size the buffer for the burst you expect.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from typing import Generic, Self, TypeVar
+
+import anyio
+from attrs import frozen
+
+from vagent._core import ValidationError, open_channel
+
+from ._errors import EventOverflowError
+from ._portal import LoopPortal
+
+logger = logging.getLogger("vagent.rtc")
+
+T = TypeVar("T")
+
+
+class OverflowPolicy(enum.Enum):
+    """What an outlet does with a new item when its buffer is full."""
+
+    DROP_OLDEST = "drop_oldest"
+    FAIL = "fail"
+
+
+@frozen(kw_only=True)
+class OutletStatistics:
+    """Counters of one outlet: items delivered to the buffer, dropped, buffered now."""
+
+    delivered: int
+    dropped: int
+    buffered: int
+    overflowed: bool
+
+
+class Outlet(Generic[T]):
+    """A bounded channel fed from the bridge thread; read it with :meth:`receive` or ``async for``.
+
+    ``put_threadsafe`` and ``end_threadsafe`` may be called from any thread and never block.
+    ``portal`` may be ``None`` for an outlet fed only on the vagent loop (``deliver_nowait``).
+    The receiving side belongs to one consumer task. :meth:`close` (vagent side, idempotent)
+    releases the channel; items put after it are counted as dropped.
+    """
+
+    def __init__(
+        self, portal: LoopPortal | None, max_buffer: int, policy: OverflowPolicy, *, name: str
+    ) -> None:
+        if not isinstance(max_buffer, int) or max_buffer < 1:
+            raise ValidationError(
+                f"{name}: buffer size must be an integer >= 1, got {max_buffer!r}"
+            )
+        self._portal = portal
+        self._policy = policy
+        self._name = name
+        self._send, self._recv = open_channel(max_buffer, object)
+        self._delivered = 0
+        self._dropped = 0
+        self._overflowed = False
+        self._closed = False
+
+    # -- producer side (any thread) ------------------------------------------------------
+
+    def put_threadsafe(self, item: T) -> None:
+        """Queue ``item`` for delivery on the vagent loop (never blocks)."""
+        assert self._portal is not None, "this outlet is fed from the vagent loop only"
+        if not self._portal.submit(self._deliver, item):
+            self._dropped += 1
+
+    def end_threadsafe(self) -> None:
+        """No more items: the consumer sees the end of the stream after the buffered ones."""
+        assert self._portal is not None, "this outlet is fed from the vagent loop only"
+        self._portal.submit(self._send.close)
+
+    # -- vagent loop ---------------------------------------------------------------------
+
+    def end_nowait(self) -> None:
+        """End the stream now (vagent loop only): the consumer sees the end after the buffer."""
+        self._send.close()
+
+    def deliver_nowait(self, item: T) -> None:
+        """Deliver ``item`` now, applying the overflow policy (vagent loop only)."""
+        self._deliver(item)
+
+    def _deliver(self, item: T) -> None:
+        if self._closed or self._overflowed:
+            self._dropped += 1
+            return
+        try:
+            self._send.send_nowait(item)
+        except anyio.WouldBlock:
+            self._on_full(item)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._dropped += 1
+        else:
+            self._delivered += 1
+
+    def _on_full(self, item: T) -> None:
+        if self._policy is OverflowPolicy.DROP_OLDEST:
+            try:
+                self._recv.receive_nowait()
+            except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+                pass
+            self._dropped += 1
+            self._send.send_nowait(item)
+            self._delivered += 1
+            return
+        self._overflowed = True
+        self._dropped += 1
+        logger.error(
+            "rtc event subscriber is too slow; ending its subscription",
+            extra={"outlet": self._name, "buffer": self._send.statistics().max_buffer_size},
+        )
+        self._send.close()
+
+    async def receive(self) -> T:
+        """The next item; raises ``anyio.EndOfStream`` at the end, ``EventOverflowError``
+        after an overflow under the ``FAIL`` policy."""
+        try:
+            return await self._recv.receive()  # type: ignore[return-value]
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            if self._overflowed:
+                raise EventOverflowError(
+                    f"{self._name}: the subscriber fell behind its buffer of "
+                    f"{self._send.statistics().max_buffer_size} events"
+                ) from None
+            raise anyio.EndOfStream from None
+
+    def receive_nowait(self) -> T:
+        """The next buffered item without waiting; ``anyio.WouldBlock`` when there is none."""
+        return self._recv.receive_nowait()  # type: ignore[return-value]
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> T:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    def statistics(self) -> OutletStatistics:
+        return OutletStatistics(
+            delivered=self._delivered,
+            dropped=self._dropped,
+            buffered=self._recv.statistics().current_buffer_used,
+            overflowed=self._overflowed,
+        )
+
+    def close(self) -> None:
+        """Release both ends (idempotent); later items are counted as dropped."""
+        self._closed = True
+        self._send.close()
+        self._recv.close()

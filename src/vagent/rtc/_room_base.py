@@ -1,0 +1,367 @@
+"""The room facade shared by the real :class:`~vagent.rtc.Room` and ``FakeRoom``.
+
+A room keeps, on the vagent loop, a mirror of what it knows (remote participants, connection
+state) that changes only when an event is applied, in the order events happened. Each
+event is then
+
+- handed to every subscriber of :meth:`RoomBase.events` (bounded outlets, ``FAIL`` policy:
+  a subscriber that falls behind gets :class:`EventOverflowError`, never a silent gap), and
+- emitted to ``room.on(name, callback)`` listeners with livekit-like arguments
+  (``participant_connected(participant)``, ``participant_disconnected(participant)``,
+  ``participant_attributes_changed(changed, participant)``, ``track_published(publication,
+  participant)``, ``track_subscribed(publication, participant)``, ``data_received(event)``,
+  ``disconnected(reason)``, ``reconnecting()``, ``reconnected()``). Listeners run inline.
+
+Subclasses provide the media and data operations (:class:`RoomBase` abstract methods and
+:class:`LocalParticipantBase`).
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Literal, Protocol
+
+import anyio
+from livekit import rtc
+
+from vagent._core import EventEmitter
+
+from ._errors import RoomNotConnectedError
+from ._outlet import Outlet, OverflowPolicy
+from ._values import (
+    AutoSubscribe,
+    DataReceived,
+    Disconnected,
+    LocalTrackPublication,
+    ParticipantAttributesChanged,
+    ParticipantConnected,
+    ParticipantDisconnected,
+    Reconnected,
+    Reconnecting,
+    RemoteParticipant,
+    RoomEvent,
+    TextStreamInfo,
+    TextStreamMessage,
+    TrackPublished,
+    TrackSubscribed,
+    TrackUnpublished,
+    TrackUnsubscribed,
+)
+
+logger = logging.getLogger("vagent.rtc")
+
+DEFAULT_PARTICIPANT_KINDS: list[int] = [
+    rtc.ParticipantKind.PARTICIPANT_KIND_SIP,
+    rtc.ParticipantKind.PARTICIPANT_KIND_STANDARD,
+]
+"""Participant kinds waited for by default (as livekit-agents does)."""
+
+DEFAULT_EVENT_BUFFER = 256
+"""Events buffered per subscriber: a join storm in a large room is a few hundred events."""
+
+DEFAULT_TEXT_BUFFER = 16
+"""Complete text streams buffered per topic subscription (user chat messages)."""
+
+RoomEventName = Literal[
+    "participant_connected",
+    "participant_disconnected",
+    "participant_attributes_changed",
+    "track_published",
+    "track_unpublished",
+    "track_subscribed",
+    "track_unsubscribed",
+    "data_received",
+    "reconnecting",
+    "reconnected",
+    "disconnected",
+]
+
+
+class PublishedAudio(Protocol):
+    """An audio track the agent publishes, fed frame by frame (what RoomIO and mixers use)."""
+
+    @property
+    def publication(self) -> LocalTrackPublication: ...
+    @property
+    def sample_rate(self) -> int: ...
+    @property
+    def num_channels(self) -> int: ...
+    @property
+    def queued_duration(self) -> float: ...
+    async def capture_frame(self, frame: rtc.AudioFrame) -> None: ...
+    def clear_queue(self) -> None: ...
+    async def wait_for_playout(self) -> None: ...
+
+
+class TextWriter(Protocol):
+    """An open outgoing text stream."""
+
+    @property
+    def info(self) -> TextStreamInfo: ...
+    async def write(self, text: str) -> None: ...
+    async def aclose(self, *, attributes: Mapping[str, str] | None = None) -> None: ...
+
+
+class LocalParticipantBase(ABC):
+    """The agent in the room: its identity and attributes, and what it publishes."""
+
+    @property
+    @abstractmethod
+    def identity(self) -> str: ...
+
+    @property
+    @abstractmethod
+    def attributes(self) -> Mapping[str, str]: ...
+
+    @property
+    @abstractmethod
+    def track_publications(self) -> Mapping[str, LocalTrackPublication]: ...
+
+    @abstractmethod
+    async def set_attributes(self, attributes: Mapping[str, str]) -> None:
+        """Merge ``attributes`` into the agent's attributes (visible to everyone)."""
+
+    @abstractmethod
+    def open_audio_track(
+        self,
+        name: str,
+        *,
+        sample_rate: int = 48000,
+        num_channels: int = 1,
+        queue_size_ms: int = 1000,
+        options: rtc.TrackPublishOptions | None = None,
+    ) -> AbstractAsyncContextManager[PublishedAudio]:
+        """``async with``: publish a new audio track; unpublished and released at the end.
+
+        ``options`` default to ``TrackPublishOptions(source=SOURCE_MICROPHONE)``.
+        """
+
+    @abstractmethod
+    async def send_text(
+        self,
+        text: str,
+        *,
+        topic: str = "",
+        attributes: Mapping[str, str] | None = None,
+        destination_identities: Sequence[str] | None = None,
+    ) -> TextStreamInfo:
+        """Send ``text`` as one complete text stream on ``topic``."""
+
+    @abstractmethod
+    def stream_text(
+        self,
+        *,
+        topic: str = "",
+        attributes: Mapping[str, str] | None = None,
+        destination_identities: Sequence[str] | None = None,
+        sender_identity: str | None = None,
+    ) -> AbstractAsyncContextManager[TextWriter]:
+        """``async with``: an incremental text stream on ``topic``, closed at the end.
+
+        ``sender_identity`` publishes on behalf of another participant (the agent sends the
+        user's transcriptions under the user's identity).
+        """
+
+    @abstractmethod
+    async def publish_data(
+        self,
+        payload: bytes | str,
+        *,
+        reliable: bool = True,
+        destination_identities: Sequence[str] | None = None,
+        topic: str = "",
+    ) -> None:
+        """Send a data packet."""
+
+
+class RoomBase(ABC):
+    """What a job, RoomIO and the mixer need from a room (see the module documentation)."""
+
+    def __init__(self) -> None:
+        self._emitter: EventEmitter[RoomEventName] = EventEmitter()
+        self._name = ""
+        self._connected = False
+        self._disconnect_reason: str | None = None
+        self._remote: dict[str, RemoteParticipant] = {}
+        self._subscribers: set[Outlet[RoomEvent]] = set()
+        self._changed: anyio.Event | None = None
+
+    # -- state -----------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def isconnected(self) -> bool:
+        return self._connected
+
+    @property
+    def remote_participants(self) -> Mapping[str, RemoteParticipant]:
+        """Remote participants by identity, as of the last event applied (a copy)."""
+        return dict(self._remote)
+
+    @property
+    @abstractmethod
+    def local_participant(self) -> LocalParticipantBase: ...
+
+    @property
+    def disconnect_reason(self) -> str | None:
+        """Why the room disconnected (``None`` while it has not)."""
+        return self._disconnect_reason
+
+    # -- operations ------------------------------------------------------------------------
+
+    @abstractmethod
+    async def connect(
+        self,
+        url: str,
+        token: str,
+        *,
+        e2ee: rtc.E2EEOptions | None = None,
+        auto_subscribe: AutoSubscribe | str = AutoSubscribe.SUBSCRIBE_ALL,
+        rtc_config: rtc.RtcConfiguration | None = None,
+    ) -> None:
+        """Join the room; returns once connected (remote participants known)."""
+
+    @abstractmethod
+    async def disconnect(self) -> None:
+        """Leave the room (idempotent)."""
+
+    @abstractmethod
+    def open_audio_stream(
+        self,
+        participant_identity: str,
+        *,
+        track_source: int = rtc.TrackSource.SOURCE_MICROPHONE,
+        sample_rate: int = 24000,
+        num_channels: int = 1,
+        buffer_frames: int = 50,
+    ) -> AbstractAsyncContextManager[Outlet[rtc.AudioFrame]]:
+        """``async with``: a participant's audio (its track of ``track_source``).
+
+        Frames arrive as the participant publishes them; the oldest buffered frame is
+        dropped (and counted) when the consumer falls behind ``buffer_frames``.
+        """
+
+    @abstractmethod
+    def open_text_streams(
+        self, topic: str, *, max_buffer: int = DEFAULT_TEXT_BUFFER
+    ) -> AbstractAsyncContextManager[Outlet[TextStreamMessage]]:
+        """``async with``: complete text streams received on ``topic`` (one listener a topic).
+
+        The ``FAIL`` overflow policy applies: a reader that falls ``max_buffer`` messages
+        behind gets :class:`EventOverflowError`.
+        """
+
+    # -- events ----------------------------------------------------------------------------
+
+    def on(self, event: RoomEventName, callback: Any = None) -> Any:
+        """Register a listener (decorator form when ``callback`` is omitted)."""
+        return self._emitter.on(event, callback)
+
+    def off(self, event: RoomEventName, callback: Any) -> None:
+        self._emitter.off(event, callback)
+
+    @asynccontextmanager
+    async def events(
+        self, *, max_buffer: int = DEFAULT_EVENT_BUFFER
+    ) -> AsyncIterator[Outlet[RoomEvent]]:
+        """``async with``: every room event from now on, in order, until the block ends."""
+        outlet: Outlet[RoomEvent] = Outlet(
+            None, max_buffer, OverflowPolicy.FAIL, name="room events"
+        )
+        self._subscribers.add(outlet)
+        try:
+            yield outlet
+        finally:
+            self._subscribers.discard(outlet)
+            outlet.close()
+
+    async def wait_for_participant(
+        self,
+        *,
+        identity: str | None = None,
+        kind: list[int] | int = DEFAULT_PARTICIPANT_KINDS,
+    ) -> RemoteParticipant:
+        """The participant ``identity`` (or the first one) of one of ``kind``.
+
+        Returns at once when one is present, else waits for it to join. Raises
+        :class:`RoomNotConnectedError` when the room is not connected or disconnects.
+        """
+        kinds = kind if isinstance(kind, list) else [kind]
+        while True:
+            if not self._connected:
+                raise RoomNotConnectedError("wait_for_participant: the room is not connected")
+            for participant in self._remote.values():
+                if (identity is None or participant.identity == identity) and (
+                    participant.kind in kinds
+                ):
+                    return participant
+            await self._wait_changed()
+
+    async def wait_disconnected(self) -> str:
+        """Wait until the room disconnects (returns at once if it did); returns the reason."""
+        await anyio.lowlevel.checkpoint()
+        while self._disconnect_reason is None:
+            await self._wait_changed()
+        return self._disconnect_reason
+
+    async def _wait_changed(self) -> None:
+        if self._changed is None:
+            self._changed = anyio.Event()
+        await self._changed.wait()
+
+    def _notify_changed(self) -> None:
+        changed, self._changed = self._changed, None
+        if changed is not None:
+            changed.set()
+
+    # -- applying what happened (vagent loop) ------------------------------------------------
+
+    def _set_connected(self, name: str, participants: list[RemoteParticipant]) -> None:
+        self._name = name
+        self._connected = True
+        self._disconnect_reason = None
+        self._remote = {p.identity: p for p in participants}
+        self._notify_changed()
+
+    def _apply(self, event: RoomEvent) -> None:
+        """Update the mirror with ``event``, then deliver it to subscribers and listeners."""
+        if isinstance(event, ParticipantConnected | ParticipantAttributesChanged):
+            self._remote[event.participant.identity] = event.participant
+        elif isinstance(
+            event, TrackPublished | TrackUnpublished | TrackSubscribed | TrackUnsubscribed
+        ):
+            if event.participant.identity in self._remote:
+                self._remote[event.participant.identity] = event.participant
+        elif isinstance(event, ParticipantDisconnected):
+            self._remote.pop(event.participant.identity, None)
+        elif isinstance(event, Disconnected):
+            if not self._connected and self._disconnect_reason is not None:
+                return  # already reported
+            self._connected = False
+            self._disconnect_reason = event.reason
+            self._remote.clear()
+        self._notify_changed()
+        for outlet in list(self._subscribers):
+            outlet.deliver_nowait(event)
+        self._emit(event)
+
+    def _emit(self, event: RoomEvent) -> None:
+        emit = self._emitter.emit
+        match event:
+            case ParticipantConnected() | ParticipantDisconnected():
+                emit(event.type, event.participant)
+            case ParticipantAttributesChanged():
+                emit(event.type, event.changed_attributes, event.participant)
+            case TrackPublished() | TrackUnpublished() | TrackSubscribed() | TrackUnsubscribed():
+                emit(event.type, event.publication, event.participant)
+            case DataReceived():
+                emit(event.type, event)
+            case Disconnected():
+                emit(event.type, event.reason)
+            case Reconnecting() | Reconnected():
+                emit(event.type)

@@ -1,0 +1,74 @@
+"""Options of :class:`~vagent.rtc.RoomIO` (names and defaults as livekit-agents 1.x)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from attrs import field, frozen
+from livekit import rtc
+
+from vagent._core import NOT_GIVEN, NotGivenOr
+
+from ._values import RemoteParticipant, TextStreamInfo
+
+if TYPE_CHECKING:
+    from vagent.session import AgentSession
+
+
+@frozen(kw_only=True)
+class TextInputEvent:
+    """A chat message from the linked participant (topic ``lk.chat``)."""
+
+    text: str
+    info: TextStreamInfo
+    participant: RemoteParticipant
+
+
+TextInputCallback = Callable[["AgentSession[Any]", TextInputEvent], Awaitable[None] | None]
+
+
+def _default_text_input_cb(session: AgentSession[Any], event: TextInputEvent) -> None:
+    """Interrupt the agent and answer the typed message."""
+    session.interrupt()
+    session.generate_reply(user_input=event.text)
+
+
+@frozen(kw_only=True)
+class RoomInputOptions:
+    """What RoomIO reads from the room.
+
+    ``audio_sample_rate`` / ``audio_num_channels``: the format the user's audio is
+    delivered in. ``text_input_cb`` runs for each chat message (may be async).
+    ``noise_cancellation`` and ``video_enabled`` are accepted for compatibility and not
+    supported yet (a warning is logged). ``sync_transcription=False`` publishes agent text
+    as soon as it is generated instead of in step with the audio.
+    """
+
+    text_enabled: bool = True
+    audio_enabled: bool = True
+    video_enabled: bool = False
+    audio_sample_rate: int = 24000
+    audio_num_channels: int = 1
+    noise_cancellation: Any | None = None
+    text_input_cb: TextInputCallback = _default_text_input_cb
+    sync_transcription: NotGivenOr[bool] = NOT_GIVEN
+
+
+def _microphone() -> rtc.TrackPublishOptions:
+    return rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+
+
+@frozen(kw_only=True)
+class RoomOutputOptions:
+    """What RoomIO publishes: the agent's audio track and the transcriptions."""
+
+    transcription_enabled: bool = True
+    audio_enabled: bool = True
+    audio_sample_rate: int = 24000
+    audio_num_channels: int = 1
+    audio_publish_options: rtc.TrackPublishOptions = field(factory=_microphone)
+
+
+DEFAULT_ROOM_INPUT_OPTIONS = RoomInputOptions()
+DEFAULT_ROOM_OUTPUT_OPTIONS = RoomOutputOptions()
