@@ -1,0 +1,257 @@
+"""The ``vagent`` command: argument parsing, agent loading, logging, subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import trio
+
+from vagent import cli
+from vagent._cli import commands
+from vagent._cli.commands import apply_credentials, build_parser, watch_paths
+from vagent._cli.loader import load_module, options_from_module
+from vagent._cli.logs import HumanFormatter, JSONFormatter, setup_logging
+from vagent._cli.reload import wait_for_changes
+from vagent._cli.runner import Outcome, RunConfig, serve
+from vagent._core import ValidationError
+from vagent.worker.options import WorkerOptions
+from vagent.worker.worker import Worker
+
+
+async def entry(ctx: Any) -> None:
+    return None
+
+
+def test_agent_file_with_entrypoint(tmp_path: Path) -> None:
+    path = tmp_path / "agent_a.py"
+    path.write_text(
+        "async def entrypoint(ctx): pass\n"
+        "def prewarm(proc): pass\n"
+        "async def request_fnc(req): await req.accept()\n"
+        "if __name__ == '__main__':\n"
+        "    raise SystemExit('must not run')\n"
+    )
+    module = load_module(path)
+    opts = options_from_module(module)
+    assert opts.entrypoint_fnc is module.entrypoint
+    assert opts.prewarm_fnc is module.prewarm
+    assert opts.request_fnc is module.request_fnc
+    # job processes find the functions again by module name or file
+    assert module.__name__ in sys.modules
+    assert module.__file__ == str(path.resolve())
+
+
+def test_agent_file_with_opts(tmp_path: Path) -> None:
+    path = tmp_path / "agent_b.py"
+    path.write_text(
+        "from vagent.worker.options import WorkerOptions\n"
+        "async def run(ctx): pass\n"
+        "opts = WorkerOptions(run, agent_name='b')\n"
+    )
+    assert options_from_module(load_module(path)).agent_name == "b"
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("x = 1\n", "neither `opts = WorkerOptions"),
+        ("opts = 3\n", "`opts` must be a vagent.WorkerOptions"),
+    ],
+)
+def test_agent_file_errors(tmp_path: Path, source: str, message: str) -> None:
+    path = tmp_path / "agent_c.py"
+    path.write_text(source)
+    with pytest.raises(ValidationError, match=message):
+        options_from_module(load_module(path))
+
+
+def test_missing_agent_file() -> None:
+    with pytest.raises(ValidationError, match="not found"):
+        load_module("/nonexistent/agent.py")
+
+
+def test_parser_and_credentials() -> None:
+    parser = build_parser("vagent", with_agent_file=True)
+    args = parser.parse_args(
+        ["start", "a.py", "--url", "wss://x", "--api-key", "k", "--log-level", "debug"]
+    )
+    assert (args.command, args.agent_file, args.log_level) == ("start", "a.py", "DEBUG")
+    assert args.drain_timeout == 1800
+    opts = apply_credentials(WorkerOptions(entry, api_secret="s"), args)
+    assert (opts.ws_url, opts.api_key, opts.api_secret) == ("wss://x", "k", "s")
+    args = build_parser("agent.py", with_agent_file=False).parse_args(
+        ["connect", "--room", "r", "--participant-identity", "u"]
+    )
+    assert (args.room, args.participant_identity) == ("r", "u")
+    with pytest.raises(SystemExit):
+        build_parser("agent.py", with_agent_file=False).parse_args(["connect"])  # --room
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_subcommand_registry_accepts_new_modes() -> None:
+    calls: list[tuple[str, str]] = []
+
+    def run(args: argparse.Namespace, opts: WorkerOptions) -> int:
+        calls.append((args.command, args.text))
+        return 0
+
+    cli.register_subcommand(
+        cli.Subcommand(
+            name="echo-test",
+            help="test mode",
+            run=run,
+            add_arguments=lambda p: p.add_argument("--text", default="hi"),
+        )
+    )
+    try:
+        with pytest.raises(SystemExit) as info:
+            cli.run_app(WorkerOptions(entry), ["echo-test", "--text", "yo"])
+        assert info.value.code == 0
+        assert calls == [("echo-test", "yo")]
+    finally:
+        del cli.SUBCOMMANDS["echo-test"]
+
+
+def _record(**extra: Any) -> logging.LogRecord:
+    record = logging.LogRecord("vagent.worker", logging.INFO, "f", 1, "job launched", None, None)
+    record.__dict__.update(extra)
+    return record
+
+
+def test_json_logs_include_extras() -> None:
+    line = JSONFormatter().format(_record(job_id="AJ_1", room=object()))
+    entry = json.loads(line)
+    assert entry["message"] == "job launched"
+    assert entry["level"] == "INFO"
+    assert entry["job_id"] == "AJ_1"
+    assert entry["room"].startswith("<object")
+
+
+def test_human_logs_show_extras_with_and_without_color() -> None:
+    plain = HumanFormatter(color=False).format(_record(job_id="AJ_1"))
+    assert "INFO" in plain
+    assert 'job launched {"job_id": "AJ_1"}' in plain
+    assert "\x1b[" not in plain
+    assert "\x1b[" in HumanFormatter(color=True).format(_record())
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_setup_logging_production_is_json() -> None:
+    stream = io.StringIO()
+    setup_logging("info", devmode=False, stream=stream)
+    logging.getLogger("vagent.worker").info("hello", extra={"k": 1})
+    assert json.loads(stream.getvalue())["k"] == 1
+
+
+def test_dev_watches_the_agent_directory(tmp_path: Path) -> None:
+    args = argparse.Namespace(agent_file=str(tmp_path / "a.py"))
+    assert watch_paths(args, WorkerOptions(entry)) == [tmp_path.resolve()]
+    assert watch_paths(argparse.Namespace(), WorkerOptions(entry)) == [
+        Path(__file__).resolve().parent
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(20)
+async def test_file_watcher_sees_python_changes(tmp_path: Path) -> None:
+    seen: list[set[str]] = []
+    done = trio.Event()
+
+    async def watch() -> None:
+        seen.append(await wait_for_changes([tmp_path]))
+        done.set()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(watch)
+        with trio.fail_after(10):
+            # The watcher thread starts at its own pace: touch the files until it reacts.
+            for n in range(100):
+                (tmp_path / "notes.txt").write_text(f"ignored {n}")
+                (tmp_path / "agent.py").write_text(f"changed = {n}\n")
+                with trio.move_on_after(0.5):
+                    await done.wait()
+                if done.is_set():
+                    break
+    assert seen == [{str(tmp_path / "agent.py")}]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(20)
+async def test_connect_mode_starts_a_job_without_dispatch(launcher: Any, gate: Any) -> None:
+    def make_worker(opts: WorkerOptions, **kwargs: Any) -> Worker:
+        return Worker(opts, launcher=launcher, **kwargs)
+
+    opts = WorkerOptions(entry, api_key="k", api_secret="s" * 32, host="127.0.0.1")
+    config = RunConfig(
+        devmode=True,
+        register=False,
+        simulate_room="my-room",
+        participant_identity="me",
+        handle_signals=False,
+    )
+    async with trio.open_nursery() as nursery:
+        outcome: list[Outcome] = []
+
+        async def run() -> None:
+            outcome.append(await serve(opts, config, make_worker=make_worker))
+
+        nursery.start_soon(run)
+        with trio.fail_after(10):
+            await gate.wait_started()
+        assert gate.started[0].job.room.name == "my-room"
+        assert gate.started[0].job.participant.identity == "me"
+        gate.release()
+        nursery.cancel_scope.cancel()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(30)
+async def test_fake_server_command_line() -> None:
+    proc = await trio.lowlevel.open_process(
+        [sys.executable, "-m", "vagent.testing.fake_server", "--port", "0", "--http-port", "0"],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        with trio.fail_after(20):
+            banner = (await proc.stdout.receive_some(4096)).decode()
+        assert banner.startswith("fake LiveKit server: ws://127.0.0.1:")
+        http_url = banner.split("control API: ")[1].split(")")[0]
+        async with httpx.AsyncClient(base_url=http_url) as client:
+            response = await client.post("/dispatch", json={"room": "r"})
+        assert response.json()["status"] == "JS_FAILED"
+    finally:
+        proc.terminate()
+        await proc.wait()
+        if proc.stdout is not None:
+            await proc.stdout.aclose()
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_unknown_subcommands_load_their_modules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "extra_mode_for_test.py").write_text(
+        "from vagent import cli\n"
+        "cli.register_subcommand(cli.Subcommand(name='extra-test', help='x', run=lambda a, o: 7))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(commands, "SUBCOMMAND_MODULES", ["extra_mode_for_test", "no_such_module"])
+    try:
+        commands.load_subcommands_for(["start"])  # known: nothing imported
+        assert "extra-test" not in cli.SUBCOMMANDS
+        with pytest.raises(SystemExit) as info:
+            cli.run_app(WorkerOptions(entry), ["extra-test"])
+        assert info.value.code == 7
+    finally:
+        cli.SUBCOMMANDS.pop("extra-test", None)
+        sys.modules.pop("extra_mode_for_test", None)
