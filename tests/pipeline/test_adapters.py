@@ -6,8 +6,7 @@ import pytest
 from pipeline_helpers import frames_of, push_live, silence, task_count, tone
 
 from vagent._core import APIConnectionError, APIStatusError, ValidationError
-from vagent.pipeline import stt as stt_mod
-from vagent.pipeline import tts as tts_mod
+from vagent.pipeline import stt as stt_mod, tts as tts_mod
 from vagent.pipeline.stt import SpeechEventType
 from vagent.pipeline.tokenize import basic
 from vagent.pipeline.vad import EnergyVAD

@@ -3,8 +3,7 @@ from __future__ import annotations
 import anyio
 import pytest
 import trio.testing
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from vagent._core import OwnershipError
 from vagent.pipeline.tokenize import TokenData, basic, hyphenate_word

@@ -25,8 +25,7 @@ import attrs
 import cattrs
 from cattrs.cols import list_structure_factory, mapping_structure_factory
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
-from cattrs.v import format_exception as _cattrs_format_exception
-from cattrs.v import transform_error
+from cattrs.v import format_exception as _cattrs_format_exception, transform_error
 from livekit import rtc
 
 from vagent._core import ValidationError
