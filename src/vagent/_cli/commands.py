@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -81,6 +82,14 @@ def apply_credentials(opts: WorkerOptions, args: argparse.Namespace) -> WorkerOp
         )
         if value
     }
+    # Job processes inherit the environment: JobContext.api uses the same credentials.
+    for env_name, value in (
+        ("LIVEKIT_URL", args.url),
+        ("LIVEKIT_API_KEY", args.api_key),
+        ("LIVEKIT_API_SECRET", args.api_secret),
+    ):
+        if value:
+            os.environ[env_name] = value
     return attrs.evolve(opts, **changes) if changes else opts
 
 

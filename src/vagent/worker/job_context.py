@@ -32,6 +32,8 @@ from .options import JobExecutorType
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
 
+    from vagent.rtc.server_api import LiveKitAPI
+
     from .running_job import RunningJobInfo
 
 logger = logging.getLogger("vagent.worker")
@@ -212,6 +214,7 @@ class JobContext:
         self._log_fields: dict[str, Any] = {}
         self._task_group: TaskGroup | None = None
         self._connected = False
+        self._api: LiveKitAPI | None = None
 
     # -- what the entrypoint reads -------------------------------------------------------
 
@@ -247,6 +250,22 @@ class JobContext:
     def agent(self) -> Any:
         """The agent's local participant in the room."""
         return self._room.local_participant
+
+    @property
+    def api(self) -> LiveKitAPI:
+        """LiveKit's server API (rooms, participants) for this job's server.
+
+        Created on first use from the job's server url and ``LIVEKIT_API_KEY`` /
+        ``LIVEKIT_API_SECRET`` (``vagent start --api-key ...`` exports them to job
+        processes); raises ``ValidationError`` when they are missing. Closed when the job
+        shuts down.
+        """
+        if self._api is None:
+            from vagent.rtc.server_api import LiveKitAPI
+
+            self._api = LiveKitAPI(url=self._info.url or None)
+            self.add_shutdown_callback(self._api.aclose)
+        return self._api
 
     @property
     def task_group(self) -> TaskGroup:
