@@ -176,6 +176,17 @@ async def test_input_audio_is_delivered_at_the_requested_format(autojump_clock: 
     assert got.sample_rate == 16000
 
 
+async def test_noise_cancellation_option_reaches_the_audio_stream(autojump_clock: Any) -> None:
+    room = await connected_room()
+    user = room.add_participant("user")
+    user.publish_audio()
+    nc = object()
+    options = RoomInputOptions(noise_cancellation=nc)
+    async with room_io(room, StubSession(), input_options=options):
+        await settle()
+    assert room.noise_cancellation_requests == [nc]
+
+
 async def test_chat_from_the_linked_participant_reaches_text_input_cb(autojump_clock: Any) -> None:
     room = await connected_room()
     session = StubSession()

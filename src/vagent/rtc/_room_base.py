@@ -239,8 +239,12 @@ class RoomBase(ABC):
         sample_rate: int = 24000,
         num_channels: int = 1,
         buffer_frames: int = 50,
+        noise_cancellation: Any | None = None,
     ) -> AbstractAsyncContextManager[Outlet[rtc.AudioFrame]]:
         """``async with``: a participant's audio (its track of ``track_source``).
+
+        ``noise_cancellation`` is passed to ``rtc.AudioStream`` (for example LiveKit's
+        noise-cancellation plugin options or a ``FrameProcessor``).
 
         Frames arrive as the participant publishes them; the oldest buffered frame is
         dropped (and counted) when the consumer falls behind ``buffer_frames``.

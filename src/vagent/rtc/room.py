@@ -21,6 +21,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 import anyio
 from livekit import rtc
@@ -189,6 +190,7 @@ class Room(RoomBase):
         sample_rate: int = 24000,
         num_channels: int = 1,
         buffer_frames: int = DEFAULT_AUDIO_BUFFER_FRAMES,
+        noise_cancellation: Any | None = None,
     ) -> AbstractAsyncContextManager[Outlet[rtc.AudioFrame]]:
         bridge, room = self._require_connected()
 
@@ -201,6 +203,7 @@ class Room(RoomBase):
                 track_source=track_source,  # type: ignore[arg-type]
                 sample_rate=sample_rate,
                 num_channels=num_channels,
+                noise_cancellation=noise_cancellation,
             )
 
         return open_frames(

@@ -214,8 +214,8 @@ class RoomIO:
 
     async def _open(self, stack: AsyncExitStack, task_status: TaskStatus[None]) -> None:
         room, inputs, outputs = self._room, self._input_options, self._output_options
-        if inputs.video_enabled or inputs.noise_cancellation is not None:
-            logger.warning("RoomIO: video input and noise cancellation are not supported yet")
+        if inputs.video_enabled:
+            logger.warning("RoomIO: video input is not supported yet")
         events = await stack.enter_async_context(room.events())
         if outputs.audio_enabled:
             track = await stack.enter_async_context(
@@ -383,6 +383,7 @@ class RoomIO:
                             identity,
                             sample_rate=self._input_options.audio_sample_rate,
                             num_channels=self._input_options.audio_num_channels,
+                            noise_cancellation=self._input_options.noise_cancellation,
                         ) as frames:
                             async for frame in frames:
                                 audio_input.push_frame(frame)

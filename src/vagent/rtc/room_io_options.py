@@ -40,8 +40,9 @@ class RoomInputOptions:
 
     ``audio_sample_rate`` / ``audio_num_channels``: the format the user's audio is
     delivered in. ``text_input_cb`` runs for each chat message (may be async).
-    ``noise_cancellation`` and ``video_enabled`` are accepted for compatibility and not
-    supported yet (a warning is logged). ``sync_transcription=False`` publishes agent text
+    ``noise_cancellation`` is passed to the participant's ``rtc.AudioStream`` (LiveKit's
+    noise-cancellation options or a ``FrameProcessor``). ``video_enabled`` is accepted for
+    compatibility and not supported yet (a warning is logged). ``sync_transcription=False`` publishes agent text
     as soon as it is generated instead of in step with the audio.
     """
 

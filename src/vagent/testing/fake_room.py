@@ -493,6 +493,8 @@ class FakeRoom(RoomBase):
         self._local = FakeLocalParticipant(self, local_identity)
         self._participants: dict[str, FakeRemoteParticipant] = {}
         self._sinks: dict[tuple[str, int], list[_AudioSink]] = {}
+        self.noise_cancellation_requests: list[Any] = []
+        """The ``noise_cancellation`` argument of every audio stream opened, in order."""
         self._text_topics: dict[str, Outlet[TextStreamMessage]] = {}
         self.auto_subscribe = AutoSubscribe.SUBSCRIBE_ALL
         self.connect_calls: list[tuple[str, str]] = []
@@ -541,10 +543,12 @@ class FakeRoom(RoomBase):
         sample_rate: int = 24000,
         num_channels: int = 1,
         buffer_frames: int = DEFAULT_AUDIO_BUFFER_FRAMES,
+        noise_cancellation: Any | None = None,
     ) -> AsyncIterator[Outlet[rtc.AudioFrame]]:
         self._require_connected()
         if participant_identity not in self._participants:
             raise RtcError(f"no remote participant {participant_identity!r} in the room")
+        self.noise_cancellation_requests.append(noise_cancellation)
         outlet: Outlet[rtc.AudioFrame] = Outlet(
             None, buffer_frames, OverflowPolicy.DROP_OLDEST, name=f"audio of {participant_identity}"
         )
