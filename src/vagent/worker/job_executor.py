@@ -262,6 +262,8 @@ class JobExecutor(ABC):
                     "job process failed to initialize",
                     extra={**self._extra(), "error": str(exc) or type(exc).__name__},
                 )
+            # A closed or broken channel may raise before any checkpoint.
+            await trio.lowlevel.checkpoint()
             return False
         assert isinstance(response, InitializeResponse)
         if response.error:
@@ -294,17 +296,33 @@ class JobExecutor(ABC):
     async def _read_loop(self, channel: IPCChannel, on_status: OnStatus) -> None:
         try:
             async for msg in channel:
-                await self._handle(msg, on_status)
+                if isinstance(msg, StartJobResponse):
+                    await self._accept_start_response(msg, on_status)
+                else:
+                    self._handle(msg)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
-            pass
+            # A closed or broken channel may raise before any checkpoint.
+            await trio.lowlevel.checkpoint()
         except IPCProtocolError as exc:
             logger.error(
                 "job process sent an invalid message, killing it",
                 extra={**self._extra(), "error": str(exc)},
             )
             self.kill(f"invalid IPC message: {exc}")
+            await trio.lowlevel.checkpoint()
 
-    async def _handle(self, msg: Any, on_status: OnStatus) -> None:
+    async def _accept_start_response(self, msg: StartJobResponse, on_status: OnStatus) -> None:
+        """Record the answer to ``StartJobRequest``; RUNNING is queued before start_job returns."""
+        self._start_response = msg
+        if not msg.error and self._running_job is not None:
+            job_id = self._running_job.job.id
+            await on_status(JobStatusUpdate(job_id=job_id, status=JobStatus.RUNNING))
+        else:
+            await trio.lowlevel.checkpoint()
+        self._start_answered.set()
+
+    def _handle(self, msg: Any) -> None:
+        """Every other message from the job process (none of these blocks)."""
         if isinstance(msg, PongResponse):
             now = trio.current_time()
             self._last_pong = now
@@ -317,12 +335,6 @@ class JobExecutor(ABC):
         elif isinstance(msg, LogRecordMessage):
             job = self._running_job
             reemit_log_record(msg, job_id=job.job.id if job else None, pid=self.pid)
-        elif isinstance(msg, StartJobResponse):
-            self._start_response = msg
-            if not msg.error and self._running_job is not None:
-                job_id = self._running_job.job.id
-                await on_status(JobStatusUpdate(job_id=job_id, status=JobStatus.RUNNING))
-            self._start_answered.set()
         elif isinstance(msg, JobExited):
             self._job_exit = msg
         else:
@@ -338,10 +350,14 @@ class JobExecutor(ABC):
                     extra={**self._extra(), "timeout": config.ping_timeout},
                 )
                 self.kill(f"unresponsive: no pong within {config.ping_timeout} s")
+                await trio.lowlevel.checkpoint()
                 return
             try:
                 await self._channel.send(PingRequest(timestamp=trio.current_time()))
             except (trio.BrokenResourceError, trio.ClosedResourceError):
+                # The read loop sees the same end of the channel; the send may not
+                # have checkpointed.
+                await trio.lowlevel.checkpoint()
                 return
             await trio.sleep(config.ping_interval)
 
@@ -384,6 +400,7 @@ class JobExecutor(ABC):
         Returns once the executor is gone. An idle or starting executor simply exits.
         """
         if self._exited.is_set():
+            await trio.lowlevel.checkpoint()
             return
         self._closing = True
         if self._state is ExecutorState.STARTING or self._channel is None:
@@ -411,6 +428,7 @@ class JobExecutor(ABC):
         """Queue the final status of a job that started (the caller shields and bounds it)."""
         job = self._running_job
         if job is None or not self.job_started:
+            await trio.lowlevel.checkpoint()
             return
         exit_ = self._job_exit
         if exit_ is not None and not exit_.failed:

@@ -113,8 +113,9 @@ class _JobProcessServer:
         """Import the functions and run the prewarm; the error text, or "" on success.
 
         ``prewarm_fnc`` is called synchronously (as in livekit-agents); if it returns an
-        awaitable, that is awaited too.
+        awaitable, that is awaited too. Always a checkpoint, whatever the outcome.
         """
+        await trio.lowlevel.checkpoint()
         try:
             if self._executor_type is JobExecutorType.PROCESS:
                 sys.path[:] = init.sys_path

@@ -67,13 +67,15 @@ class ProcJobExecutor(JobExecutor):
         assert self.pid is not None
         try:
             process = psutil.Process(self.pid)
-        except psutil.Error:
+        except psutil.Error:  # the process is already gone
+            await trio.lowlevel.checkpoint()
             return
         warned = False
         while True:
             try:
                 rss_mb = process.memory_info().rss / _MB
             except psutil.Error:
+                await trio.lowlevel.checkpoint()
                 return
             extra = {**self._extra(), "memory_mb": round(rss_mb, 1)}
             if config.memory_limit_mb > 0 and rss_mb > config.memory_limit_mb:
@@ -82,6 +84,7 @@ class ProcJobExecutor(JobExecutor):
                     extra={**extra, "memory_limit_mb": config.memory_limit_mb},
                 )
                 self.kill(f"memory limit exceeded: {rss_mb:.0f} MB > {config.memory_limit_mb:g} MB")
+                await trio.lowlevel.checkpoint()
                 return
             over_warn = config.memory_warn_mb > 0 and rss_mb > config.memory_warn_mb
             if over_warn and not warned:

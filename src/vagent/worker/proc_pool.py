@@ -319,6 +319,8 @@ class ProcPool:
                 exc_info=collapse_exception_group(exc),
                 extra={"pid": executor.pid},
             )
+            # It may have failed before any checkpoint (e.g. the process did not start).
+            await trio.lowlevel.checkpoint()
         finally:
             if not ready:
                 self._starting -= 1
@@ -363,6 +365,9 @@ class ProcPool:
         )
 
     async def _take_idle(self) -> JobExecutor:
+        # Checkpoint before touching any state: the fast path (an executor is idle) still
+        # yields, yet the pool never sees a "waiting" launch that is about to take one.
+        await trio.lowlevel.checkpoint()
         self._waiting_launches += 1
         self._notify()
         try:
@@ -384,3 +389,4 @@ class ProcPool:
             if ex.running_job is not None and ex.running_job.job.id == job_id:
                 await ex.shutdown("job terminated")
                 return
+        await trio.lowlevel.checkpoint()

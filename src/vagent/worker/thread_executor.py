@@ -43,6 +43,8 @@ class ThreadJobExecutor(JobExecutor):
         return os.getpid()
 
     async def _start_worker(self) -> IPCChannel:
+        # Checkpoint before the sockets exist, so a cancellation cannot leak them.
+        await trio.lowlevel.checkpoint()
         parent_sock, self._child_sock = socket.socketpair()
         return IPCChannel(trio.SocketStream(trio.socket.from_stdlib_socket(parent_sock)))
 

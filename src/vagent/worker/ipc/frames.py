@@ -53,8 +53,15 @@ class FrameReceiver:
         self._max_frame_size = max_frame_size
 
     async def _fill(self, needed: int, *, what: str) -> bool:
-        """Read until ``needed`` bytes are buffered; False on EOF with an empty buffer."""
-        while len(self._buffer) < needed:
+        """Read until ``needed`` bytes are buffered; False on EOF with an empty buffer.
+
+        Always a checkpoint, like ``receive_some`` itself, even when the bytes are already
+        buffered. Cancellation leaves the buffer intact, so no frame is lost.
+        """
+        if len(self._buffer) >= needed:
+            await trio.lowlevel.checkpoint()
+            return True
+        while True:
             data = await self._stream.receive_some(_RECEIVE_CHUNK)
             if not data:
                 if not self._buffer and what == "header":
@@ -64,7 +71,8 @@ class FrameReceiver:
                     f"{len(self._buffer)} of {needed} bytes of the frame {what}"
                 )
             self._buffer += data
-        return True
+            if len(self._buffer) >= needed:
+                return True
 
     async def receive_frame(self) -> tuple[int, bytes] | None:
         if not await self._fill(HEADER.size, what="header"):
