@@ -151,7 +151,7 @@ async def test_unrecoverable_llm_error_closes_with_error(autojump_clock: object)
     llm = FakeLLM(failures=FakeLLMFailure())
     closes: list[Any] = []
     errors: list[Any] = []
-    async with AgentSession(llm=llm) as session:
+    async with AgentSession(llm=llm, max_unrecoverable_errors=0) as session:
         session.on("close", closes.append)
         session.on("error", errors.append)
         await session.start(Agent(instructions=""))

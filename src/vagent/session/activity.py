@@ -14,28 +14,30 @@ from collections.abc import AsyncIterable, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import TaskGroup, TaskStatus
 from livekit import rtc
 
-from vagent._core import NOT_GIVEN, NotGivenOr, is_given, open_channel, send_or_drop, wallclock
+from vagent._core import (
+    NOT_GIVEN,
+    APIError,
+    NotGivenOr,
+    is_given,
+    open_channel,
+    send_or_drop,
+)
 from vagent.llm import (
     ChatContext,
     ChatItem,
     ChatMessage,
-    FunctionCall,
-    FunctionCallOutput,
-    FunctionTool,
     ToolChoice,
 )
 
-from .agent import node_overridden
-from .events import AgentState, FunctionToolsExecutedEvent
-from .generation import StepPlan, StepResult, run_step
-from .model_settings import ModelSettings
-from .run_context import RunContext
+from .events import AgentState
+from .preemptive import SpeculativeReply
 from .speech_handle import SPEECH_PRIORITY_NORMAL, SpeechHandle, current_speech_var
+from .speech_jobs import reply_job, say_job
 from .speech_scheduler import SpeechScheduler
-from .tool_execution import ToolCallRecord, execute_tool_call
 from .turn_handling import TurnHandling
 
 if TYPE_CHECKING:
@@ -53,8 +55,6 @@ USER_AUDIO_BUFFER = 50
 when it is full, since live audio cannot wait."""
 RECOGNITION_STOP_TIMEOUT = 0.5
 """How long recognition may take to end its streams once user audio ended, at close."""
-CLEANUP_TIMEOUT = 2.0
-"""Deadline for clearing the output and learning the playback position after a cancel."""
 
 INSTRUCTIONS_ID = "instructions"
 
@@ -73,6 +73,7 @@ class AgentActivity(TurnHandling):
         self._closed = anyio.Event()
         self._stopped = anyio.Event()
         self._scheduler_done = anyio.Event()
+        self._entered = anyio.Event()
         self._audio_send, self._audio_recv = open_channel(USER_AUDIO_BUFFER, rtc.AudioFrame)
         self._speeches: set[SpeechHandle] = set()
         self._provider_listeners: list[tuple[Any, str, Callable[..., None]]] = []
@@ -127,7 +128,9 @@ class AgentActivity(TurnHandling):
 
     # -- lifetime ----------------------------------------------------------------------------
 
-    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+    async def run(  # noqa: ASYNC114
+        self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
         """Run until closed (or cancelled); owned by the session's task group.
 
         On :meth:`close`, user audio ends first and recognition gets
@@ -142,7 +145,7 @@ class AgentActivity(TurnHandling):
                 tg.start_soon(self._run_scheduler)
                 await self._start_recognition(tg)
                 task_status.started()
-                tg.start_soon(self._run_hook, self._agent.on_enter, "on_enter")
+                tg.start_soon(self._run_on_enter)
                 await self._closed.wait()
                 self._audio_send.close()
                 self._scheduler.interrupt_all()
@@ -151,6 +154,7 @@ class AgentActivity(TurnHandling):
                         await self._recognition_done.wait()
                 tg.cancel_scope.cancel()
         finally:
+            self._entered.set()
             self._closed.set()
             self._audio_send.close()
             self._audio_recv.close()
@@ -158,6 +162,16 @@ class AgentActivity(TurnHandling):
             if self._agent._activity is self:
                 self._agent._activity = None
             self._stopped.set()
+
+    async def _run_on_enter(self) -> None:
+        try:
+            await self._run_hook(self._agent.on_enter, "on_enter")
+        finally:
+            self._entered.set()
+
+    async def wait_entered(self) -> None:
+        """Wait until the agent's ``on_enter`` returned (or the activity stopped)."""
+        await self._entered.wait()
 
     async def _run_scheduler(self) -> None:
         try:
@@ -183,6 +197,7 @@ class AgentActivity(TurnHandling):
         await self._stopped.wait()
 
     async def _run_hook(self, hook: Callable[[], Awaitable[None]], name: str) -> None:
+        await anyio.lowlevel.checkpoint()
         try:
             await hook()
         except Exception as exc:
@@ -251,8 +266,8 @@ class AgentActivity(TurnHandling):
         handle = self._new_handle(allow_interruptions)
         self._start_speech(
             handle,
-            lambda: self._say_job(
-                handle, text, audio if is_given(audio) else None, add_to_chat_ctx
+            lambda: say_job(
+                self, handle, text, audio if is_given(audio) else None, add_to_chat_ctx
             ),
             source="say",
         )
@@ -272,11 +287,36 @@ class AgentActivity(TurnHandling):
         handle = self._new_handle(allow_interruptions)
         self._start_speech(
             handle,
-            lambda: self._reply_job(handle, instructions, tool_choice),
+            lambda: reply_job(self, handle, instructions, tool_choice),
             source="generate_reply",
             user_initiated=user_initiated,
         )
         return handle
+
+    def start_speculative_reply(self, message: ChatMessage) -> SpeculativeReply:
+        """Start generating a reply to ``message`` without scheduling it or committing
+        ``message`` (see :mod:`.preemptive`); :meth:`adopt_speech` or cancel the handle."""
+        self._require_running()
+        handle = self._new_handle(NOT_GIVEN)
+        speculation = SpeculativeReply.snapshot(handle, message, self._agent)
+        chat_ctx = self._llm_chat_ctx(NOT_GIVEN)
+        chat_ctx.items.append(message)
+        self._spawn_speech(
+            handle, lambda: reply_job(self, handle, NOT_GIVEN, NOT_GIVEN, first_ctx=chat_ctx)
+        )
+        return speculation
+
+    def adopt_speech(self, handle: SpeechHandle) -> None:
+        """Schedule a speech started by :meth:`start_speculative_reply`."""
+        self._scheduler.schedule(handle)
+        self._session._speech_created(handle, source="generate_reply", user_initiated=False)
+
+    async def wait_interrupted_speeches(self, *, exclude: SpeechHandle) -> None:
+        """Wait until every interrupted speech (but ``exclude``) committed and ended."""
+        await anyio.lowlevel.checkpoint()
+        for other in list(self._speeches):
+            if other is not exclude and other.interrupted and not other.done():
+                await other._done.wait()
 
     def _new_handle(self, allow_interruptions: NotGivenOr[bool]) -> SpeechHandle:
         allow = allow_interruptions if is_given(allow_interruptions) else self.allow_interruptions
@@ -290,20 +330,35 @@ class AgentActivity(TurnHandling):
         source: Any,
         user_initiated: bool = True,
     ) -> None:
-        if self._tg is None or self._closed.is_set():
-            raise RuntimeError("the agent activity is not running")
+        self._require_running()
         self._scheduler.schedule(handle)
         self._session._speech_created(handle, source=source, user_initiated=user_initiated)
+        self._spawn_speech(handle, job)
+
+    def _require_running(self) -> None:
+        if self._tg is None or self._closed.is_set():
+            raise RuntimeError("the agent activity is not running")
+
+    def _spawn_speech(self, handle: SpeechHandle, job: Callable[[], Awaitable[None]]) -> None:
+        """Run ``job`` as the task owning ``handle`` (counted as running from now on)."""
+        self._require_running()
+        assert self._tg is not None
+        self._speeches.add(handle)
         self._tg.start_soon(self._run_speech, handle, job, name=f"speech {handle.id}")
 
     async def _run_speech(self, handle: SpeechHandle, job: Callable[[], Awaitable[None]]) -> None:
         current_speech_var.set(handle)
         error: BaseException | None = None
-        self._speeches.add(handle)
         try:
             with anyio.CancelScope() as scope:
                 handle._attach_scope(scope)
                 await job()
+        except APIError as exc:
+            # A provider gave up: this speech ends; the session closes only after
+            # max_unrecoverable_errors such speeches in a row.
+            error = exc
+            logger.warning("speech ended by a provider error", extra={"speech_id": handle.id})
+            self._session._speech_failed(exc, source=self._agent)
         except Exception as exc:
             error = exc
             logger.exception("speech failed", extra={"speech_id": handle.id})
@@ -311,181 +366,7 @@ class AgentActivity(TurnHandling):
         finally:
             self._speeches.discard(handle)
             handle._mark_done(error)
-
-    # -- speech jobs -------------------------------------------------------------------------------
-
-    def _plan(
-        self,
-        handle: SpeechHandle,
-        result: StepResult,
-        model_settings: ModelSettings,
-        *,
-        llm_request: tuple[ChatContext, list[FunctionTool]] | None = None,
-        text: str | AsyncIterable[str] | None = None,
-        audio: AsyncIterable[rtc.AudioFrame] | None = None,
-        thinking: bool,
-    ) -> StepPlan:
-        audio_out, text_out = self._session._speech_outputs()
-        agent = self._agent
-        llm_call: Callable[[], Any] | None = None
-        llm_stream: Callable[[], Any] | None = None
-        if llm_request is not None:
-            chat_ctx, tools = llm_request
-            if node_overridden(agent, "llm_node"):
-
-                def llm_call() -> Any:
-                    return agent.llm_node(chat_ctx, tools, model_settings)
-
-            else:
-
-                def llm_stream() -> Any:
-                    llm = self.llm
-                    if llm is None:
-                        raise RuntimeError("generate_reply() needs an LLM (AgentSession(llm=...))")
-                    return llm.chat(
-                        chat_ctx=chat_ctx, tools=tools, tool_choice=model_settings.tool_choice
-                    )
-
-        tts_stream: Callable[[], Any] | None = None
-        if not node_overridden(agent, "tts_node") and self.tts is not None:
-            tts = self.tts
-
-            def tts_stream() -> Any:
-                return _streaming_tts(tts).stream()
-
-        def on_authorized() -> None:
-            if thinking:
-                self._session._update_agent_state(AgentState.THINKING)
-
-        def on_first_frame() -> None:
-            self._session._update_agent_state(AgentState.SPEAKING)
-
-        def on_playout_finished(tools_running: bool) -> None:
-            if tools_running:
-                self._session._update_agent_state(AgentState.THINKING)
-
-        return StepPlan(
-            handle=handle,
-            agent=self._agent,
-            model_settings=model_settings,
-            llm_call=llm_call,
-            llm_stream=llm_stream,
-            text=text,
-            audio=audio,
-            audio_out=audio_out,
-            text_out=text_out,
-            use_tts=self.tts is not None or node_overridden(self._agent, "tts_node"),
-            tts_stream=tts_stream,
-            on_authorized=on_authorized,
-            on_first_frame=on_first_frame,
-            on_playout_finished=on_playout_finished,
-            run_tool=lambda record: self._run_tool(handle, record),
-        )
-
-    async def _say_job(
-        self,
-        handle: SpeechHandle,
-        text: str | AsyncIterable[str],
-        audio: AsyncIterable[rtc.AudioFrame] | None,
-        add_to_chat_ctx: bool,
-    ) -> None:
-        result = StepResult()
-        plan = self._plan(handle, result, ModelSettings(), text=text, audio=audio, thinking=False)
-        try:
-            await run_step(plan, result)
-        finally:
-            await self._finish_step(plan, result, commit_text=add_to_chat_ctx)
-
-    async def _reply_job(
-        self,
-        handle: SpeechHandle,
-        instructions: NotGivenOr[str],
-        tool_choice: NotGivenOr[ToolChoice],
-    ) -> None:
-        model_settings = ModelSettings(tool_choice=tool_choice)
-        # Speeches interrupted for this one commit what was heard before we read the context.
-        for other in list(self._speeches):
-            if other is not handle and other.interrupted and not other.done():
-                await other._done.wait()
-        while True:
-            chat_ctx = self._llm_chat_ctx(instructions)
-            tools = self._agent.tools
-            result = StepResult()
-            plan = self._plan(
-                handle,
-                result,
-                model_settings,
-                llm_request=(chat_ctx, tools),
-                thinking=True,
-            )
-            try:
-                await run_step(plan, result)
-            finally:
-                await self._finish_step(plan, result, commit_text=True)
-
-            records = [r for r in result.tool_records if not r.stopped]
-            new_agent = next((r.new_agent for r in records if r.new_agent is not None), None)
-            if new_agent is not None:
-                self._session._handoff(self, new_agent)
-                return
-            if not any(r.reply_required for r in records):
-                return
-            if handle.num_steps > self._session.options.max_tool_steps:
-                logger.warning(
-                    "max_tool_steps reached; no reply to the last tool outputs",
-                    extra={"speech_id": handle.id},
-                )
-                return
-            handle._num_steps += 1
-            self._session._update_agent_state(AgentState.THINKING)
-
-    async def _finish_step(self, plan: StepPlan, result: StepResult, *, commit_text: bool) -> None:
-        """Clean up after a step (also when cancelled) and commit what it produced."""
-        opened = result.authorized_at is not None
-        with anyio.CancelScope(shield=True):
-            if not result.completed and result.audio_started and plan.audio_out is not None:
-                with anyio.move_on_after(CLEANUP_TIMEOUT):
-                    plan.audio_out.clear_buffer()
-                    result.playback = await plan.audio_out.wait_for_playout()
-            elif opened and result.audio_used and not result.audio_flushed and plan.audio_out:
-                plan.audio_out.flush()  # close the (empty) segment: keeps outputs paired
-            if opened and plan.text_out is not None and not result.text_flushed:
-                plan.text_out.flush()
-        self._commit_step(plan.handle, result, commit_text=commit_text)
-
-    def _commit_step(self, handle: SpeechHandle, result: StepResult, *, commit_text: bool) -> None:
-        text = result.heard_text().strip() if commit_text else ""
-        if text:
-            message = ChatMessage(
-                role="assistant",
-                content=[text],
-                interrupted=not result.completed,
-                created_at=result.authorized_at or wallclock(),
-            )
-            self.commit_item(message, handle)
-        calls: list[FunctionCall] = []
-        outputs: list[FunctionCallOutput] = []
-        for record in result.tool_records:
-            output = record.final_output()
-            if output is not None:
-                calls.append(record.call)
-                outputs.append(output)
-        # Calls first, then outputs (as an LLM expects them), every call with its output.
-        for item in [*calls, *outputs]:
-            self.commit_item(item, handle)  # type: ignore[arg-type]
-        if result.tool_records:
-            self._session.emit(
-                "function_tools_executed",
-                FunctionToolsExecutedEvent(function_calls=calls, function_call_outputs=outputs),
-            )
-
-    async def _run_tool(self, handle: SpeechHandle, record: ToolCallRecord) -> None:
-        tool = _find_tool(self._agent.tools, record.call.name)
-        context: RunContext[Any] = RunContext(
-            session=self._session, speech_handle=handle, function_call=record.call
-        )
-        implementation = self._session._mocked_tool(type(self._agent), record.call.name)
-        await execute_tool_call(record, tool, context, implementation=implementation)
+        await anyio.lowlevel.checkpoint()
 
     # -- scheduler callbacks -------------------------------------------------------------------------
 
@@ -498,19 +379,3 @@ class AgentActivity(TurnHandling):
     def interrupt(self) -> None:
         """Interrupt the current speech and every queued interruptible one."""
         self._scheduler.interrupt_all()
-
-
-def _streaming_tts(tts: TTS) -> TTS:
-    """``tts`` itself when it streams, else wrapped to synthesize sentence by sentence."""
-    if tts.capabilities.streaming:
-        return tts
-    from vagent.pipeline import tokenize, tts as tts_module
-
-    adapter: TTS = tts_module.StreamAdapter(
-        tts=tts, sentence_tokenizer=tokenize.basic.SentenceTokenizer()
-    )
-    return adapter
-
-
-def _find_tool(tools: list[FunctionTool], name: str) -> FunctionTool | None:
-    return next((tool for tool in tools if tool.info.name == name), None)

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterable
 from typing import TYPE_CHECKING, Any
 
+import anyio.lowlevel
+
 from vagent._core import NOT_GIVEN, NotGivenOr, ValidationError, is_given
 from vagent.llm import ChatContext, find_function_tools
 
@@ -148,14 +150,17 @@ class Agent:
         """Replace the instructions; the next LLM request uses them."""
         if not isinstance(instructions, str):
             raise ValidationError(f"instructions must be a string, got {instructions!r}")
+        await anyio.lowlevel.checkpoint()  # async for livekit compatibility
         self._instructions = instructions
 
     async def update_tools(self, tools: list[FunctionTool]) -> None:
         """Replace the tools; the next LLM request uses them."""
+        await anyio.lowlevel.checkpoint()
         self._tools = _dedupe(list(tools))
 
     async def update_chat_ctx(self, chat_ctx: ChatContext) -> None:
         """Replace the agent's conversation with a copy of ``chat_ctx``."""
+        await anyio.lowlevel.checkpoint()
         self._chat_ctx = chat_ctx.copy()
 
     # -- hooks ---------------------------------------------------------------------------

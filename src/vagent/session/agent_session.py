@@ -15,50 +15,40 @@ cancel scope; :meth:`aclose` cancels it, waits (bounded), and emits ``close`` ex
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import TaskGroup, TaskStatus
 from livekit import rtc
 
 from vagent._core import (
     NOT_GIVEN,
-    EventEmitter,
     NotGivenOr,
     OwnershipError,
     collapse_excgroups,
     is_given,
     open_channel,
-    wallclock,
 )
 from vagent._core.owner import current_owner_task_group
-from vagent.llm import ChatContext, ChatItem, ChatMessage, ToolChoice
+from vagent.llm import ChatContext, ChatMessage, ToolChoice
 
+from ._output_pairing import OutputPairing
+from ._session_events import SessionEvents
 from .activity import AgentActivity
-from .event_stream import EventSubscription
 from .events import (
     AgentState,
-    AgentStateChangedEvent,
     CloseEvent,
     CloseReason,
-    ConversationItemAddedEvent,
-    ErrorEvent,
-    EventTypes,
-    MetricsCollectedEvent,
-    SpeechCreatedEvent,
     UserState,
-    UserStateChangedEvent,
 )
 from .io import AgentInput, AgentOutput, AudioInputForwarder, AudioOutput, TextOutput
 from .session_options import VoiceOptions
-from .transcript_sync import TranscriptSynchronizer, _SyncedAudioOutput as _SyncedAudioOutput
+from .transcript_sync import _SyncedAudioOutput as _SyncedAudioOutput
 
 if TYPE_CHECKING:
-    from vagent.pipeline.metrics import AgentMetrics
-
     from .agent import Agent
     from .run_result import RunResult
     from .speech_handle import SpeechHandle
@@ -75,7 +65,7 @@ INPUT_AUDIO_BUFFER = 50
 RoomIOBuilder = Callable[..., Any]
 
 
-class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
+class AgentSession(SessionEvents, Generic[Userdata_T]):
     """A voice (or text) conversation between a user and agents; see the module docstring."""
 
     def __init__(
@@ -98,6 +88,7 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
         resume_false_interruption: bool = True,
         user_away_timeout: float | None = 15.0,
         preemptive_generation: bool = False,
+        max_unrecoverable_errors: int = 3,
         room_io_builder: RoomIOBuilder | None = None,
         sync_transcription: bool = True,
     ) -> None:
@@ -114,6 +105,7 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
             resume_false_interruption=resume_false_interruption,
             user_away_timeout=user_away_timeout,
             preemptive_generation=preemptive_generation,
+            max_unrecoverable_errors=max_unrecoverable_errors,
         )
         self._turn_detection = turn_detection if is_given(turn_detection) else None
         self._stt = stt or None
@@ -122,29 +114,28 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
         self._tts = tts or None
         self._userdata: Userdata_T | None = userdata if is_given(userdata) else None
         self._room_io_builder = room_io_builder
-        self._input = AgentInput()
+        self._input = AgentInput(audio_changed=self._on_input_audio_changed)
+        self._active_audio_input: Any = None
         self._output = AgentOutput(
             audio_changed=self._on_outputs_changed,
             transcription_changed=self._on_outputs_changed,
         )
+        self._pairing = OutputPairing(
+            self._output,
+            speech_running=lambda: self.current_speech is not None,
+            wait_state_changed=self._wait_state_changed,
+        )
         self._sync_transcription = sync_transcription
-        self._outputs_signal: anyio.Event | None = None
-        self._synced: tuple[AudioOutput, TextOutput, TranscriptSynchronizer] | None = None
         self._history = ChatContext.empty()
         self._agent: Agent | None = None
         self._activity: AgentActivity | None = None
-        self._agent_state = AgentState.INITIALIZING
-        self._user_state = UserState.LISTENING
-        self._state_signal: anyio.Event | None = None
         self._owner_tg: TaskGroup | None = None
         self._tg: TaskGroup | None = None
         self._run_scope: anyio.CancelScope | None = None
         self._started = False
         self._run_done: anyio.Event | None = None
-        self._close_emitted = False
         self._close_reason = CloseReason.USER_INITIATED
         self._close_error: BaseException | None = None
-        self._subscriptions: list[EventSubscription] = []
         self._run_state: RunResult | None = None
         self._mock_tools: dict[tuple[type, str], Callable[..., Any]] = {}
         self._activity_lock: anyio.Lock | None = None
@@ -238,12 +229,17 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
         tb: TracebackType | None,
     ) -> bool | None:
         assert self._owner_tg is not None
+        close_error: Exception | None = None
         try:
             with anyio.CancelScope(shield=True):
-                await self.aclose()
-        finally:
-            with collapse_excgroups():
-                suppressed = await self._owner_tg.__aexit__(exc_type, exc, tb)
+                await self.aclose()  # bounded by its own deadline
+        except Exception as error:
+            close_error = error
+        # aclose() cancelled everything the session runs: this only joins it.
+        with collapse_excgroups():
+            suppressed = await self._owner_tg.__aexit__(exc_type, exc, tb)
+        if close_error is not None:
+            raise close_error
         return suppressed
 
     async def start(
@@ -259,7 +255,8 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
 
         The session attaches to ``task_group``, else to its own ``async with`` block, else to
         the current job's task group; ``OwnershipError`` when there is none. With ``room``,
-        inputs/outputs come from a RoomIO (``room_io_builder`` or ``vagent.rtc.RoomIO``).
+        inputs/outputs come from ``room_io_builder`` (the session's, else ``room.room_io_builder``
+        when the room has one), else ``vagent.rtc.RoomIO``.
         """
         if self._started or self._run_done is not None:
             raise RuntimeError("AgentSession.start() was already called")
@@ -280,7 +277,9 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
     async def _open_room_io(
         self, room: Any, input_options: Any, output_options: Any, owner: TaskGroup
     ) -> None:
-        builder = self._room_io_builder
+        # The session's builder, else the room's own (a stand-in room such as the console's
+        # brings its IO), else vagent.rtc.RoomIO.
+        builder = self._room_io_builder or getattr(room, "room_io_builder", None)
         if builder is None:
             try:
                 from vagent.rtc import RoomIO
@@ -298,8 +297,10 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
         start = getattr(self._room_io, "start", None)
         if start is not None:
             await start(task_group=owner)
+        else:
+            await anyio.lowlevel.checkpoint()
 
-    async def _run(self, agent: Agent, *, task_status: TaskStatus[None]) -> None:
+    async def _run(self, agent: Agent, *, task_status: TaskStatus[None]) -> None:  # noqa: ASYNC114
         assert self._run_done is not None
         try:
             with anyio.CancelScope() as scope:
@@ -312,7 +313,7 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
                     await tg.start(forwarder.run, audio_send)
                     tg.start_soon(self._pump_audio, audio_recv)
                     if self._sync_transcription:
-                        tg.start_soon(self._synchronize_outputs)
+                        tg.start_soon(self._pairing.run)
                     await self._start_activity(agent)
                     self._started = True
                     self._update_agent_state(AgentState.LISTENING)
@@ -355,11 +356,13 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
             if not self._close_emitted:
                 self._close_reason, self._close_error = reason, error
                 self._emit_close()
+            await anyio.lowlevel.checkpoint()
             return
         if self._run_scope is not None and not self._run_scope.cancel_called:
             self._close_reason, self._close_error = reason, error
             try:
                 with anyio.move_on_after(deadline):
+                    await anyio.lowlevel.checkpoint()
                     activity = self._activity
                     if activity is not None:
                         if reason is not CloseReason.ERROR:
@@ -379,6 +382,9 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
     def _close_soon_on_error(self, error: BaseException, *, source: Any = None) -> None:
         """An unrecoverable error: report it and close the session (from any task)."""
         self._report_error(error, source=source, recoverable=False)
+        self._close_soon(error)
+
+    def _close_soon(self, error: BaseException) -> None:
         self._close_reason, self._close_error = CloseReason.ERROR, error
         if self._run_scope is not None:
             self._run_scope.cancel()
@@ -427,6 +433,9 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
                 if run_state is not None:
                     run_state._agent_handoff(old_agent=old_agent, new_agent=agent)
                 await self._start_activity(agent)
+                new = self._activity
+            if run_state is not None and new is not None:
+                await new.wait_entered()  # speeches its on_enter creates belong to the run
         finally:
             if run_state is not None:
                 run_state._handoff_finished()
@@ -483,10 +492,11 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
         recognition.commit_user_turn()
 
     def clear_user_turn(self) -> None:
-        """Forget what the user said in the current turn."""
-        recognition = self._require_activity().recognition
-        if recognition is not None:
-            recognition.clear_user_turn()
+        """Forget what the user said in the current turn (and a reply started to it)."""
+        activity = self._require_activity()
+        activity.cancel_speculation()
+        if activity.recognition is not None:
+            activity.recognition.clear_user_turn()
 
     def push_text_input(self, text: str) -> SpeechHandle:
         """Text typed by the user (RoomIO chat, console): interrupts, then replies."""
@@ -516,125 +526,19 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
 
     # -- outputs --------------------------------------------------------------------------------
 
-    def _speech_outputs(self) -> tuple[AudioOutput | None, TextOutput | None]:
-        """The sinks a new speech writes to: the synchronized pair when there is one."""
-        audio, text = self._output.active_audio, self._output.active_transcription
-        synced = self._synced
-        if synced is not None and synced[0] is audio and synced[1] is text:
-            return synced[2].audio_output, synced[2].text_output
-        return audio, text
+    def _on_input_audio_changed(self) -> None:
+        """The audio input was swapped, enabled or disabled: when the input recognition was
+        hearing went away, its pending speech is finalized (STT and VAD flushed)."""
+        previous, self._active_audio_input = self._active_audio_input, self._input.active_audio
+        if previous is None or previous is self._active_audio_input:
+            return
+        recognition = self._activity.recognition if self._activity is not None else None
+        if recognition is not None:
+            recognition.on_audio_input_detached()
 
     def _on_outputs_changed(self) -> None:
-        signal, self._outputs_signal = self._outputs_signal, None
-        if signal is not None:
-            signal.set()
+        self._pairing.on_outputs_changed()
 
-    async def _wait_outputs_changed(self) -> None:
-        self._outputs_signal = self._outputs_signal or anyio.Event()
-        await self._outputs_signal.wait()
-
-    async def _synchronize_outputs(self) -> None:
-        """Pair the audio and transcription outputs with a TranscriptSynchronizer (owned
-        here) while both are set and not already synchronized (RoomIO does its own)."""
-        while True:
-            audio, text = self._output.active_audio, self._output.active_transcription
-            if audio is None or text is None or isinstance(audio, _SyncedAudioOutput):
-                await self._wait_outputs_changed()
-                continue
-            async with TranscriptSynchronizer(
-                next_in_chain_audio=audio, next_in_chain_text=text
-            ) as sync:
-                self._synced = (audio, text, sync)
-                try:
-                    await self._wait_outputs_changed()
-                    # A speech still writing to the old pair keeps it until it is done.
-                    while self.current_speech is not None:
-                        self._state_signal = self._state_signal or anyio.Event()
-                        await self._state_signal.wait()
-                finally:
-                    self._synced = None
-
-    # -- events ---------------------------------------------------------------------------------
-
-    def emit(self, event: EventTypes, *args: Any) -> None:
-        super().emit(event, *args)
-        for subscription in self._subscriptions:
-            subscription._push(args[0] if args else None)
-
-    @asynccontextmanager
-    async def events(self) -> AsyncIterator[EventSubscription]:
-        """Iterate session events: ``async with session.events() as events: async for ev in
-        events``. Ends after ``close``; a slow reader loses events (see ``EventSubscription``)."""
-        subscription = EventSubscription()
-        if self._close_emitted:
-            subscription._end()
-        self._subscriptions.append(subscription)
-        try:
-            yield subscription
-        finally:
-            self._subscriptions.remove(subscription)
-            subscription._close()
-
-    def _wallclock(self) -> float:
-        return wallclock()
-
-    def _speech_created(self, handle: SpeechHandle, *, source: Any, user_initiated: bool) -> None:
-        if self._run_state is not None:
-            self._run_state._watch_handle(handle)
-        self.emit(
-            "speech_created",
-            SpeechCreatedEvent(user_initiated=user_initiated, source=source, speech_handle=handle),
-        )
-
-    def _add_history_item(self, item: ChatItem) -> None:
-        self._history.insert(item)
-        if item.type == "message":
-            self.emit("conversation_item_added", ConversationItemAddedEvent(item=item))
-
-    def _update_agent_state(self, state: AgentState) -> None:
-        if state is self._agent_state:
-            return
-        old, self._agent_state = self._agent_state, state
-        self._signal_state()
-        self.emit("agent_state_changed", AgentStateChangedEvent(old_state=old, new_state=state))
-
-    def _update_user_state(self, state: UserState) -> None:
-        if state is self._user_state:
-            return
-        old, self._user_state = self._user_state, state
-        self._signal_state()
-        self.emit("user_state_changed", UserStateChangedEvent(old_state=old, new_state=state))
-
-    def _signal_state(self) -> None:
-        signal, self._state_signal = self._state_signal, None
-        if signal is not None:
-            signal.set()
-
-    async def _watch_user_away(self, away_after: float) -> None:
-        while True:
-            quiet = self._user_state is UserState.LISTENING and self._agent_state in (
-                AgentState.LISTENING,
-                AgentState.IDLE,
-            )
-            self._state_signal = signal = anyio.Event()
-            if not quiet:
-                await signal.wait()
-                continue
-            with anyio.move_on_after(away_after) as waited:
-                await signal.wait()
-            if waited.cancelled_caught:
-                self._update_user_state(UserState.AWAY)
-
-    def _emit_metrics(self, metrics: AgentMetrics) -> None:
-        self.emit("metrics_collected", MetricsCollectedEvent(metrics=metrics))
-
-    def _on_provider_metrics(self, metrics: AgentMetrics) -> None:
-        self._emit_metrics(metrics)
-
-    def _on_provider_error(self, event: Any) -> None:
-        error = getattr(event, "error", event)
-        recoverable = bool(getattr(event, "recoverable", True))
-        self.emit("error", ErrorEvent(error=error, source=event, recoverable=recoverable))
-
-    def _report_error(self, error: BaseException, *, source: Any, recoverable: bool) -> None:
-        self.emit("error", ErrorEvent(error=error, source=source, recoverable=recoverable))
+    def _speech_outputs(self) -> tuple[AudioOutput | None, TextOutput | None]:
+        """The sinks a new speech writes to (the synchronized pair when there is one)."""
+        return self._pairing.speech_outputs()

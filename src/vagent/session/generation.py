@@ -19,6 +19,7 @@ from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from attrs import define, field
@@ -121,16 +122,18 @@ class _LLMSink:
 
     async def send(self, item: Any, /) -> None:
         if isinstance(item, str):
-            if item:
-                await self._text.send(item)
-            return
-        if not isinstance(item, ChatChunk):
+            text, tool_calls = item, []
+        elif isinstance(item, ChatChunk):
+            delta = item.delta
+            text = (delta.content or "") if delta is not None else ""
+            tool_calls = delta.tool_calls if delta is not None else []
+        else:
             raise TypeError(f"llm_node yielded {type(item).__name__}; expected ChatChunk or str")
-        if item.delta is None:
-            return
-        if item.delta.content:
-            await self._text.send(item.delta.content)
-        for tool_call in item.delta.tool_calls:
+        if text:
+            await self._text.send(text)
+        else:
+            await anyio.lowlevel.checkpoint()
+        for tool_call in tool_calls:
             await self._calls.send(
                 FunctionCall(
                     call_id=tool_call.call_id or shortuuid("call_"),
@@ -194,16 +197,46 @@ async def run_step(plan: StepPlan, result: StepResult) -> None:
             await plan.handle._wait_for_authorization()
             result.authorized_at = wallclock()
             plan.on_authorized()
-            tg.start_soon(_forward_text, shown_recv, plan.text_out, result)
-            if audio_recv is not None and plan.audio_out is not None:
-                await _forward_audio(audio_recv, plan.audio_out, result, plan.on_first_frame)
-                # Flushed even without audio: a transcript synchronizer pairs segments.
+            text_done = anyio.Event()
+            tg.start_soon(_forward_text, shown_recv, plan.text_out, result, text_done)
+            if plan.audio_out is not None:
+                if audio_recv is not None:
+                    await _forward_audio(audio_recv, plan.audio_out, result, plan.on_first_frame)
+                if not result.audio_started:
+                    # Flushed even without audio (a text-only step), once the text is out: a
+                    # transcript synchronizer then releases that text at once instead of
+                    # holding it until the next speech.
+                    await text_done.wait()
                 plan.audio_out.flush()
                 result.audio_flushed = True
                 if result.audio_started:
                     result.playback = await plan.audio_out.wait_for_playout()
             plan.on_playout_finished(any(not r.finished for r in result.tool_records))
     result.completed = True
+
+
+async def settle_outputs(plan: StepPlan, result: StepResult) -> None:
+    """After a step (also a cancelled one): end the segments it opened on the outputs.
+
+    An interrupted step with audio clears the output and learns how much was heard
+    (``result.playback``); a step authorized to play flushes whatever it did not flush yet,
+    so outputs stay paired segment by segment. Run it shielded, with a deadline.
+    """
+    opened = result.authorized_at is not None
+    audio_out = plan.audio_out
+    cleared = False
+    if audio_out is not None:
+        if not result.completed and result.audio_started:
+            audio_out.clear_buffer()
+            cleared = True
+        elif opened and not result.audio_flushed:
+            audio_out.flush()
+    if opened and plan.text_out is not None and not result.text_flushed:
+        plan.text_out.flush()
+    if cleared and audio_out is not None:
+        result.playback = await audio_out.wait_for_playout()
+    else:
+        await anyio.lowlevel.checkpoint()
 
 
 class _CountingAudioSink:
@@ -220,16 +253,13 @@ class _CountingAudioSink:
     def close(self) -> None:
         self._send.close()
 
-    async def __aenter__(self) -> _CountingAudioSink:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._send.close()
-
 
 async def _node_stage(call: Callable[[], Any], send: Any) -> None:
-    async with send:
+    """Drive one node into ``send`` (a channel or sink), closing ``send`` at the end."""
+    try:
         await drive_node(call(), send)
+    finally:
+        send.close()
 
 
 async def _llm_stage(
@@ -259,18 +289,21 @@ async def _tts_stream_stage(
     audio: _CountingAudioSink,
 ) -> None:
     """The default tts node without a generator: the stream lives in this task."""
-    async with audio, open_stream() as stream, anyio.create_task_group() as tg:
+    try:
+        async with open_stream() as stream, anyio.create_task_group() as tg:
 
-        async def push_text() -> None:
-            async with text:
-                async for delta in text:
-                    stream.push_text(delta)
-            stream.end_input()
+            async def push_text() -> None:
+                async with text:
+                    async for delta in text:
+                        stream.push_text(delta)
+                stream.end_input()
 
-        tg.start_soon(push_text)
-        async for synthesized in stream:
-            await audio.send(synthesized.frame)
-        tg.cancel_scope.cancel()
+            tg.start_soon(push_text)
+            async for synthesized in stream:
+                await audio.send(synthesized.frame)
+            tg.cancel_scope.cancel()
+    finally:
+        audio.close()
 
 
 async def _text_stage(
@@ -332,7 +365,10 @@ async def _tool_stage(
 
 
 async def _forward_text(
-    recv: MemoryObjectReceiveStream[Any], text_out: TextOutput | None, result: StepResult
+    recv: MemoryObjectReceiveStream[Any],
+    text_out: TextOutput | None,
+    result: StepResult,
+    done: anyio.Event,
 ) -> None:
     async with recv:
         async for delta in recv:
@@ -343,6 +379,7 @@ async def _forward_text(
     if text_out is not None:
         text_out.flush()
     result.text_flushed = True
+    done.set()
 
 
 async def _forward_audio(

@@ -6,10 +6,13 @@ generator, an async iterable, a coroutine resolving to one of those, a plain val
 current task, sending every item to a bounded channel, and closes generators with
 ``aclosing`` in the same task. The session calls it from a dedicated task per node.
 
-The defaults below are async generators for compatibility with livekit-agents overrides
-that iterate ``Agent.default.llm_node(self, ...)``; they keep a provider stream open across
-their ``yield`` statements, which is safe only because each is driven and closed inside one
-task (never iterate them from two tasks).
+The stt, llm and tts defaults are async generators for compatibility with livekit-agents
+overrides that iterate ``Agent.default.llm_node(self, ...)``; they keep a provider stream
+(and, for stt/tts, the task feeding it) open across their ``yield`` statements, which is
+safe only because each is driven and closed inside one task with ``aclosing`` (never
+iterate them from two tasks). The session itself does not use them: when a node is not
+overridden it runs the provider stream directly in a stage task (see :mod:`.generation`).
+The transcription default is not a generator: it returns its input unchanged.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
+import anyio.lowlevel
 
 from vagent._core import NOT_GIVEN
 
@@ -48,6 +52,7 @@ async def drive_node(result: Any, send: Sink) -> None:
     if inspect.isawaitable(result):
         result = await result
     if result is None:
+        await anyio.lowlevel.checkpoint()
         return
     if isinstance(result, str) or not isinstance(result, AsyncIterable):
         await send.send(result)
@@ -61,7 +66,8 @@ async def drive_node(result: Any, send: Sink) -> None:
         await send.send(item)
 
 
-async def default_stt_node(
+# ASYNC900/101/119: a compatibility generator, driven and closed by one task (see above).
+async def default_stt_node(  # noqa: ASYNC900
     agent: Agent, audio: AsyncIterable[rtc.AudioFrame], model_settings: ModelSettings
 ) -> AsyncIterator[SpeechEvent]:
     """Speech events from the agent's STT (wrapped with its VAD when not streaming)."""
@@ -88,11 +94,11 @@ async def default_stt_node(
 
         tg.start_soon(forward_input)
         async for event in stream:
-            yield event
+            yield event  # noqa: ASYNC101, ASYNC119
         tg.cancel_scope.cancel()
 
 
-async def default_llm_node(
+async def default_llm_node(  # noqa: ASYNC900 (compatibility generator, see above)
     agent: Agent,
     chat_ctx: ChatContext,
     tools: list[FunctionTool],
@@ -106,18 +112,17 @@ async def default_llm_node(
     tool_choice = model_settings.tool_choice if model_settings is not None else NOT_GIVEN
     async with llm.chat(chat_ctx=chat_ctx, tools=tools, tool_choice=tool_choice) as stream:
         async for chunk in stream:
-            yield chunk
+            yield chunk  # noqa: ASYNC119 (driven and closed by one task)
 
 
-async def default_transcription_node(
+def default_transcription_node(
     agent: Agent, text: AsyncIterable[str], model_settings: ModelSettings
-) -> AsyncIterator[str]:
-    """The reply text, unchanged."""
-    async for delta in text:
-        yield delta
+) -> AsyncIterable[str]:
+    """The reply text, unchanged (iterate the result, or return it from an override)."""
+    return text
 
 
-async def default_tts_node(
+async def default_tts_node(  # noqa: ASYNC900 (compatibility generator, see above)
     agent: Agent, text: AsyncIterable[str], model_settings: ModelSettings
 ) -> AsyncIterator[rtc.AudioFrame]:
     """Audio frames from the agent's TTS (sentence by sentence when it does not stream)."""
@@ -141,5 +146,5 @@ async def default_tts_node(
 
         tg.start_soon(forward_input)
         async for audio in stream:
-            yield audio.frame
+            yield audio.frame  # noqa: ASYNC101, ASYNC119 (driven and closed by one task)
         tg.cancel_scope.cancel()

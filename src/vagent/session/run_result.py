@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
+import anyio.lowlevel
 from attrs import frozen
 
 from vagent._core import NOT_GIVEN, NotGivenOr, is_given
@@ -122,6 +123,7 @@ class RunResult:
             signal.set()
 
     async def _wait(self) -> None:
+        await anyio.lowlevel.checkpoint()
         while not self.done():
             self._signal = signal = anyio.Event()
             await signal.wait()

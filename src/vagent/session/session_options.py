@@ -43,8 +43,10 @@ class VoiceOptions:
     seconds after an interrupting user stops speaking without any transcript before the
     interruption counts as false (None disables); ``resume_false_interruption`` resumes a
     paused output then. ``user_away_timeout``: seconds of silence on both sides before the
-    user state becomes "away" (None disables). ``preemptive_generation`` is accepted for
-    compatibility and has no effect yet.
+    user state becomes "away" (None disables). ``preemptive_generation``: start the reply
+    at the final transcript, before the turn is committed (see :mod:`.preemptive`).
+    ``max_unrecoverable_errors``: unrecoverable LLM (or TTS) errors in a row that the session
+    tolerates, each ending its speech; one more closes the session with reason "error".
     """
 
     allow_interruptions: bool = True
@@ -58,6 +60,7 @@ class VoiceOptions:
     resume_false_interruption: bool = True
     user_away_timeout: float | None = field(default=15.0, validator=_non_negative_or_none)
     preemptive_generation: bool = False
+    max_unrecoverable_errors: int = field(default=3, validator=_count)
 
     def __attrs_post_init__(self) -> None:
         if self.max_endpointing_delay < self.min_endpointing_delay:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.lowlevel
 from attrs import define, field
 
 from vagent._core import ValidationError
@@ -88,6 +89,7 @@ async def execute_tool_call(
     """
     from .agent import Agent
 
+    await anyio.lowlevel.checkpoint()
     call = record.call
     try:
         if tool is None:

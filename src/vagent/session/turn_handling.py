@@ -19,6 +19,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import TaskGroup
 
 from vagent.llm import ChatContext, ChatMessage, StopResponse
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
     from .activity import AgentActivity
     from .io import AudioOutput
+    from .preemptive import SpeculativeReply
     from .speech_handle import SpeechHandle
 
 logger = logging.getLogger("vagent.session")
@@ -49,6 +51,7 @@ class TurnHandling:
         self._false_interruption_scope: anyio.CancelScope | None = None
         self._user_stopped = anyio.Event()
         self._user_stopped.set()
+        self._speculation: SpeculativeReply | None = None
 
     @property
     def recognition(self) -> AudioRecognition | None:
@@ -74,6 +77,7 @@ class TurnHandling:
 
         if stt is None and vad is None and stt_node is None:
             activity._audio_recv.close()
+            await anyio.lowlevel.checkpoint()
             return
         turn_detection = activity.turn_detection
         detector = None
@@ -100,7 +104,10 @@ class TurnHandling:
         self._recognition_done = anyio.Event()
         await tg.start(self._run_recognition, activity._audio_recv)
 
-    async def _run_recognition(self, audio: Any, *, task_status: Any) -> None:
+    # task_status is forwarded to AudioRecognition.run(), which reports started().
+    async def _run_recognition(  # noqa: ASYNC114, ASYNC128
+        self, audio: Any, *, task_status: Any
+    ) -> None:
         assert self._recognition is not None
         assert self._recognition_done is not None
         try:
@@ -110,6 +117,7 @@ class TurnHandling:
             self._a().session._close_soon_on_error(exc, source=self._a().stt)
         finally:
             self._recognition_done.set()
+        await anyio.lowlevel.checkpoint()
 
     # -- RecognitionHooks ---------------------------------------------------------------------
 
@@ -139,15 +147,18 @@ class TurnHandling:
         if text.strip():
             self._confirm_interruption()
             self._interrupt_by_audio_activity(words_only=True)
+            self._speculate()
 
     def retrieve_chat_ctx(self) -> ChatContext:
         return self._a().agent._chat_ctx.copy()
 
     async def on_end_of_turn(self, info: EndOfTurnInfo) -> bool:
+        await anyio.lowlevel.checkpoint()
         activity = self._a()
         session = activity.session
         text = info.new_transcript.strip()
         if activity.draining or not text:
+            self.cancel_speculation()
             return False
         current = activity.current_speech
         if (
@@ -157,25 +168,58 @@ class TurnHandling:
             and session.options.discard_audio_if_uninterruptible
         ):
             logger.debug("user turn discarded: the current speech cannot be interrupted")
+            self.cancel_speculation()
             return False
         words = session.options.min_interruption_words
         if current is not None and not current.done() and words > 0 and len(text.split()) < words:
             logger.debug("user turn ignored: too short to interrupt the current speech")
+            self.cancel_speculation()
             return False
         self._confirm_interruption()
         activity.interrupt()
-        message = ChatMessage(role="user", content=[text])
-        await self._user_turn_completed(message, info)
+        speculation, self._speculation = self._speculation, None
+        if speculation is not None and speculation.message.text_content == text:
+            message = speculation.message  # same item: the speculation's context has it
+        else:
+            message = ChatMessage(role="user", content=[text])
+        await self._user_turn_completed(message, info, speculation)
         return True
+
+    # -- preemptive generation (see .preemptive) --------------------------------------------------
+
+    def _speculate(self) -> None:
+        """A final transcript arrived: (re)start a speculative reply to the turn so far."""
+        activity = self._a()
+        if not activity.session.options.preemptive_generation or activity.draining:
+            return
+        self.cancel_speculation()
+        transcript = self._recognition.final_transcript.strip() if self._recognition else ""
+        # Not while another speech runs: what it says is not in the context yet.
+        if not transcript or any(not s.done() and not s.interrupted for s in activity._speeches):
+            return
+        message = ChatMessage(role="user", content=[transcript])
+        self._speculation = activity.start_speculative_reply(message)
+
+    def cancel_speculation(self) -> None:
+        """Discard the speculative reply, if any (it commits nothing)."""
+        speculation, self._speculation = self._speculation, None
+        if speculation is not None:
+            speculation.handle._cancel()
 
     # -- turns ---------------------------------------------------------------------------------------
 
-    async def _user_turn_completed(self, message: ChatMessage, info: EndOfTurnInfo) -> None:
+    async def _user_turn_completed(
+        self,
+        message: ChatMessage,
+        info: EndOfTurnInfo,
+        speculation: SpeculativeReply | None = None,
+    ) -> None:
         activity = self._a()
         agent = activity.agent
         turn_ctx = agent._chat_ctx.copy()
         started = anyio.current_time()
         reply = True
+        await anyio.lowlevel.checkpoint()
         try:
             await agent.on_user_turn_completed(turn_ctx, message)
         except StopResponse:
@@ -187,10 +231,28 @@ class TurnHandling:
             agent._chat_ctx.items[:] = turn_ctx.items
         hook_delay = anyio.current_time() - started
         speech_id = None
-        if reply and not activity.draining:
-            speech_id = activity.generate_reply(user_message=message, user_initiated=False).id
-        else:
+        if speculation is not None:
+            # Interrupted speeches commit what was heard first: the context must say so.
+            await activity.wait_interrupted_speeches(exclude=speculation.handle)
+        adopt = (
+            reply
+            and not activity.draining
+            and speculation is not None
+            and speculation.message is message
+            and speculation.matches(message.text_content or "", agent)
+        )
+        if adopt:
+            assert speculation is not None
             activity.commit_item(message)
+            activity.adopt_speech(speculation.handle)
+            speech_id = speculation.handle.id
+        else:
+            if speculation is not None:
+                speculation.handle._cancel()
+            if reply and not activity.draining:
+                speech_id = activity.generate_reply(user_message=message, user_initiated=False).id
+            else:
+                activity.commit_item(message)
         activity.session._emit_metrics(
             EOUMetrics(
                 timestamp=activity.session._wallclock(),
