@@ -1,0 +1,308 @@
+"""Running an agent's entrypoint as a local console job: no server, no room, one nursery.
+
+:func:`run_console` is what ``vagent console <file>`` calls. Inside one trio nursery:
+
+- ``prewarm_fnc(proc)`` runs first (as in a job process), then the entrypoint runs as a fake
+  job (:class:`~vagent.worker.job_runner.JobRunner`, ``ctx.is_fake_job()`` is True) whose
+  ``ctx.room`` is the console room (:mod:`._room`);
+- the input driver waits for the entrypoint's ``AgentSession`` to attach, then sends user
+  turns: typed lines at once (``session.push_text_input``, which interrupts a speaking
+  agent), or scripted lines (``--input``) one by one, each after every speech caused by the
+  previous one is done; after the last scripted reply the console closes;
+- a signal watcher turns the first Ctrl-C (SIGINT/SIGTERM) into a graceful close and the
+  second into cancelling everything;
+- in audio mode, the microphone and speaker tasks.
+
+Closing: the session is closed with :data:`SESSION_CLOSE_TIMEOUT`, then the job is shut
+down (its callbacks and grace period are bounded by the job runner). The exit code is 0
+unless the entrypoint (or a task it attached) failed (1), or a second interrupt cut the
+close short (130; also for Ctrl-C during ``prewarm``, which blocks the loop).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import signal
+import sys
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import AsyncExitStack, aclosing
+from typing import Any, TextIO
+
+import trio
+from attrs import frozen
+from livekit.protocol import agent, models
+
+from vagent._core import ValidationError, collapse_excgroups, owner_task_group
+from vagent.session import AgentSession
+from vagent.session.transcript_sync import TranscriptSynchronizer
+from vagent.worker.job_context import JobContext, JobProcess
+from vagent.worker.job_runner import JobRunner
+from vagent.worker.options import JobExecutorType, WorkerOptions
+from vagent.worker.running_job import JobAcceptArguments, RunningJobInfo
+
+from ._audio import AudioDevices, AudioDevicesFactory, open_sound_devices
+from ._io import ConsoleIO, ConsoleTextOutput
+from ._lines import read_lines
+from ._printer import TranscriptPrinter
+from ._room import CONSOLE_AGENT_IDENTITY, CONSOLE_ROOM_NAME, ConsoleRoomConnector
+
+logger = logging.getLogger("vagent.console")
+
+SESSION_CLOSE_TIMEOUT = 5.0
+"""Seconds the session gets to close (``on_exit``, interruption, tasks) when the console ends."""
+SHUTDOWN_CALLBACK_TIMEOUT = 10.0
+"""Seconds each job shutdown callback gets."""
+SHUTDOWN_GRACE_PERIOD = 1.0
+"""Seconds the job's tasks get to end by themselves before they are cancelled. Short: the
+console closed the session already; what is left are helpers the entrypoint attached to the
+job (a local model server, say), which only stop when cancelled."""
+ENTRYPOINT_SETTLE_TIMEOUT = 3.0
+"""Scripted input waits for the entrypoint to return (it may start a greeting) at most this."""
+
+
+@frozen(kw_only=True)
+class ConsoleConfig:
+    """How :func:`run_console` runs.
+
+    ``input_path``: read scripted user turns from this file (``"-"``: standard input) and
+    exit after the last reply; ``None``: interactive (standard input, lines as typed).
+    ``audio``: use the microphone and speaker when they exist (else text, with a notice).
+    """
+
+    audio: bool = False
+    input_path: str | None = None
+    handle_signals: bool = True
+
+
+def run_console(opts: WorkerOptions, config: ConsoleConfig, *, stdout: TextIO | None = None) -> int:
+    """Run the console in a fresh trio loop; returns the process exit code."""
+    try:
+        return trio.run(console_main, opts, config, stdout or sys.stdout)
+    except KeyboardInterrupt:  # before the signal watcher runs (during prewarm)
+        return 130
+
+
+LineSource = Callable[[str | None], AsyncGenerator[str, None]]
+"""Makes the user's lines from ``ConsoleConfig.input_path`` (default: :func:`read_lines`)."""
+
+
+async def console_main(
+    opts: WorkerOptions,
+    config: ConsoleConfig,
+    stdout: TextIO,
+    *,
+    line_source: LineSource = read_lines,
+    audio_devices: AudioDevicesFactory = open_sound_devices,
+) -> int:
+    """The console run (see the module docstring); returns the exit code.
+
+    ``line_source`` replaces the reading of standard input or the input file, and
+    ``audio_devices`` the opening of the sound devices (tests).
+    """
+    _check_input_path(config.input_path)
+    printer = TranscriptPrinter(stdout)
+    devices: AudioDevices | None = None
+    if config.audio:
+        opened = audio_devices(printer)
+        if isinstance(opened, str):
+            printer.notice(f"audio mode unavailable: {opened}; falling back to text mode")
+        else:
+            devices = opened
+
+    exit_code = 1
+    async with AsyncExitStack() as stack:
+        if devices is None:
+            console = ConsoleIO(printer)
+        else:
+            # The agent's text is printed in step with what the speaker plays.
+            sync = await stack.enter_async_context(
+                TranscriptSynchronizer(
+                    next_in_chain_audio=devices.speaker,
+                    next_in_chain_text=ConsoleTextOutput(printer),
+                )
+            )
+            console = ConsoleIO(
+                printer,
+                audio_input=devices.microphone,
+                audio_output=sync.audio_output,
+                text_output=sync.text_output,
+            )
+        exit_code = await _run_job(opts, config, console, devices, line_source)
+    return exit_code
+
+
+async def _run_job(
+    opts: WorkerOptions,
+    config: ConsoleConfig,
+    console: ConsoleIO,
+    devices: AudioDevices | None,
+    line_source: LineSource,
+) -> int:
+    printer = console.printer
+    proc = JobProcess(executor_type=JobExecutorType.THREAD)
+    prewarmed = opts.prewarm_fnc(proc)
+    if inspect.isawaitable(prewarmed):
+        await prewarmed
+
+    entrypoint_done = trio.Event()
+    runner = JobRunner(
+        proc=proc,
+        info=_console_job_info(),
+        entrypoint=_owned_entrypoint(opts.entrypoint_fnc, entrypoint_done),
+        shutdown_callback_timeout=SHUTDOWN_CALLBACK_TIMEOUT,
+        shutdown_grace_period=SHUTDOWN_GRACE_PERIOD,
+        room_connector=ConsoleRoomConnector(console),
+    )
+    mode = "audio" if console.audio_mode else "text"
+    if config.input_path is None:
+        printer.notice(f"{mode} mode: type a message and press Enter; Ctrl-D or Ctrl-C to quit")
+
+    exited = None
+    with collapse_excgroups():
+        async with trio.open_nursery() as nursery:
+            if config.handle_signals:
+                nursery.start_soon(_watch_signals, console, runner, nursery.cancel_scope)
+            for run_device in devices.runners if devices is not None else ():
+                await nursery.start(run_device)
+            nursery.start_soon(_drive_input, console, runner, config, entrypoint_done, line_source)
+            exited = await runner.run(_nothing)
+            nursery.cancel_scope.cancel()
+    printer.agent_end()
+    if exited is None:  # a second interrupt cut the close short
+        return 130
+    if console.session is None and not exited.failed:
+        printer.notice("the entrypoint ended without starting an AgentSession on ctx.room")
+    if exited.failed:
+        printer.error(f"the agent failed: {exited.error}")
+        return 1
+    return 0
+
+
+def _check_input_path(path: str | None) -> None:
+    if path is None or path == "-":
+        return
+    if not os.path.isfile(path) or not os.access(path, os.R_OK):
+        raise ValidationError(f"console input file not found or not readable: {path}")
+
+
+async def _nothing() -> None:
+    await trio.lowlevel.checkpoint()
+
+
+def _console_job_info() -> RunningJobInfo:
+    job = agent.Job(
+        id="console-job",
+        room=models.Room(sid="RM_console", name=CONSOLE_ROOM_NAME),
+        type=agent.JobType.JT_ROOM,
+    )
+    return RunningJobInfo(
+        accept_arguments=JobAcceptArguments(identity=CONSOLE_AGENT_IDENTITY),
+        job=job,
+        url="",
+        token="",
+        worker_id="console",
+        fake_job=True,
+    )
+
+
+def _owned_entrypoint(
+    entrypoint: Callable[[JobContext], Awaitable[None]], done: trio.Event
+) -> Callable[[JobContext], Awaitable[None]]:
+    """The entrypoint, run so that sessions it starts belong to the job's task group."""
+
+    async def run(ctx: JobContext) -> None:
+        try:
+            with owner_task_group(ctx.task_group):
+                await entrypoint(ctx)
+        finally:
+            done.set()
+
+    return run
+
+
+async def _close(console: ConsoleIO, runner: JobRunner, reason: str) -> None:
+    """Close the session (bounded), then ask the job to shut down."""
+    session = console.session
+    if session is not None:
+        with trio.move_on_after(SESSION_CLOSE_TIMEOUT):
+            await session.aclose(deadline=SESSION_CLOSE_TIMEOUT)
+    runner.request_shutdown(reason)
+
+
+async def _drive_input(
+    console: ConsoleIO,
+    runner: JobRunner,
+    config: ConsoleConfig,
+    entrypoint_done: trio.Event,
+    line_source: LineSource,
+) -> None:
+    session = await console.wait_session()
+    scripted = config.input_path is not None
+    async with trio.open_nursery() as nursery:
+        with trio.CancelScope() as input_scope:
+
+            async def stop_input_when_session_closes() -> None:
+                await console.wait_session_closed()
+                input_scope.cancel()
+
+            nursery.start_soon(stop_input_when_session_closes)
+            if scripted:
+                with trio.move_on_after(ENTRYPOINT_SETTLE_TIMEOUT):
+                    await entrypoint_done.wait()
+            await _send_lines(console, session, config, line_source)
+        reason = "session closed" if console.closed else "console input ended"
+        await _close(console, runner, reason)  # also when the session closed by itself
+        nursery.cancel_scope.cancel()
+
+
+async def _send_lines(
+    console: ConsoleIO, session: AgentSession[Any], config: ConsoleConfig, line_source: LineSource
+) -> None:
+    """Send each line as a user turn (scripted: each once the agent is idle)."""
+    scripted = config.input_path is not None
+    async with aclosing(line_source(config.input_path)) as lines:
+        async for line in lines:
+            text = line.strip()
+            if not text:
+                continue
+            if scripted:
+                await console.wait_idle()
+            if console.closed:
+                return
+            try:
+                session.push_text_input(text)
+            except RuntimeError:  # the session is closing
+                return
+            if scripted or not _stdin_is_tty():  # a terminal shows what was typed
+                console.printer.user(text)
+    if scripted:
+        await console.wait_idle()
+
+
+def _stdin_is_tty() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+async def _watch_signals(
+    console: ConsoleIO, runner: JobRunner, everything: trio.CancelScope
+) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        closing = False
+        async with trio.open_nursery() as nursery:
+            async for _signum in signals:
+                if closing:
+                    console.printer.notice("second interrupt: exiting now")
+                    everything.cancel()
+                    return
+                closing = True
+                console.printer.agent_end()
+                console.printer.notice("closing (press Ctrl-C again to exit at once)")
+                nursery.start_soon(_close, console, runner, "interrupted")
+
+
+__all__ = ["ConsoleConfig", "console_main", "run_console"]

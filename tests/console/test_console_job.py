@@ -1,0 +1,267 @@
+"""The console job in-process, in virtual time: a fake job whose room is the terminal."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import trio
+from console_helpers import transcript
+
+from vagent.console import AudioDevices, ConsoleConfig, console_main
+from vagent.llm import function_tool
+from vagent.session import Agent, AgentSession, RunContext
+from vagent.testing.fake_io import FakeAudioInput, FakeAudioOutput
+from vagent.testing.fake_llm import FakeLLM, FakeLLMResponse, FakeToolCall
+from vagent.testing.fake_stt import FakeSTT
+from vagent.testing.fake_tts import FakeTTS
+from vagent.testing.fake_vad import FakeUserSpeech, FakeVAD
+from vagent.worker import JobContext, JobProcess, WorkerOptions
+
+
+class Assistant(Agent):
+    def __init__(self) -> None:
+        super().__init__(instructions="test")
+
+    @function_tool
+    async def get_time(self, timezone: str) -> str:
+        """The time.
+
+        Args:
+            timezone: an IANA name
+        """
+        return f"noon in {timezone}"
+
+
+def scripted(*lines: str) -> Any:
+    async def source(path: str | None) -> AsyncGenerator[str, None]:
+        for line in lines:
+            await trio.lowlevel.checkpoint()
+            yield line
+
+    return source
+
+
+async def test_scripted_turns_wait_for_each_reply_and_the_job_is_fake(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    seen: dict[str, Any] = {}
+    llm = FakeLLM(
+        [
+            FakeLLMResponse(input="", content="Hi.", ttft=0.5, duration=2.0),
+            FakeLLMResponse(
+                input="time in Tokyo?",
+                tool_calls=[FakeToolCall(name="get_time", arguments={"timezone": "Asia/Tokyo"})],
+            ),
+            FakeLLMResponse(input="time in Tokyo?", content="It is noon.", duration=3.0),
+            FakeLLMResponse(input="thanks", content="Bye!"),
+        ]
+    )
+
+    def prewarm(proc: JobProcess) -> None:
+        proc.userdata["llm"] = llm
+
+    async def entrypoint(ctx: JobContext) -> None:
+        await ctx.connect()
+        participant = await ctx.wait_for_participant()
+        seen.update(fake=ctx.is_fake_job(), room=ctx.room.name, user=participant.identity)
+        session: AgentSession[None] = AgentSession(llm=ctx.proc.userdata["llm"])
+        await session.start(Assistant(), room=ctx.room)
+        session.generate_reply(instructions="greet")
+
+    out = io.StringIO()
+    opts = WorkerOptions(entrypoint_fnc=entrypoint, prewarm_fnc=prewarm)
+    config = ConsoleConfig(input_path="-", handle_signals=False)
+
+    with trio.fail_after(60):
+        code = await console_main(
+            opts, config, out, line_source=scripted("time in Tokyo?", "thanks")
+        )
+
+    assert code == 0
+    assert seen == {"fake": True, "room": "console", "user": "console-user"}
+    assert transcript(out.getvalue()) == [
+        "agent: Hi.",
+        "you: time in Tokyo?",
+        '[tool] get_time(timezone="Asia/Tokyo")',
+        "[tool] get_time -> noon in Asia/Tokyo",
+        "agent: It is noon.",
+        "you: thanks",
+        "agent: Bye!",
+    ]
+    # every request saw the previous reply: nothing was sent while the agent was talking
+    assert [r.chat_ctx.items[-1].type for r in llm.requests[1:]] == [
+        "message",
+        "function_call_output",
+        "message",
+    ]
+
+
+async def test_an_entrypoint_without_a_session_ends_the_console(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async def entrypoint(ctx: JobContext) -> None:
+        await ctx.connect()
+
+    out = io.StringIO()
+    config = ConsoleConfig(input_path="-", handle_signals=False)
+    code = await console_main(
+        WorkerOptions(entrypoint_fnc=entrypoint), config, out, line_source=scripted("hello")
+    )
+
+    assert code == 0
+    assert "without starting an AgentSession" in out.getvalue()
+
+
+async def test_a_failing_entrypoint_exits_1_with_its_error(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async def entrypoint(ctx: JobContext) -> None:
+        raise ValueError("no such model")
+
+    out = io.StringIO()
+    config = ConsoleConfig(input_path="-", handle_signals=False)
+    code = await console_main(
+        WorkerOptions(entrypoint_fnc=entrypoint), config, out, line_source=scripted()
+    )
+
+    assert code == 1
+    assert "ValueError: no such model" in out.getvalue()
+
+
+class Hangup(Agent):
+    def __init__(self) -> None:
+        super().__init__(instructions="test")
+
+    @function_tool
+    async def end_call(self, context: RunContext[None]) -> None:
+        """End the call."""
+        await context.session.aclose()
+
+
+async def test_the_console_exits_when_the_agent_closes_the_session(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    llm = FakeLLM([FakeLLMResponse(input="bye", tool_calls=[FakeToolCall(name="end_call")])])
+
+    async def entrypoint(ctx: JobContext) -> None:
+        session: AgentSession[None] = AgentSession(llm=llm)
+        await session.start(Hangup(), room=ctx.room)
+        await ctx.task_group.start(_serve_forever)  # keeps the job alive, like a model server
+
+    out = io.StringIO()
+    config = ConsoleConfig(input_path="-", handle_signals=False)
+    with trio.fail_after(60):
+        code = await console_main(
+            WorkerOptions(entrypoint_fnc=entrypoint),
+            config,
+            out,
+            line_source=scripted("bye", "never sent"),
+        )
+
+    assert code == 0
+    assert "never sent" not in out.getvalue()
+    assert len(llm.requests) == 1
+
+
+async def _serve_forever(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    task_status.started()
+    await trio.sleep_forever()
+
+
+async def test_audio_mode_hears_the_user_and_prints_the_reply_as_it_plays(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    speech = FakeUserSpeech(start_time=0.5, end_time=2.0, transcript="hello there")
+    llm = FakeLLM([FakeLLMResponse(input="hello there", content="Hi, nice to hear you.")])
+    microphone, speaker = FakeAudioInput(), FakeAudioOutput()
+    devices = AudioDevices(microphone=microphone, speaker=speaker, runners=(speaker.run,))
+
+    async def entrypoint(ctx: JobContext) -> None:
+        session: AgentSession[None] = AgentSession(
+            vad=FakeVAD([speech]), stt=FakeSTT([speech]), llm=llm, tts=FakeTTS()
+        )
+        await session.start(Assistant(), room=ctx.room)
+
+    async def quiet_user(path: str | None) -> AsyncGenerator[str, None]:
+        await trio.sleep(10)  # no typing; Ctrl-D after 10 s
+        return
+        yield  # an async generator
+
+    out = io.StringIO()
+    config = ConsoleConfig(audio=True, handle_signals=False)
+    with trio.fail_after(60):
+        code = await console_main(
+            WorkerOptions(entrypoint_fnc=entrypoint),
+            config,
+            out,
+            line_source=quiet_user,
+            audio_devices=lambda printer: devices,
+        )
+
+    assert code == 0
+    assert "audio mode" in out.getvalue()
+    assert transcript(out.getvalue()) == [
+        "you (voice): hello there",
+        "agent: Hi, nice to hear you.",
+    ]
+    assert speaker.segments  # the reply was played
+    assert microphone.attached_calls == 1
+
+
+async def test_audio_mode_falls_back_to_text_with_the_reason(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async def entrypoint(ctx: JobContext) -> None:
+        await ctx.connect()
+
+    out = io.StringIO()
+    await console_main(
+        WorkerOptions(entrypoint_fnc=entrypoint),
+        ConsoleConfig(audio=True, input_path="-", handle_signals=False),
+        out,
+        line_source=scripted(),
+        audio_devices=lambda printer: "no microphone here",
+    )
+
+    first = out.getvalue().splitlines()[0]
+    assert first == (
+        "[console] audio mode unavailable: no microphone here; falling back to text mode"
+    )
+
+
+async def test_the_console_room_stands_in_for_a_room(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    seen: dict[str, Any] = {}
+
+    async def entrypoint(ctx: JobContext) -> None:
+        def never_called(participant: Any) -> None:
+            raise AssertionError("the console room emits no events")
+
+        ctx.room.on("participant_connected")(never_called)  # the decorator form
+        ctx.room.on("participant_disconnected", never_called)
+
+        seen["before"] = (ctx.room.isconnected(), dict(ctx.room.remote_participants))
+        await ctx.connect()
+        seen["after"] = (ctx.room.isconnected(), list(ctx.room.remote_participants))
+        seen["agent"] = ctx.agent.identity
+        await ctx.wait_for_participant(identity="someone-else")
+
+    out = io.StringIO()
+    code = await console_main(
+        WorkerOptions(entrypoint_fnc=entrypoint),
+        ConsoleConfig(input_path="-", handle_signals=False),
+        out,
+        line_source=scripted(),
+    )
+
+    assert seen == {
+        "before": (False, {}),
+        "after": (True, ["console-user"]),
+        "agent": "console-agent",
+    }
+    assert code == 1
+    assert "LookupError" in out.getvalue()
+    assert "someone-else" in out.getvalue()
