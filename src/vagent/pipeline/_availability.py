@@ -8,13 +8,20 @@ again. Nothing runs in the background: recovery is checked when a request picks 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 import anyio
 from attrs import define
 
+from vagent._core import APIError
+
 P = TypeVar("P")
+T = TypeVar("T")
+
+
+def _never() -> bool:
+    return False
 
 
 @define
@@ -56,3 +63,28 @@ class ProviderPool(Generic[P]):
         if status.available != ok:
             status.available = ok
             self._on_change(self.providers[index], ok)
+
+    async def first_success(
+        self,
+        attempt: Callable[[int], Awaitable[T]],
+        *,
+        all_failed: Callable[[list[APIError]], Exception],
+        committed: Callable[[], bool] = _never,
+    ) -> T:
+        """``await attempt(index)`` for each of :meth:`candidates` in turn until one returns,
+        marking each provider ok or failed. An :class:`APIError` moves on to the next
+        provider, unless ``committed()`` says output already went out (then it propagates);
+        when every candidate failed, raises ``all_failed(errors)``."""
+        errors: list[APIError] = []
+        for index in self.candidates():
+            try:
+                result = await attempt(index)
+            except APIError as exc:
+                self.mark(index, ok=False)
+                if committed():
+                    raise
+                errors.append(exc)
+                continue
+            self.mark(index, ok=True)
+            return result  # noqa: ASYNC910 (attempt() was awaited)
+        raise all_failed(errors)

@@ -101,22 +101,8 @@ class RtcLocalParticipant(LocalParticipantBase):
     """The agent's participant in a real room (see :class:`LocalParticipantBase`)."""
 
     def __init__(self, room: Room) -> None:
+        super().__init__()
         self._room = room
-        self._identity = ""
-        self._attributes: dict[str, str] = {}
-        self._publications: dict[str, LocalTrackPublication] = {}
-
-    @property
-    def identity(self) -> str:
-        return self._identity
-
-    @property
-    def attributes(self) -> Mapping[str, str]:
-        return dict(self._attributes)
-
-    @property
-    def track_publications(self) -> Mapping[str, LocalTrackPublication]:
-        return dict(self._publications)
 
     def _rtc(self) -> tuple[RtcBridge, rtc.LocalParticipant]:
         bridge, room = self._room._require_connected()

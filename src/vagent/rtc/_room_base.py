@@ -106,19 +106,30 @@ class TextWriter(Protocol):
 
 
 class LocalParticipantBase(ABC):
-    """The agent in the room: its identity and attributes, and what it publishes."""
+    """The agent in the room: its identity and attributes, and what it publishes.
+
+    The base class keeps the state (``_identity``, ``_attributes``, ``_publications`` by
+    track sid); subclasses update it as their operations succeed.
+    """
+
+    def __init__(self, identity: str = "") -> None:
+        self._identity = identity
+        self._attributes: dict[str, str] = {}
+        self._publications: dict[str, LocalTrackPublication] = {}
 
     @property
-    @abstractmethod
-    def identity(self) -> str: ...
+    def identity(self) -> str:
+        return self._identity
 
     @property
-    @abstractmethod
-    def attributes(self) -> Mapping[str, str]: ...
+    def attributes(self) -> Mapping[str, str]:
+        """The agent's attributes (a copy)."""
+        return dict(self._attributes)
 
     @property
-    @abstractmethod
-    def track_publications(self) -> Mapping[str, LocalTrackPublication]: ...
+    def track_publications(self) -> Mapping[str, LocalTrackPublication]:
+        """The agent's published tracks by sid (a copy)."""
+        return dict(self._publications)
 
     @abstractmethod
     async def set_attributes(self, attributes: Mapping[str, str]) -> None:

@@ -191,27 +191,13 @@ class FakeLocalParticipant(LocalParticipantBase):
     """The agent in a :class:`FakeRoom`; records everything it publishes."""
 
     def __init__(self, room: FakeRoom, identity: str) -> None:
+        super().__init__(identity)
         self._room = room
-        self._identity = identity
-        self._attributes: dict[str, str] = {}
-        self._publications: dict[str, LocalTrackPublication] = {}
         self.audio_tracks: list[FakeAudioTrack] = []
         self.text_streams: list[FakeTextStream] = []
         self.data_packets: list[DataReceived] = []
         self.attribute_history: list[dict[str, str]] = []
         """Each ``set_attributes`` call's argument, in order."""
-
-    @property
-    def identity(self) -> str:
-        return self._identity
-
-    @property
-    def attributes(self) -> Mapping[str, str]:
-        return dict(self._attributes)
-
-    @property
-    def track_publications(self) -> Mapping[str, LocalTrackPublication]:
-        return dict(self._publications)
 
     def texts(self, topic: str) -> list[FakeTextStream]:
         """The text streams sent on ``topic``, in order."""

@@ -16,7 +16,6 @@ out after ``conn_options.timeout`` with :class:`APITimeoutError`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, TypeAlias
 
 import anyio
 import anyio.lowlevel
@@ -28,7 +27,6 @@ from vagent._core import (
     DEFAULT_API_CONNECT_OPTIONS,
     NOT_GIVEN,
     APIConnectOptions,
-    APITimeoutError,
     NotGivenOr,
     shortuuid,
 )
@@ -45,9 +43,8 @@ from vagent.pipeline.stt import (
     STTCapabilities,
 )
 
+from ._scripted_failures import Failure, fail_if_scripted
 from .fake_vad import FakeUserSpeech, consume_input_until, sleep_until_finite
-
-Failure: TypeAlias = Exception | Literal["hang"]
 
 __all__ = [
     "FakeRecognizeCall",
@@ -115,16 +112,7 @@ class FakeSTT(STT):
         ]
 
     async def _fail_if_scripted(self, hang_limit: float) -> None:
-        await anyio.lowlevel.checkpoint()
-        if not self.failures:
-            return
-        failure = self.failures.pop(0)
-        if failure == "hang":
-            with anyio.move_on_after(hang_limit):
-                await anyio.sleep_forever()
-            raise APITimeoutError(f"FakeSTT hung for {hang_limit} s")
-        assert isinstance(failure, Exception)
-        raise failure
+        await fail_if_scripted(self.failures, "FakeSTT", hang_limit)
 
     async def _recognize_impl(
         self, buffer: rtc.AudioFrame, *, language: NotGivenOr[str], conn_options: APIConnectOptions

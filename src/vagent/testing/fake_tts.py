@@ -11,7 +11,6 @@ takes them. ``failures`` is consumed one item per attempt: an exception is raise
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal, TypeAlias
 
 import anyio
 import anyio.lowlevel
@@ -19,7 +18,7 @@ import numpy as np
 from attrs import frozen
 from livekit import rtc
 
-from vagent._core import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions, APITimeoutError
+from vagent._core import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions
 from vagent.pipeline.tts import (
     FLUSH,
     TTS,
@@ -30,9 +29,9 @@ from vagent.pipeline.tts import (
     TTSCapabilities,
 )
 
-__all__ = ["FakeChunkedStream", "FakeSynthesizeStream", "FakeTTS", "FakeTTSResponse"]
+from ._scripted_failures import Failure, fail_if_scripted
 
-Failure: TypeAlias = Exception | Literal["hang"]
+__all__ = ["FakeChunkedStream", "FakeSynthesizeStream", "FakeTTS", "FakeTTSResponse"]
 
 
 @frozen(kw_only=True)
@@ -86,16 +85,7 @@ class FakeTTS(TTS):
         return FakeSynthesizeStream(self, conn_options=conn_options)
 
     async def _fail_if_scripted(self, hang_limit: float) -> None:
-        await anyio.lowlevel.checkpoint()
-        if not self.failures:
-            return
-        failure = self.failures.pop(0)
-        if failure == "hang":
-            with anyio.move_on_after(hang_limit):
-                await anyio.sleep_forever()
-            raise APITimeoutError(f"FakeTTS hung for {hang_limit} s")
-        assert isinstance(failure, Exception)
-        raise failure
+        await fail_if_scripted(self.failures, "FakeTTS", hang_limit)
 
     async def _speak(self, text: str, emitter: AudioEmitter) -> None:
         """The audio of ``text`` into the current segment of ``emitter``."""

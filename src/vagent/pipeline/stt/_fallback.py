@@ -104,18 +104,12 @@ class FallbackAdapter(STT):
     ) -> SpeechEvent:
         """Recognize with the first provider that succeeds (see the class docstring)."""
         await anyio.lowlevel.checkpoint()
-        errors: list[APIError] = []
-        for index in self._pool.candidates():
+
+        async def attempt(index: int) -> SpeechEvent:
             stt = self._pool.providers[index]
-            try:
-                event = await stt.recognize(buffer, language=language, conn_options=self._per_stt)
-            except APIError as exc:
-                errors.append(exc)
-                self._pool.mark(index, ok=False)
-                continue
-            self._pool.mark(index, ok=True)
-            return event
-        raise APIConnectionError(f"all STTs failed: {[str(e) for e in errors]}", retryable=False)
+            return await stt.recognize(buffer, language=language, conn_options=self._per_stt)
+
+        return await self._pool.first_success(attempt, all_failed=_all_failed)
 
     def stream(
         self,
@@ -124,6 +118,10 @@ class FallbackAdapter(STT):
         conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
     ) -> FallbackRecognizeStream:
         return FallbackRecognizeStream(self, language=language)
+
+
+def _all_failed(errors: list[APIError]) -> APIConnectionError:
+    return APIConnectionError(f"all STTs failed: {[str(e) for e in errors]}", retryable=False)
 
 
 class FallbackRecognizeStream(RecognizeStream):
@@ -139,27 +137,21 @@ class FallbackRecognizeStream(RecognizeStream):
     ) -> None:
         await anyio.lowlevel.checkpoint()
         pool = self._adapter._pool
-        errors: list[APIError] = []
-        for index in pool.candidates():
+
+        async def attempt(index: int) -> None:
             stt = pool.providers[index]
-            try:
-                with collapse_excgroups():
-                    async with (
-                        stt.stream(
-                            language=self._language, conn_options=self._adapter._per_stt
-                        ) as inner,
-                        anyio.create_task_group() as tg,
-                    ):
-                        tg.start_soon(self._forward, input, inner)
-                        async for event in inner:
-                            await events.send(event)
-            except APIError as exc:
-                errors.append(exc)
-                pool.mark(index, ok=False)
-                continue
-            pool.mark(index, ok=True)
-            return
-        raise APIConnectionError(f"all STTs failed: {[str(e) for e in errors]}", retryable=False)
+            with collapse_excgroups():
+                async with (
+                    stt.stream(
+                        language=self._language, conn_options=self._adapter._per_stt
+                    ) as inner,
+                    anyio.create_task_group() as tg,
+                ):
+                    tg.start_soon(self._forward, input, inner)
+                    async for event in inner:
+                        await events.send(event)
+
+        await pool.first_success(attempt, all_failed=_all_failed)
 
     @staticmethod
     async def _forward(

@@ -14,12 +14,10 @@ from vagent._core import (
     OwnedStream,
     retry_api_call,
     shortuuid,
-    wallclock,
 )
 from vagent.pipeline._attempts import TrackedSender
-from vagent.pipeline.metrics import TTSMetrics
 
-from ._emitter import AudioEmitter, SegmentStats
+from ._emitter import AudioEmitter, SegmentStats, segment_metrics
 from ._events import SynthesizedAudio
 
 if TYPE_CHECKING:
@@ -115,20 +113,15 @@ class ChunkedStream(OwnedStream[None, SynthesizedAudio]):
     def _emit_metrics(
         self, segment: SegmentStats | None, started: float, *, cancelled: bool
     ) -> None:
-        now = anyio.current_time()
-        first = segment.first_frame_at if segment is not None else None
         self._tts.emit(
             "metrics_collected",
-            TTSMetrics(
+            segment_metrics(
+                segment,
                 label=self._tts.label,
                 request_id=self._request_id,
-                timestamp=wallclock(),
-                ttfb=(first - started) if first is not None else -1.0,
-                duration=now - started,
-                audio_duration=segment.audio_duration if segment is not None else 0.0,
-                cancelled=cancelled,
+                started=started,
                 characters_count=len(self._input_text),
                 streamed=False,
-                segment_id=segment.segment_id if segment is not None else None,
+                cancelled=cancelled,
             ),
         )

@@ -16,9 +16,10 @@ import numpy as np
 from attrs import define
 from livekit import rtc
 
-from vagent._core import ValidationError, shortuuid
+from vagent._core import ValidationError, shortuuid, wallclock
 from vagent.pipeline._attempts import TrackedSender
 from vagent.pipeline.audio import AudioByteStream, resample_frames
+from vagent.pipeline.metrics import TTSMetrics
 
 from ._decode import ENCODED_FORMATS, AudioFormat, EncodedAudioDecoder, WavStreamDecoder
 from ._events import SynthesizedAudio
@@ -32,6 +33,33 @@ class SegmentStats:
     started_at: float
     first_frame_at: float | None = None
     audio_duration: float = 0.0
+
+
+def segment_metrics(
+    segment: SegmentStats | None,
+    *,
+    label: str,
+    request_id: str,
+    started: float,
+    characters_count: int,
+    streamed: bool,
+    cancelled: bool,
+) -> TTSMetrics:
+    """The :class:`TTSMetrics` of ``segment`` (``None``: no audio came), measured from
+    ``started`` to now (``ttfb`` is -1 when no frame came)."""
+    first = segment.first_frame_at if segment is not None else None
+    return TTSMetrics(
+        label=label,
+        request_id=request_id,
+        timestamp=wallclock(),
+        ttfb=(first - started) if first is not None else -1.0,
+        duration=anyio.current_time() - started,
+        audio_duration=segment.audio_duration if segment is not None else 0.0,
+        cancelled=cancelled,
+        characters_count=characters_count,
+        streamed=streamed,
+        segment_id=segment.segment_id if segment is not None else None,
+    )
 
 
 class AudioEmitter:

@@ -123,24 +123,18 @@ class FallbackChunkedStream(ChunkedStream):
     async def _synthesize(self, emitter: AudioEmitter) -> None:
         await anyio.lowlevel.checkpoint()
         pool = self._adapter._pool
-        errors: list[APIError] = []
-        for index in pool.candidates():
+
+        async def attempt(index: int) -> None:
             tts = pool.providers[index]
-            try:
-                async with tts.synthesize(
-                    self.input_text, conn_options=self._adapter._per_tts
-                ) as inner:
-                    async for audio in inner:
-                        await emitter.push_frame(audio.frame, delta_text=audio.delta_text)
-            except APIError as exc:
-                pool.mark(index, ok=False)
-                if emitter.frames_out:
-                    raise
-                errors.append(exc)
-                continue
-            pool.mark(index, ok=True)
-            return
-        raise _all_failed(errors)
+            async with tts.synthesize(
+                self.input_text, conn_options=self._adapter._per_tts
+            ) as inner:
+                async for audio in inner:
+                    await emitter.push_frame(audio.frame, delta_text=audio.delta_text)
+
+        await pool.first_success(
+            attempt, all_failed=_all_failed, committed=lambda: bool(emitter.frames_out)
+        )
 
 
 class FallbackSynthesizeStream(SynthesizeStream):
@@ -152,21 +146,14 @@ class FallbackSynthesizeStream(SynthesizeStream):
 
     async def _synthesize(self, input: TextInput, emitter: AudioEmitter) -> None:
         await anyio.lowlevel.checkpoint()
-        pool = self._adapter._pool
-        errors: list[APIError] = []
-        for index in pool.candidates():
+
+        async def attempt(index: int) -> None:
             input.rewind()
-            try:
-                await self._run_provider(self._adapter._streamers[index], input, emitter)
-            except APIError as exc:
-                pool.mark(index, ok=False)
-                if emitter.frames_out:
-                    raise
-                errors.append(exc)
-                continue
-            pool.mark(index, ok=True)
-            return
-        raise _all_failed(errors)
+            await self._run_provider(self._adapter._streamers[index], input, emitter)
+
+        await self._adapter._pool.first_success(
+            attempt, all_failed=_all_failed, committed=lambda: bool(emitter.frames_out)
+        )
 
     async def _run_provider(self, tts: TTS, input: TextInput, emitter: AudioEmitter) -> None:
         with collapse_excgroups():

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from vagent._core import APIConnectOptions, OwnedStream, retry_api_call, shortuuid, wallclock
+from vagent._core import APIConnectOptions, OwnedStream, retry_api_call, shortuuid
 from vagent.pipeline._attempts import TrackedSender
-from vagent.pipeline.metrics import TTSMetrics
 
-from ._emitter import AudioEmitter, SegmentStats
+from ._emitter import AudioEmitter, SegmentStats, segment_metrics
 from ._events import SynthesizedAudio
 from ._text_input import TextInput
 
@@ -118,20 +116,15 @@ class SynthesizeStream(OwnedStream[None, SynthesizedAudio]):
     def _emit_metrics(self, segment: SegmentStats, *, cancelled: bool) -> None:
         info = self._text.segment_info(self._segments_done)
         self._segments_done += 1
-        started = info.started_at if info is not None else segment.started_at
-        first = segment.first_frame_at
         self._tts.emit(
             "metrics_collected",
-            TTSMetrics(
+            segment_metrics(
+                segment,
                 label=self._tts.label,
                 request_id=self._request_id,
-                timestamp=wallclock(),
-                ttfb=(first - started) if first is not None else -1.0,
-                duration=anyio.current_time() - started,
-                audio_duration=segment.audio_duration,
-                cancelled=cancelled,
+                started=info.started_at if info is not None else segment.started_at,
                 characters_count=info.characters if info is not None else 0,
                 streamed=True,
-                segment_id=segment.segment_id,
+                cancelled=cancelled,
             ),
         )

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections import deque
 
-import anyio
 import numpy as np
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from attrs import frozen
@@ -14,7 +12,8 @@ from livekit import rtc
 from vagent._core import ValidationError
 from vagent.pipeline._audio_input import AudioInput
 
-from ._base import VAD, VADCapabilities, VADEvent, VADEventType, VADStream
+from ._base import VAD, VADCapabilities, VADEvent, VADStream
+from ._segmenter import SpeechSegmenter
 
 _FLOOR_DBFS = -60.0
 _RANGE_DB = 40.0
@@ -115,21 +114,20 @@ class EnergyVADStream(VADStream):
 
 
 class _Detector:
-    """The synchronous state machine behind :class:`EnergyVADStream`."""
+    """Cuts :class:`EnergyVADStream`'s input into windows and scores them; the
+    :class:`SpeechSegmenter` turns the scores into events."""
 
     def __init__(self, opts: EnergyVADOptions) -> None:
         self._opts = opts
         self._format: tuple[int, int] | None = None
         self._pending = np.zeros(0, dtype=np.int16)
         self._window = 0
-        self._samples_index = 0
-        self._speaking = False
-        self._speech_run = 0.0  # consecutive loud audio
-        self._silence_run = 0.0  # consecutive quiet audio
-        self._utterance = 0.0  # audio since START_OF_SPEECH's speech began
-        self._prefix: deque[rtc.AudioFrame] = deque()
-        self._prefix_duration = 0.0
-        self._speech_frames: list[rtc.AudioFrame] = []
+        self._segmenter = SpeechSegmenter(
+            min_speech_duration=opts.min_speech_duration,
+            min_silence_duration=opts.min_silence_duration,
+            prefix_padding_duration=opts.prefix_padding_duration,
+            activation_threshold=opts.activation_threshold,
+        )
 
     def push(self, frame: rtc.AudioFrame) -> list[VADEvent]:
         fmt = (frame.sample_rate, frame.num_channels)
@@ -154,71 +152,9 @@ class _Detector:
         assert self._format is not None
         rate, channels = self._format
         frame = rtc.AudioFrame(window.tobytes(), rate, channels, self._window)
-        duration = self._window / rate
-        self._samples_index += self._window
         mono = window.reshape(-1, channels).mean(axis=1) if channels > 1 else window
-        probability = energy_probability(mono)
-        loud = probability >= self._opts.activation_threshold
-        if loud:
-            self._speech_run += duration
-            self._silence_run = 0.0
-        else:
-            self._silence_run += duration
-            self._speech_run = 0.0
-        events = [self._event(VADEventType.INFERENCE_DONE, [frame], probability)]
-        if not self._speaking:
-            self._prefix.append(frame)
-            self._prefix_duration += duration
-            keep = self._opts.prefix_padding_duration + self._speech_run
-            while (
-                self._prefix and self._prefix_duration - duration_of(self._prefix[0]) >= keep - 1e-9
-            ):
-                self._prefix_duration -= duration_of(self._prefix.popleft())
-            if loud and self._speech_run >= self._opts.min_speech_duration:
-                self._speaking = True
-                self._utterance = self._speech_run
-                self._speech_frames = list(self._prefix)
-                self._prefix.clear()
-                self._prefix_duration = 0.0
-                events.append(
-                    self._event(
-                        VADEventType.START_OF_SPEECH, list(self._speech_frames), probability
-                    )
-                )
-        else:
-            self._utterance += duration
-            self._speech_frames.append(frame)
-            if not loud and self._silence_run >= self._opts.min_silence_duration:
-                events.extend(self.close_utterance(probability))
-        return events
+        return self._segmenter.push(frame, energy_probability(mono))
 
-    def close_utterance(self, probability: float = 0.0) -> list[VADEvent]:
+    def close_utterance(self) -> list[VADEvent]:
         """END_OF_SPEECH for an utterance in progress (none when silent)."""
-        if not self._speaking:
-            return []
-        event = self._event(VADEventType.END_OF_SPEECH, self._speech_frames, probability)
-        self._speaking = False
-        self._speech_frames = []
-        self._utterance = 0.0
-        return [event]
-
-    def _event(
-        self, type: VADEventType, frames: list[rtc.AudioFrame], probability: float
-    ) -> VADEvent:
-        speech = self._utterance - self._silence_run if self._speaking else self._speech_run
-        return VADEvent(
-            type=type,
-            samples_index=self._samples_index,
-            timestamp=anyio.current_time(),
-            speech_duration=max(0.0, speech),
-            silence_duration=self._silence_run,
-            frames=frames,
-            probability=probability,
-            speaking=self._speaking,
-            raw_accumulated_speech=self._speech_run,
-            raw_accumulated_silence=self._silence_run,
-        )
-
-
-def duration_of(frame: rtc.AudioFrame) -> float:
-    return frame.samples_per_channel / frame.sample_rate
+        return self._segmenter.close_utterance()

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 
-import anyio
 import numpy as np
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from attrs import frozen
 from livekit import rtc
 
 from vagent._core import ValidationError
-from vagent.pipeline.vad import VAD, VADCapabilities, VADEvent, VADEventType, VADStream
+from vagent.pipeline.vad import VAD, SpeechSegmenter, VADCapabilities, VADEvent, VADStream
 
 logger = logging.getLogger("vagent.plugins.local")
 
@@ -163,23 +161,23 @@ class SileroVADStream(VADStream):
 
 
 class _Detector:
-    """The synchronous state machine: 16-bit frames in, events out."""
+    """Mixes 16-bit frames to mono, cuts them into model windows and scores them; the
+    :class:`SpeechSegmenter` turns the scores into events."""
 
     def __init__(self, opts: SileroVADOptions, model: object) -> None:
         self._opts = opts
         self._model = model
         self._window = _window(opts)
-        self._window_duration = self._window / opts.sample_rate
         self._pending = np.zeros(0, dtype=np.int16)
-        self._samples_index = 0
-        self._speaking = False
-        self._speech_run = 0.0
-        self._silence_run = 0.0
-        self._utterance = 0.0
-        self._prefix: deque[rtc.AudioFrame] = deque()
-        self._speech_frames: list[rtc.AudioFrame] = []
-        self._speech_buffered = 0.0
-        self._overflow_logged = False
+        self._segmenter = SpeechSegmenter(
+            min_speech_duration=opts.min_speech_duration,
+            min_silence_duration=opts.min_silence_duration,
+            prefix_padding_duration=opts.prefix_padding_duration,
+            activation_threshold=opts.activation_threshold,
+            deactivation_threshold=opts.deactivation_threshold,
+            max_buffered_speech=opts.max_buffered_speech,
+            logger=logger,
+        )
 
     def push(self, frame: rtc.AudioFrame) -> list[VADEvent]:
         data = np.frombuffer(frame.data, dtype=np.int16)
@@ -199,81 +197,9 @@ class _Detector:
         return probability, time.perf_counter() - started
 
     def _analyse(self, window: np.ndarray) -> list[VADEvent]:
-        rate = self._opts.sample_rate
-        frame = rtc.AudioFrame(window.tobytes(), rate, 1, self._window)
-        duration = self._window_duration
-        self._samples_index += self._window
+        frame = rtc.AudioFrame(window.tobytes(), self._opts.sample_rate, 1, self._window)
         probability, inference = self._infer(window)
-        threshold = (
-            self._opts.deactivation_threshold if self._speaking else self._opts.activation_threshold
-        )
-        speech = probability >= threshold
-        if speech:
-            self._speech_run += duration
-            self._silence_run = 0.0
-        else:
-            self._silence_run += duration
-            self._speech_run = 0.0
-        events = [self._event(VADEventType.INFERENCE_DONE, [frame], probability, inference)]
-        if not self._speaking:
-            self._prefix.append(frame)
-            keep = self._opts.prefix_padding_duration + self._speech_run
-            while len(self._prefix) * duration > keep + 1e-9:
-                self._prefix.popleft()
-            if speech and self._speech_run >= self._opts.min_speech_duration - 1e-9:
-                self._speaking = True
-                self._utterance = self._speech_run
-                self._speech_frames = list(self._prefix)
-                self._speech_buffered = len(self._speech_frames) * duration
-                self._prefix.clear()
-                events.append(
-                    self._event(
-                        VADEventType.START_OF_SPEECH,
-                        list(self._speech_frames),
-                        probability,
-                        inference,
-                    )
-                )
-        else:
-            self._utterance += duration
-            if self._speech_buffered + duration <= self._opts.max_buffered_speech + 1e-9:
-                self._speech_frames.append(frame)
-                self._speech_buffered += duration
-            elif not self._overflow_logged:
-                self._overflow_logged = True
-                logger.warning(
-                    "speech longer than max_buffered_speech; later audio is not kept",
-                    extra={"max_buffered_speech": self._opts.max_buffered_speech},
-                )
-            if not speech and self._silence_run >= self._opts.min_silence_duration - 1e-9:
-                events.extend(self.close_utterance(probability))
-        return events
+        return self._segmenter.push(frame, probability, inference_duration=inference)
 
-    def close_utterance(self, probability: float = 0.0) -> list[VADEvent]:
-        if not self._speaking:
-            return []
-        event = self._event(VADEventType.END_OF_SPEECH, self._speech_frames, probability, 0.0)
-        self._speaking = False
-        self._speech_frames = []
-        self._speech_buffered = 0.0
-        self._utterance = 0.0
-        self._overflow_logged = False
-        return [event]
-
-    def _event(
-        self, type: VADEventType, frames: list[rtc.AudioFrame], probability: float, inference: float
-    ) -> VADEvent:
-        speech = self._utterance - self._silence_run if self._speaking else self._speech_run
-        return VADEvent(
-            type=type,
-            samples_index=self._samples_index,
-            timestamp=anyio.current_time(),
-            speech_duration=max(0.0, speech),
-            silence_duration=self._silence_run,
-            frames=frames,
-            probability=probability,
-            inference_duration=inference,
-            speaking=self._speaking,
-            raw_accumulated_speech=self._speech_run,
-            raw_accumulated_silence=self._silence_run,
-        )
+    def close_utterance(self) -> list[VADEvent]:
+        return self._segmenter.close_utterance()
