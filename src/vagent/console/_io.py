@@ -104,6 +104,7 @@ class ConsoleIO:
     async def wait_idle(self) -> None:
         """Wait until every speech created so far is done (played out, interrupted, failed),
         or the session closed."""
+        await anyio.lowlevel.checkpoint()
         while not self._closed.is_set():
             self._pending = [handle for handle in self._pending if not handle.done()]
             if not self._pending:

@@ -24,7 +24,7 @@ def _open(path: str) -> TextIO:
         raise ValidationError(f"cannot read the console input file {path!r}: {exc}") from exc
 
 
-async def read_lines(path: str | None) -> AsyncGenerator[str, None]:
+async def read_lines(path: str | None) -> AsyncGenerator[str, None]:  # noqa: ASYNC900 (consumed by one task under aclosing; never yields inside a scope)
     """Yield lines (without their newline) from ``path``, or standard input for ``None``/"-".
 
     Ends at end of file. Raises :class:`ValidationError` when the file cannot be opened.

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import anyio
+
 from vagent.rtc import RemoteParticipant
 from vagent.worker.job_context import AutoSubscribe, JobContext
 
@@ -45,9 +47,11 @@ class ConsoleRoomIO:
     async def start(self, *, task_group: Any = None) -> None:
         del task_group
         self._console.attach(self._session)
+        await anyio.lowlevel.checkpoint()
 
     async def aclose(self) -> None:
         self._console.detach(self._session)
+        await anyio.lowlevel.checkpoint()
 
 
 class ConsoleLocalParticipant:
@@ -134,11 +138,13 @@ class ConsoleRoomConnector:
         del e2ee, auto_subscribe, rtc_config
         self._room._connected = True
         ctx._participant_available(self._room.user)
+        await anyio.lowlevel.checkpoint()
 
     async def wait_for_participant(
         self, ctx: JobContext, *, identity: str | None, kind: list[int] | int
     ) -> RemoteParticipant:
         del ctx, kind
+        await anyio.lowlevel.checkpoint()
         if identity is not None and identity != CONSOLE_USER_IDENTITY:
             raise LookupError(
                 f"console mode has one participant, {CONSOLE_USER_IDENTITY!r}; "
@@ -149,3 +155,4 @@ class ConsoleRoomConnector:
     async def disconnect(self, ctx: JobContext) -> None:
         del ctx
         self._room._connected = False
+        await anyio.lowlevel.checkpoint()

@@ -229,6 +229,7 @@ async def _close(console: ConsoleIO, runner: JobRunner, reason: str) -> None:
         with trio.move_on_after(SESSION_CLOSE_TIMEOUT):
             await session.aclose(deadline=SESSION_CLOSE_TIMEOUT)
     runner.request_shutdown(reason)
+    await trio.lowlevel.checkpoint()
 
 
 async def _drive_input(
@@ -298,7 +299,7 @@ async def _watch_signals(
                 if closing:
                     console.printer.notice("second interrupt: exiting now")
                     everything.cancel()
-                    return
+                    break
                 closing = True
                 console.printer.agent_end()
                 console.printer.notice("closing (press Ctrl-C again to exit at once)")
