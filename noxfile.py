@@ -44,8 +44,21 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def docs(session: nox.Session) -> None:
     """API reference with pdoc into docs/api/."""
-    _sync(session)
-    session.run("pdoc", "-o", "docs/api", "vagent")
+    _sync(session, "--extra", "local")
+    session.run(
+        "pdoc",
+        "-o",
+        "docs/api",
+        "vagent",
+        "vagent.session",
+        "vagent.worker",
+        "vagent.rtc",
+        "vagent.mixer",
+        "vagent.plugins.openai",
+        "vagent.plugins.local",
+        "vagent.testing",
+        "vagent.console",
+    )
 
 
 @nox.session(python="3.11")
