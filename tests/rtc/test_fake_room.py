@@ -284,3 +284,27 @@ async def test_connect_needs_url_and_token() -> None:
         await FakeRoom().connect("", "")
     # works on any anyio backend: nothing here needs trio
     assert anyio.get_current_task() is not None
+
+
+async def test_server_reconnect_emits_events_and_forgets_published_tracks(
+    autojump_clock: Any,
+) -> None:
+    room = FakeRoom()
+    await room.connect("ws://fake", "token")
+    heard: list[str] = []
+    room.on("reconnecting", lambda: heard.append("reconnecting"))
+    room.on("reconnected", lambda: heard.append("reconnected"))
+    async with (
+        room.events() as events,
+        room.local_participant.open_audio_track("agent", sample_rate=24000) as track,
+    ):
+        room.server_reconnect(tracks_lost=True)
+        assert heard == ["reconnecting", "reconnected"]
+        assert [events.receive_nowait().type for _ in range(2)] == ["reconnecting", "reconnected"]
+        assert track.lost
+        assert room.local_participant.track_publications == {}
+        samples = np.zeros(240, np.int16).tobytes()
+        await track.capture_frame(rtc.AudioFrame(samples, 24000, 1, 240))  # still works
+        room.server_reconnect(tracks_lost=False)
+    assert room.isconnected()
+    assert len(heard) == 4

@@ -37,6 +37,7 @@ from ._room_base import (
     RoomEventName,
     TextWriter,
 )
+from ._room_video_input import RoomVideoInput
 from ._values import (
     ATTRIBUTE_AGENT_STATE,
     ATTRIBUTE_PUBLISH_ON_BEHALF,
@@ -64,6 +65,7 @@ from ._values import (
     TrackUnpublished,
     TrackUnsubscribed,
 )
+from ._video import DEFAULT_VIDEO_BUFFER_FRAMES, VideoFrameReceiver
 from .room import (
     DISCONNECT_TIMEOUT,
     Room,
@@ -94,6 +96,7 @@ __all__ = [
     "DEFAULT_ROOM_OUTPUT_OPTIONS",
     "DEFAULT_STOP_TIMEOUT",
     "DEFAULT_TEXT_BUFFER",
+    "DEFAULT_VIDEO_BUFFER_FRAMES",
     "DISCONNECT_TIMEOUT",
     "TOPIC_CHAT",
     "TOPIC_TRANSCRIPTION",
@@ -131,6 +134,7 @@ __all__ = [
     "RoomNotConnectedError",
     "RoomOutputOptions",
     "RoomService",
+    "RoomVideoInput",
     "RtcBridge",
     "RtcCallCancelledError",
     "RtcError",
@@ -145,6 +149,7 @@ __all__ = [
     "TrackUnpublished",
     "TrackUnsubscribed",
     "TwirpError",
+    "VideoFrameReceiver",
     "create_room_connector",
     "open_room",
     "open_rtc_bridge",

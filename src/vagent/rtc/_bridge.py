@@ -48,6 +48,7 @@ from ._audio import (
 )
 from ._errors import BridgeClosedError, BridgeStopTimeoutError, RtcCallCancelledError
 from ._portal import LoopPortal
+from ._video import DEFAULT_VIDEO_BUFFER_FRAMES, VideoFrameReceiver, open_track_video
 
 logger = logging.getLogger("vagent.rtc")
 
@@ -89,6 +90,7 @@ class BridgeStatistics:
     calls_total: int
     open_audio_streams: int
     open_audio_sources: int
+    open_video_streams: int
 
 
 class RtcBridge:
@@ -114,6 +116,7 @@ class RtcBridge:
         # Counted on the loop thread, read from the vagent loop (plain ints under the GIL).
         self.open_audio_streams = 0
         self.open_audio_sources = 0
+        self.open_video_streams = 0
 
     # -- lifetime ------------------------------------------------------------------------
 
@@ -376,6 +379,17 @@ class RtcBridge:
             buffer_frames=buffer_frames,
         )
 
+    def open_video_stream(
+        self, track: rtc.Track, *, buffer_frames: int = DEFAULT_VIDEO_BUFFER_FRAMES
+    ) -> AbstractAsyncContextManager[VideoFrameReceiver]:
+        """``async with``: the frames of the video ``track``, latest ``buffer_frames`` kept.
+
+        ``track`` is an rtc track on the bridge loop (remote, or local for loopback). When the
+        consumer falls behind, the oldest frame is dropped and counted. The native stream is
+        closed when the block ends. Iteration ends when the track ends.
+        """
+        return open_track_video(self, track, buffer_frames=buffer_frames)
+
     def open_audio_source(
         self, sample_rate: int, num_channels: int, *, queue_size_ms: int = 1000
     ) -> AbstractAsyncContextManager[BridgedAudioSource]:
@@ -397,6 +411,7 @@ class RtcBridge:
             calls_total=self._calls_total,
             open_audio_streams=self.open_audio_streams,
             open_audio_sources=self.open_audio_sources,
+            open_video_streams=self.open_video_streams,
         )
 
 

@@ -50,6 +50,7 @@ from ._values import (
     TrackUnpublished,
     TrackUnsubscribed,
 )
+from ._video import DEFAULT_VIDEO_BUFFER_FRAMES
 
 logger = logging.getLogger("vagent.rtc")
 
@@ -259,6 +260,21 @@ class RoomBase(ABC):
 
         Frames arrive as the participant publishes them; the oldest buffered frame is
         dropped (and counted) when the consumer falls behind ``buffer_frames``.
+        """
+
+    @abstractmethod
+    def open_video_stream(
+        self,
+        participant_identity: str,
+        *,
+        track_source: int = rtc.TrackSource.SOURCE_CAMERA,
+        buffer_frames: int = DEFAULT_VIDEO_BUFFER_FRAMES,
+    ) -> AbstractAsyncContextManager[Outlet[rtc.VideoFrame]]:
+        """``async with``: a participant's video (its track of ``track_source``).
+
+        Frames arrive as the participant publishes them (once its track is subscribed).
+        Only the latest ``buffer_frames`` are kept: when the consumer falls behind, the
+        oldest buffered frame is dropped (and counted).
         """
 
     @abstractmethod

@@ -42,6 +42,7 @@ from ._values import (
     RemoteParticipant,
     TextStreamMessage,
 )
+from ._video import DEFAULT_VIDEO_BUFFER_FRAMES, check_video_buffer, open_video_frames
 
 logger = logging.getLogger("vagent.rtc")
 
@@ -211,6 +212,32 @@ class Room(RoomBase):
             make_stream,
             buffer_frames=buffer_frames,
             name=f"audio of {participant_identity}",
+        )
+
+    def open_video_stream(
+        self,
+        participant_identity: str,
+        *,
+        track_source: int = rtc.TrackSource.SOURCE_CAMERA,
+        buffer_frames: int = DEFAULT_VIDEO_BUFFER_FRAMES,
+    ) -> AbstractAsyncContextManager[Outlet[rtc.VideoFrame]]:
+        check_video_buffer("open_video_stream", buffer_frames)
+        bridge, room = self._require_connected()
+
+        def make_stream() -> rtc.VideoStream:
+            participant = room.remote_participants.get(participant_identity)
+            if participant is None:
+                raise RtcError(f"no remote participant {participant_identity!r} in the room")
+            return rtc.VideoStream.from_participant(
+                participant=participant,
+                track_source=track_source,  # type: ignore[arg-type]
+            )
+
+        return open_video_frames(
+            bridge,
+            make_stream,
+            buffer_frames=buffer_frames,
+            name=f"video of {participant_identity}",
         )
 
     @asynccontextmanager

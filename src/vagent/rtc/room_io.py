@@ -1,8 +1,9 @@
 """RoomIO: connects an ``AgentSession`` to a room (real :class:`Room` or ``FakeRoom``).
 
 - **Input**: the *linked participant*'s microphone (``audio_sample_rate`` Hz, mono by
-  default) becomes ``session.input.audio``; its chat messages on ``lk.chat`` go to
-  ``text_input_cb`` (by default: interrupt, then reply).
+  default) becomes ``session.input.audio``; with ``video_enabled=True`` its camera becomes
+  ``session.input.video`` (:class:`RoomVideoInput`, latest frames only); its chat messages
+  on ``lk.chat`` go to ``text_input_cb`` (by default: interrupt, then reply).
 - **Output**: the agent's audio is published as a microphone track with playout tracking
   (``session.output.audio``); agent and user transcriptions are published on
   ``lk.transcription`` (agent text in step with its audio unless ``sync_transcription`` is
@@ -10,7 +11,7 @@
 - **Linked participant**: the one given (identity), else the first remote participant that
   is not publishing on the agent's behalf (attribute ``lk.publish_on_behalf``).
   ``set_participant`` switches; when the linked participant leaves and comes back, its
-  audio resumes.
+  audio (and video) resumes.
 
 Ownership: ``async with RoomIO(session, room) as room_io:`` owns every task and published
 track; or ``await room_io.start()`` (what ``session.start(agent, room=room)`` calls)
@@ -24,7 +25,8 @@ from __future__ import annotations
 
 import inspect
 import logging
-from contextlib import AsyncExitStack
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from types import TracebackType
 from typing import Any, Self
 
@@ -43,6 +45,7 @@ from ._outlet import Outlet
 from ._room_audio_io import RoomAudioInput, RoomAudioOutput
 from ._room_base import RoomBase
 from ._room_transcription import RoomTranscriptionOutput
+from ._room_video_input import RoomVideoInput
 from ._values import (
     ATTRIBUTE_AGENT_STATE,
     ATTRIBUTE_PUBLISH_ON_BEHALF,
@@ -95,8 +98,9 @@ class RoomIO:
         self._linked: RemoteParticipant | None = None
         self._link_generation = 0
         self._link_changed: anyio.Event | None = None
-        self._audio_scope: anyio.CancelScope | None = None
+        self._media_scopes: set[anyio.CancelScope] = set()
         self._audio_input: RoomAudioInput | None = None
+        self._video_input: RoomVideoInput | None = None
         self._audio_output: RoomAudioOutput | None = None
         self._agent_transcription: RoomTranscriptionOutput | None = None
         self._user_transcription: RoomTranscriptionOutput | None = None
@@ -113,6 +117,11 @@ class RoomIO:
     @property
     def audio_input(self) -> AudioInput | None:
         return self._audio_input
+
+    @property
+    def video_input(self) -> RoomVideoInput | None:
+        """The linked participant's camera (with ``video_enabled=True``), else ``None``."""
+        return self._video_input
 
     @property
     def audio_output(self) -> AudioOutput | None:
@@ -132,7 +141,7 @@ class RoomIO:
         return self._linked
 
     def set_participant(self, participant_identity: str | None) -> None:
-        """Switch input (audio, chat, user transcription) to ``participant_identity``."""
+        """Switch input (audio, video, chat, user transcription) to ``participant_identity``."""
         if participant_identity is None:
             self.unset_participant()
             return
@@ -214,8 +223,6 @@ class RoomIO:
 
     async def _open(self, stack: AsyncExitStack, task_status: TaskStatus[None]) -> None:
         room, inputs, outputs = self._room, self._input_options, self._output_options
-        if inputs.video_enabled:
-            logger.warning("RoomIO: video input is not supported yet")
         events = await stack.enter_async_context(room.events())
         if outputs.audio_enabled:
             track = await stack.enter_async_context(
@@ -254,6 +261,9 @@ class RoomIO:
         if inputs.audio_enabled:
             self._audio_input = RoomAudioInput()
             stack.callback(self._audio_input.close_receiver)
+        if inputs.video_enabled:
+            self._video_input = RoomVideoInput()
+            stack.callback(self._video_input.close_receiver)
         tg = await stack.enter_async_context(anyio.create_task_group())
         if self._audio_output is not None:
             await tg.start(self._audio_output.run)
@@ -263,7 +273,9 @@ class RoomIO:
         if chat is not None:
             tg.start_soon(self._read_chat, chat)
         if self._audio_input is not None:
-            tg.start_soon(self._feed_audio, self._audio_input)
+            tg.start_soon(self._feed_linked, self._open_audio, self._audio_input.push_frame)
+        if self._video_input is not None:
+            tg.start_soon(self._feed_linked, self._open_video, self._video_input.push_frame)
         tg.start_soon(self._publish_agent_state)
         self._session.on("agent_state_changed", self._on_agent_state_changed)
         self._session.on("user_input_transcribed", self._on_user_input_transcribed)
@@ -284,6 +296,8 @@ class RoomIO:
         session = self._session
         if self._audio_input is not None:
             session.input.audio = self._audio_input
+        if self._video_input is not None:
+            session.input.video = self._video_input
         if self.audio_output is not None:
             session.output.audio = self.audio_output
         if self.transcription_output is not None:
@@ -296,6 +310,8 @@ class RoomIO:
         session.off("close", self._on_session_close)
         if self._audio_input is not None and session.input.audio is self._audio_input:
             session.input.audio = None
+        if self._video_input is not None and session.input.video is self._video_input:
+            session.input.video = None
         if self.audio_output is not None and session.output.audio is self.audio_output:
             session.output.audio = None
         transcription = self.transcription_output
@@ -303,6 +319,8 @@ class RoomIO:
             session.output.transcription = None
         if self._audio_input is not None:
             self._audio_input.close()
+        if self._video_input is not None:
+            self._video_input.close()
 
     # -- linking -------------------------------------------------------------------------
 
@@ -322,8 +340,9 @@ class RoomIO:
         changed, self._link_changed = self._link_changed, None
         if changed is not None:
             changed.set()
-        if restart_audio and self._audio_scope is not None:
-            self._audio_scope.cancel()
+        if restart_audio:
+            for scope in self._media_scopes:
+                scope.cancel()
 
     async def _wait_link_changed(self) -> None:
         if self._link_changed is None:
@@ -369,27 +388,41 @@ class RoomIO:
 
     # -- tasks ---------------------------------------------------------------------------
 
-    async def _feed_audio(self, audio_input: RoomAudioInput) -> None:
-        """Forward the linked participant's microphone; follow switches and rejoins."""
+    def _open_audio(self, identity: str) -> AbstractAsyncContextManager[Outlet[Any]]:
+        return self._room.open_audio_stream(
+            identity,
+            sample_rate=self._input_options.audio_sample_rate,
+            num_channels=self._input_options.audio_num_channels,
+            noise_cancellation=self._input_options.noise_cancellation,
+        )
+
+    def _open_video(self, identity: str) -> AbstractAsyncContextManager[Outlet[Any]]:
+        return self._room.open_video_stream(identity, track_source=rtc.TrackSource.SOURCE_CAMERA)
+
+    async def _feed_linked(
+        self,
+        open_stream: Callable[[str], AbstractAsyncContextManager[Outlet[Any]]],
+        push: Callable[[Any], None],
+    ) -> None:
+        """Forward the linked participant's audio (or video); follow switches and rejoins.
+
+        A switch cancels the stream's scope and opens the new participant's stream.
+        """
         while True:
             await anyio.lowlevel.checkpoint()
             generation = self._link_generation
             identity = self._linked_identity()
             if identity is not None:
                 with anyio.CancelScope() as scope:  # noqa: ASYNC912 (the stream awaits)
-                    self._audio_scope = scope
+                    self._media_scopes.add(scope)
                     try:
-                        async with self._room.open_audio_stream(
-                            identity,
-                            sample_rate=self._input_options.audio_sample_rate,
-                            num_channels=self._input_options.audio_num_channels,
-                            noise_cancellation=self._input_options.noise_cancellation,
-                        ) as frames:
+                        async with open_stream(identity) as frames:
                             async for frame in frames:
-                                audio_input.push_frame(frame)
+                                push(frame)
                     except RtcError:
-                        logger.debug("the linked participant's audio is unavailable", exc_info=True)
-                self._audio_scope = None
+                        logger.debug("the linked participant's media is unavailable", exc_info=True)
+                    finally:
+                        self._media_scopes.discard(scope)
             while self._link_generation == generation:
                 await self._wait_link_changed()
 

@@ -41,9 +41,10 @@ class RoomInputOptions:
     ``audio_sample_rate`` / ``audio_num_channels``: the format the user's audio is
     delivered in. ``text_input_cb`` runs for each chat message (may be async).
     ``noise_cancellation`` is passed to the participant's ``rtc.AudioStream`` (LiveKit's
-    noise-cancellation options or a ``FrameProcessor``). ``video_enabled`` is accepted for
-    compatibility and not supported yet (a warning is logged). ``sync_transcription=False`` publishes agent text
-    as soon as it is generated instead of in step with the audio.
+    noise-cancellation options or a ``FrameProcessor``). ``video_enabled=True`` subscribes to
+    the linked participant's camera and sets it as ``session.input.video`` (the latest few
+    frames are kept; see :class:`~vagent.rtc.RoomVideoInput`). ``sync_transcription=False``
+    publishes agent text as soon as it is generated instead of in step with the audio.
     """
 
     text_enabled: bool = True

@@ -8,6 +8,8 @@ from the test::
     user = room.add_participant("user")                  # joins (events, wait_for_participant)
     mic = user.publish_audio()                           # a microphone track
     await mic.play(frames)                               # paced in virtual time
+    cam = user.publish_video()                           # a camera track
+    cam.push_frame(rtc.VideoFrame(...))                  # to every open video stream
     await user.send_text("hello", topic="lk.chat")       # a chat message
     user.set_attributes({"k": "v"})
 
@@ -18,6 +20,11 @@ What the agent does is recorded on ``room.local_participant``: ``attributes``,
 Audio the agent publishes plays out in virtual time: ``capture_frame`` waits while more than
 ``queue_size_ms`` is queued, ``wait_for_playout`` returns when the last frame has played,
 ``clear_queue`` drops what has not played yet, as ``rtc.AudioSource`` does.
+
+Connection trouble: ``server_reconnecting()`` / ``server_reconnected()`` (or both at once,
+``server_reconnect()``) emit ``reconnecting`` / ``reconnected``; with ``tracks_lost=True``
+the server forgets the agent's published tracks in between (``FakeAudioTrack.lost``), as after
+a full reconnection, so whoever published them must publish again.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from livekit import rtc
 from vagent._core import ValidationError, shortuuid, wallclock
 from vagent.rtc import (
     DEFAULT_AUDIO_BUFFER_FRAMES,
+    DEFAULT_VIDEO_BUFFER_FRAMES,
     AutoSubscribe,
     DataReceived,
     Disconnected,
@@ -46,6 +54,8 @@ from vagent.rtc import (
     ParticipantAttributesChanged,
     ParticipantConnected,
     ParticipantDisconnected,
+    Reconnected,
+    Reconnecting,
     RemoteParticipant,
     RemoteTrackPublication,
     RoomBase,
@@ -64,11 +74,16 @@ __all__ = [
     "FakeLocalParticipant",
     "FakeRemoteAudioTrack",
     "FakeRemoteParticipant",
+    "FakeRemoteVideoTrack",
     "FakeRoom",
     "FakeTextStream",
 ]
 
 _sids = count(1)
+
+_TIME_EPSILON = 1e-9
+"""Playout waits shorter than this are done: a float remainder such as 4e-16 s added to the
+clock gives the same time, so waiting for it would never let the clock move (a busy loop)."""
 
 
 def _sid(prefix: str) -> str:
@@ -96,6 +111,9 @@ class FakeAudioTrack:
         """Every frame captured, in order."""
         self.clear_count = 0
         self.unpublished = False
+        self.lost = False
+        """The server forgot this publication (a reconnection); capturing still works, as
+        with a real source, but nobody receives it."""
         self._intervals: list[tuple[float, float]] = []
         self._playout_end = 0.0
         self._changed: anyio.Event | None = None
@@ -118,7 +136,7 @@ class FakeAudioTrack:
             )
         if self.unpublished:
             raise RtcError("capture_frame on an unpublished track")
-        while (excess := self.queued_duration - self.queue_size) > 0:
+        while (excess := self.queued_duration - self.queue_size) > _TIME_EPSILON:
             await self._wait_change(excess)
         await anyio.lowlevel.checkpoint()
         now = anyio.current_time()
@@ -137,7 +155,7 @@ class FakeAudioTrack:
             changed.set()
 
     async def wait_for_playout(self) -> None:
-        while (remaining := self._playout_end - anyio.current_time()) > 0:
+        while (remaining := self._playout_end - anyio.current_time()) > _TIME_EPSILON:
             await self._wait_change(remaining)
         await anyio.lowlevel.checkpoint()
 
@@ -365,6 +383,36 @@ class FakeRemoteAudioTrack:
         self._participant._unpublish(self)
 
 
+class FakeRemoteVideoTrack:
+    """A video track a fake remote participant publishes; the test pushes its frames."""
+
+    def __init__(
+        self, participant: FakeRemoteParticipant, publication: RemoteTrackPublication
+    ) -> None:
+        self._participant = participant
+        self.publication = publication
+        self.frames_pushed = 0
+
+    @property
+    def sid(self) -> str:
+        return self.publication.sid
+
+    def push_frame(self, frame: rtc.VideoFrame) -> None:
+        """Deliver ``frame`` now to every open video stream of this participant and source
+        (none when the track is not subscribed, e.g. ``AutoSubscribe.AUDIO_ONLY``)."""
+        self.frames_pushed += 1
+        if not self.publication.subscribed:
+            return
+        for outlet in self._participant._room._video_sinks_for(
+            self._participant.identity, self.publication.source
+        ):
+            outlet.deliver_nowait(frame)
+
+    def unpublish(self) -> None:
+        """Stop publishing: open streams of this track end."""
+        self._participant._unpublish(self)
+
+
 class FakeRemoteParticipant:
     """A participant of a :class:`FakeRoom`, driven by the test."""
 
@@ -404,11 +452,20 @@ class FakeRemoteParticipant:
     def publish_audio(
         self, *, source: int = rtc.TrackSource.SOURCE_MICROPHONE, name: str = "microphone"
     ) -> FakeRemoteAudioTrack:
-        subscribed = self._room.auto_subscribe.wants(rtc.TrackKind.KIND_AUDIO)
+        return FakeRemoteAudioTrack(self, self._publish(rtc.TrackKind.KIND_AUDIO, source, name))
+
+    def publish_video(
+        self, *, source: int = rtc.TrackSource.SOURCE_CAMERA, name: str = "camera"
+    ) -> FakeRemoteVideoTrack:
+        """Publish a video track (a camera by default); push frames with ``push_frame``."""
+        return FakeRemoteVideoTrack(self, self._publish(rtc.TrackKind.KIND_VIDEO, source, name))
+
+    def _publish(self, kind: int, source: int, name: str) -> RemoteTrackPublication:
+        subscribed = self._room.auto_subscribe.wants(kind)
         publication = RemoteTrackPublication(
             sid=_sid("TR"),
             name=name,
-            kind=rtc.TrackKind.KIND_AUDIO,
+            kind=kind,
             source=source,
             subscribed=subscribed,
         )
@@ -423,9 +480,9 @@ class FakeRemoteParticipant:
             self._room._apply_if_connected(
                 TrackSubscribed(participant=self._info, publication=publication)
             )
-        return FakeRemoteAudioTrack(self, publication)
+        return publication
 
-    def _unpublish(self, track: FakeRemoteAudioTrack) -> None:
+    def _unpublish(self, track: FakeRemoteAudioTrack | FakeRemoteVideoTrack) -> None:
         publications = dict(self._info.track_publications)
         if publications.pop(track.sid, None) is None:
             return
@@ -479,6 +536,7 @@ class FakeRoom(RoomBase):
         self._local = FakeLocalParticipant(self, local_identity)
         self._participants: dict[str, FakeRemoteParticipant] = {}
         self._sinks: dict[tuple[str, int], list[_AudioSink]] = {}
+        self._video_sinks: dict[tuple[str, int], list[Outlet[rtc.VideoFrame]]] = {}
         self.noise_cancellation_requests: list[Any] = []
         """The ``noise_cancellation`` argument of every audio stream opened, in order."""
         self._text_topics: dict[str, Outlet[TextStreamMessage]] = {}
@@ -551,6 +609,31 @@ class FakeRoom(RoomBase):
             outlet.close()
 
     @asynccontextmanager
+    async def open_video_stream(
+        self,
+        participant_identity: str,
+        *,
+        track_source: int = rtc.TrackSource.SOURCE_CAMERA,
+        buffer_frames: int = DEFAULT_VIDEO_BUFFER_FRAMES,
+    ) -> AsyncIterator[Outlet[rtc.VideoFrame]]:
+        self._require_connected()
+        if participant_identity not in self._participants:
+            raise RtcError(f"no remote participant {participant_identity!r} in the room")
+        outlet: Outlet[rtc.VideoFrame] = Outlet(
+            None, buffer_frames, OverflowPolicy.DROP_OLDEST, name=f"video of {participant_identity}"
+        )
+        key = (participant_identity, track_source)
+        self._video_sinks.setdefault(key, []).append(outlet)
+        try:
+            await anyio.lowlevel.checkpoint()
+            yield outlet
+        finally:
+            outlets = self._video_sinks.get(key, [])
+            if outlet in outlets:
+                outlets.remove(outlet)
+            outlet.close()
+
+    @asynccontextmanager
     async def open_text_streams(
         self, topic: str, *, max_buffer: int = DEFAULT_TEXT_BUFFER
     ) -> AsyncIterator[Outlet[TextStreamMessage]]:
@@ -600,6 +683,32 @@ class FakeRoom(RoomBase):
             self._end_everything()
             self._apply(Disconnected(reason=reason))
 
+    def server_reconnecting(self, *, tracks_lost: bool = True) -> None:
+        """The connection broke and livekit is reconnecting (``reconnecting``).
+
+        ``tracks_lost``: the server forgets the agent's published tracks (a full
+        reconnection); they stay open on the agent's side but are marked ``lost`` and
+        leave ``local_participant.track_publications``.
+        """
+        if not self._connected:
+            return
+        if tracks_lost:
+            for track in self._local.audio_tracks:
+                if not track.unpublished and not track.lost:
+                    track.lost = True
+                    self._local._publications.pop(track.publication.sid, None)
+        self._apply(Reconnecting())
+
+    def server_reconnected(self) -> None:
+        """The connection is back (``reconnected``)."""
+        if self._connected:
+            self._apply(Reconnected())
+
+    def server_reconnect(self, *, tracks_lost: bool = True) -> None:
+        """``server_reconnecting(tracks_lost=...)`` then ``server_reconnected()``."""
+        self.server_reconnecting(tracks_lost=tracks_lost)
+        self.server_reconnected()
+
     def _remove(self, participant: FakeRemoteParticipant) -> None:
         if self._participants.pop(participant.identity, None) is None:
             return
@@ -607,6 +716,10 @@ class FakeRoom(RoomBase):
             if identity == participant.identity:
                 for sink in sinks:
                     sink.outlet.end_nowait()
+        for (identity, _source), outlets in list(self._video_sinks.items()):
+            if identity == participant.identity:
+                for outlet in outlets:
+                    outlet.end_nowait()
         self._apply_if_connected(ParticipantDisconnected(participant=participant.info))
 
     def _apply_if_connected(self, event: object) -> None:
@@ -618,13 +731,23 @@ class FakeRoom(RoomBase):
             return []
         return list(self._sinks.get((identity, source), []))
 
+    def _video_sinks_for(self, identity: str, source: int) -> list[Outlet[rtc.VideoFrame]]:
+        if not self._connected:
+            return []
+        return list(self._video_sinks.get((identity, source), []))
+
     def _end_sinks(self, identity: str, source: int) -> None:
         for sink in self._sinks.get((identity, source), []):
             sink.outlet.end_nowait()
+        for outlet in self._video_sinks.get((identity, source), []):
+            outlet.end_nowait()
 
     def _end_everything(self) -> None:
         for sinks in self._sinks.values():
             for sink in sinks:
                 sink.outlet.end_nowait()
+        for outlets in self._video_sinks.values():
+            for video in outlets:
+                video.end_nowait()
         for outlet in self._text_topics.values():
             outlet.end_nowait()
