@@ -1,0 +1,1 @@
+"""Workloads run by both frameworks; :mod:`.spec` holds the shared script (framework-free)."""
