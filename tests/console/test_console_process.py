@@ -46,6 +46,17 @@ def test_scripted_file_gives_the_whole_transcript_and_exits_0(tmp_path: Path) ->
     assert "\x1b[" not in result.stdout  # not a terminal: plain text
 
 
+def test_piped_stdin_without_input_flag_gets_its_replies_before_exit(tmp_path: Path) -> None:
+    agent = write_agent(tmp_path)
+
+    result = run_console(str(agent), stdin="hi there\n")
+
+    assert result.returncode == 0, result.stderr
+    lines = transcript(result.stdout)
+    assert "you: hi there" in lines
+    assert lines[-1] == "agent: Nice to meet you."  # end of input waited for the reply
+
+
 def test_audio_without_devices_falls_back_to_text_reading_stdin(tmp_path: Path) -> None:
     agent = write_agent(tmp_path)
 

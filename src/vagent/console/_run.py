@@ -278,7 +278,8 @@ async def _send_lines(
                 return
             if scripted or not _stdin_is_tty():  # a terminal shows what was typed
                 console.printer.user(text)
-    if scripted:
+    if scripted or not _stdin_is_tty():
+        # Piped input: the end of the input means "no more turns", not "quit now".
         await console.wait_idle()
 
 
