@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING
 import anyio
 from livekit import rtc
 
-from vagent._core import ValidationError, collapse_excgroups
+from vagent._core import ValidationError
 
-from ._outlet import Outlet, OverflowPolicy
+from ._frame_pump import open_stream_frames
+from ._outlet import Outlet
 
 if TYPE_CHECKING:
     from ._bridge import RtcBridge
@@ -47,53 +48,13 @@ def _check_format(where: str, sample_rate: int, num_channels: int) -> None:
         raise ValidationError(f"{where}: num_channels must be a positive int, got {num_channels!r}")
 
 
-async def _pump(
-    bridge: RtcBridge,
-    make_stream: Callable[[], rtc.AudioStream],
-    outlet: Outlet[rtc.AudioFrame],
-    ready: anyio.Event,
-) -> None:
-    """Bridge-loop side: own one ``rtc.AudioStream`` and forward its frames."""
-    stream = make_stream()
-    bridge.open_audio_streams += 1
-    try:
-        bridge.portal.submit(ready.set)
-        async for event in stream:
-            outlet.put_threadsafe(event.frame)
-    finally:
-        bridge.open_audio_streams -= 1
-        outlet.end_threadsafe()
-        await stream.aclose()
-
-
-@asynccontextmanager
-async def open_frames(
+def open_frames(
     bridge: RtcBridge, make_stream: Callable[[], rtc.AudioStream], *, buffer_frames: int, name: str
-) -> AsyncIterator[AudioFrameReceiver]:
+) -> AbstractAsyncContextManager[AudioFrameReceiver]:
     """Run an ``rtc.AudioStream`` made by ``make_stream`` (on the bridge loop) for the block."""
-    outlet: Outlet[rtc.AudioFrame] = Outlet(
-        bridge.portal, buffer_frames, OverflowPolicy.DROP_OLDEST, name=name
+    return open_stream_frames(
+        bridge, make_stream, buffer_frames=buffer_frames, name=name, counter="open_audio_streams"
     )
-    ready = anyio.Event()
-
-    async def run_pump() -> None:
-        try:
-            # A bridge that stops under the pump just ends the stream.
-            await bridge.call_unless_closing(_pump, bridge, make_stream, outlet, ready)
-        finally:
-            # Every frame the pump forwarded was delivered before the call returned.
-            outlet.end_nowait()
-            ready.set()
-
-    try:
-        with collapse_excgroups():
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(run_pump)
-                await ready.wait()
-                yield outlet
-                tg.cancel_scope.cancel()
-    finally:
-        outlet.close()
 
 
 def open_track_audio(

@@ -12,16 +12,16 @@ pump, which closes the native stream before the block returns.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
-import anyio
 from livekit import rtc
 
-from vagent._core import ValidationError, collapse_excgroups
+from vagent._core import ValidationError
 
-from ._outlet import Outlet, OverflowPolicy
+from ._frame_pump import open_stream_frames
+from ._outlet import Outlet
 
 if TYPE_CHECKING:
     from ._bridge import RtcBridge
@@ -40,53 +40,14 @@ def check_video_buffer(where: str, buffer_frames: int) -> None:
         raise ValidationError(f"{where}: buffer_frames must be an int >= 1, got {buffer_frames!r}")
 
 
-async def _pump(
-    bridge: RtcBridge,
-    make_stream: Callable[[], rtc.VideoStream],
-    outlet: Outlet[rtc.VideoFrame],
-    ready: anyio.Event,
-) -> None:
-    """Bridge-loop side: own one ``rtc.VideoStream`` and forward its frames."""
-    stream = make_stream()
-    bridge.open_video_streams += 1
-    try:
-        bridge.portal.submit(ready.set)
-        async for event in stream:
-            outlet.put_threadsafe(event.frame)
-    finally:
-        bridge.open_video_streams -= 1
-        outlet.end_threadsafe()
-        await stream.aclose()
-
-
-@asynccontextmanager
-async def open_video_frames(
+def open_video_frames(
     bridge: RtcBridge, make_stream: Callable[[], rtc.VideoStream], *, buffer_frames: int, name: str
-) -> AsyncIterator[VideoFrameReceiver]:
+) -> AbstractAsyncContextManager[VideoFrameReceiver]:
     """Run an ``rtc.VideoStream`` made by ``make_stream`` (on the bridge loop) for the block."""
     check_video_buffer("open_video_stream", buffer_frames)
-    outlet: Outlet[rtc.VideoFrame] = Outlet(
-        bridge.portal, buffer_frames, OverflowPolicy.DROP_OLDEST, name=name
+    return open_stream_frames(
+        bridge, make_stream, buffer_frames=buffer_frames, name=name, counter="open_video_streams"
     )
-    ready = anyio.Event()
-
-    async def run_pump() -> None:
-        try:
-            # A bridge that stops under the pump just ends the stream.
-            await bridge.call_unless_closing(_pump, bridge, make_stream, outlet, ready)
-        finally:
-            outlet.end_nowait()
-            ready.set()
-
-    try:
-        with collapse_excgroups():
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(run_pump)
-                await ready.wait()
-                yield outlet
-                tg.cancel_scope.cancel()
-    finally:
-        outlet.close()
 
 
 def open_track_video(
