@@ -588,3 +588,26 @@ async def test_update_options_applies_to_the_next_turn(autojump_clock: object) -
     assert t == pytest.approx(4.0, abs=TOL)
     with pytest.raises(ValidationError):
         recognition.update_options(max_endpointing_delay=1.0)
+
+
+async def test_buffered_and_direct_frames_all_reach_the_streams_once(
+    autojump_clock: object,
+) -> None:
+    hooks = Hooks()
+    stt, vad = FakeSTT([HELLO]), FakeVAD([HELLO])
+    recognition = AudioRecognition(hooks=hooks, stt=stt, vad=vad)
+    send, recv = open_channel(50, rtc.AudioFrame)
+    for _ in range(30):  # queued before recognition runs: handed on first
+        send.send_nowait(rtc.AudioFrame.create(16000, 1, 160))
+    async with anyio.create_task_group() as tg:
+        await tg.start(recognition.run, recv)
+        await anyio.sleep(0.05)
+        assert recognition.takes_frames_directly
+        for _ in range(70):  # the sender's owner may now skip the channel
+            recognition.push_frame(rtc.AudioFrame.create(16000, 1, 160))
+            await anyio.sleep(0.01)
+        send.close()  # the end of input still comes through the channel
+    assert not recognition.takes_frames_directly
+    assert (vad.streams[0].frames_received, vad.streams[0].input_ended) == (100, True)
+    assert (stt.streams[0].frames_received, stt.streams[0].input_ended) == (100, True)
+    assert recognition.frames_dropped == 0

@@ -300,3 +300,39 @@ async def _receive_within(
     with anyio.move_on_after(seconds):
         return await recv.receive()
     return None
+
+
+async def test_forwarder_into_a_push_function_counts_refused_frames(
+    autojump_clock: object,
+) -> None:
+    agent_input = AgentInput()
+    agent_input.audio = FakeAudioInput()  # live microphone: 10 ms frames in real time
+    forwarder = AudioInputForwarder(agent_input)
+    taken: list[rtc.AudioFrame] = []
+
+    def push(f: rtc.AudioFrame) -> bool:
+        if len(taken) >= 5:
+            return False  # the consumer is full: the forwarder counts the drop
+        taken.append(f)
+        return True
+
+    async with anyio.create_task_group() as tg:
+        await tg.start(forwarder.run_into, push)
+        await anyio.sleep(0.095)
+        tg.cancel_scope.cancel()
+    stats = forwarder.statistics()
+    assert (stats.frames_forwarded, len(taken)) == (5, 5)
+    assert stats.frames_dropped in (4, 5)
+
+
+async def test_forwarder_into_a_push_function_returns_when_it_raises_closed(
+    autojump_clock: object,
+) -> None:
+    agent_input = AgentInput()
+    agent_input.audio = FakeAudioInput()
+
+    def push(f: rtc.AudioFrame) -> bool:
+        raise anyio.ClosedResourceError
+
+    with anyio.fail_after(1):
+        await AudioInputForwarder(agent_input).run_into(push)

@@ -6,6 +6,9 @@ closed with ``aclosing`` when it is an async generator), driven in the runner's 
 
 Audio policy: frames go through a bounded channel of :data:`STT_AUDIO_BUFFER` frames; when
 the recognizer is that far behind, or between two attempts, frames are dropped and counted.
+With a provider stream, that channel only holds the frames that arrive while the stream
+opens: once they are pushed, :meth:`STTRunner.push_frame` feeds the stream's own bounded
+input directly (its drop policy applies), which saves a task switch per frame.
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ class STTRunner:
         self._max_restarts = max_restarts
         self._send: MemoryObjectSendStream[rtc.AudioFrame] | None = None
         self._stream: RecognizeStream | None = None
+        self._direct: RecognizeStream | None = None  # set once its backlog is pushed
         self._scope: anyio.CancelScope | None = None
         self._restart_requested = False
         self._events_in_attempt = 0
@@ -76,6 +80,13 @@ class STTRunner:
 
     def push_frame(self, frame: rtc.AudioFrame) -> None:
         """Queue ``frame`` without waiting; drop and count it when the recognizer is behind."""
+        direct = self._direct
+        if direct is not None:
+            try:
+                direct.push_frame(frame)  # never blocks; the stream drops when it is behind
+            except OwnershipError:
+                self.frames_dropped += 1  # the stream is closing
+            return
         send = self._send
         if send is None:
             self.frames_dropped += 1
@@ -169,14 +180,31 @@ class STTRunner:
                     async for ev in stream:
                         self._emit(ev)
                 finally:
+                    self._direct = None
                     self._stream = None
 
-    @staticmethod
     async def _push(
-        recv: MemoryObjectReceiveStream[rtc.AudioFrame], stream: RecognizeStream
+        self, recv: MemoryObjectReceiveStream[rtc.AudioFrame], stream: RecognizeStream
     ) -> None:
-        async for frame in recv:
+        # First the frames buffered while the stream opened, in order. This task is not
+        # waiting on ``recv`` here, so no frame is in flight to it: once the buffer is empty,
+        # push_frame() may feed the stream directly without reordering anything.
+        while True:
+            try:
+                frame = recv.receive_nowait()
+            except anyio.WouldBlock:
+                break
+            except anyio.EndOfStream:
+                stream.end_input()
+                await anyio.lowlevel.checkpoint()
+                return
             stream.push_frame(frame)
+        self._direct = stream
+        try:
+            async for frame in recv:  # only the end of input comes this way now
+                stream.push_frame(frame)
+        finally:
+            self._direct = None
         stream.end_input()
 
     async def _run_node(

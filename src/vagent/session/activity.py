@@ -52,7 +52,10 @@ logger = logging.getLogger("vagent.session")
 
 USER_AUDIO_BUFFER = 50
 """User frames queued for recognition (0.5 s of 10 ms frames); newer frames are dropped
-when it is full, since live audio cannot wait."""
+when it is full, since live audio cannot wait. The session's input forwarder pushes into
+this channel directly (no channel of its own). It holds the frames that arrive before
+recognition runs; once recognition has taken them (``takes_frames_directly``), frames skip
+it and go straight to the VAD/STT streams' own bounded, dropping inputs."""
 RECOGNITION_STOP_TIMEOUT = 0.5
 """How long recognition may take to end its streams once user audio ended, at close."""
 
@@ -75,6 +78,7 @@ class AgentActivity(TurnHandling):
         self._scheduler_done = anyio.Event()
         self._entered = anyio.Event()
         self._audio_send, self._audio_recv = open_channel(USER_AUDIO_BUFFER, rtc.AudioFrame)
+        self._audio_ended = False
         self._speeches: set[SpeechHandle] = set()
         self._provider_listeners: list[tuple[Any, str, Callable[..., None]]] = []
 
@@ -147,7 +151,7 @@ class AgentActivity(TurnHandling):
                 task_status.started()
                 tg.start_soon(self._run_on_enter)
                 await self._closed.wait()
-                self._audio_send.close()
+                self._end_user_audio()
                 self._scheduler.interrupt_all()
                 if self._recognition_done is not None:
                     with anyio.move_on_after(RECOGNITION_STOP_TIMEOUT):
@@ -156,7 +160,7 @@ class AgentActivity(TurnHandling):
         finally:
             self._entered.set()
             self._closed.set()
-            self._audio_send.close()
+            self._end_user_audio()
             self._audio_recv.close()
             self._unsubscribe_providers()
             if self._agent._activity is self:
@@ -204,12 +208,23 @@ class AgentActivity(TurnHandling):
             logger.exception("agent hook failed", extra={"hook": name})
             self._session._report_error(exc, source=self._agent, recoverable=True)
 
-    def push_audio(self, frame: rtc.AudioFrame) -> None:
-        """Feed one user frame to recognition; dropped when recognition is behind."""
+    def _end_user_audio(self) -> None:
+        self._audio_ended = True
+        self._audio_send.close()
+
+    def push_audio(self, frame: rtc.AudioFrame) -> bool:
+        """Feed one user frame to recognition without blocking; False when it was dropped
+        (recognition is behind, or this activity no longer takes audio)."""
+        if self._audio_ended:
+            return False
+        recognition = self._recognition
+        if recognition is not None and recognition.takes_frames_directly:
+            recognition.push_frame(frame)  # its own bounded inputs apply the drop policy
+            return True
         try:
-            send_or_drop(self._audio_send, frame)
+            return send_or_drop(self._audio_send, frame)
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-            pass
+            return False
 
     # -- providers -----------------------------------------------------------------------------
 

@@ -30,7 +30,6 @@ from vagent._core import (
     OwnershipError,
     collapse_excgroups,
     is_given,
-    open_channel,
 )
 from vagent._core.owner import current_owner_task_group
 from vagent.llm import ChatContext, ChatMessage, ToolChoice
@@ -59,8 +58,6 @@ Userdata_T = TypeVar("Userdata_T")
 
 CLOSE_TIMEOUT = 5.0
 """Default deadline of :meth:`AgentSession.aclose` (on_exit + cancellation + joins)."""
-INPUT_AUDIO_BUFFER = 50
-"""User frames between the input forwarder and the activity (0.5 s of 10 ms frames)."""
 
 RoomIOBuilder = Callable[..., Any]
 
@@ -308,10 +305,10 @@ class AgentSession(SessionEvents, Generic[Userdata_T]):
                 async with anyio.create_task_group() as tg:
                     self._tg = tg
                     self._update_agent_state(AgentState.INITIALIZING)
-                    audio_send, audio_recv = open_channel(INPUT_AUDIO_BUFFER, rtc.AudioFrame)
+                    # User audio goes from the input straight into the current activity's
+                    # bounded channel (activity.USER_AUDIO_BUFFER, dropping when full).
                     forwarder = AudioInputForwarder(self._input)
-                    await tg.start(forwarder.run, audio_send)
-                    tg.start_soon(self._pump_audio, audio_recv)
+                    await tg.start(forwarder.run_into, self._push_user_audio)
                     if self._sync_transcription:
                         tg.start_soon(self._pairing.run)
                     await self._start_activity(agent)
@@ -327,11 +324,11 @@ class AgentSession(SessionEvents, Generic[Userdata_T]):
             self._emit_close()
             self._run_done.set()
 
-    async def _pump_audio(self, recv: Any) -> None:
-        async with recv:
-            async for frame in recv:
-                if self._activity is not None:
-                    self._activity.push_audio(frame)
+    def _push_user_audio(self, frame: rtc.AudioFrame) -> bool:
+        """The forwarder's sink: hands ``frame`` to the current activity (never blocks);
+        False when it was dropped (no activity, or its recognition is behind)."""
+        activity = self._activity
+        return activity is not None and activity.push_audio(frame)
 
     async def _start_activity(self, agent: Agent) -> None:
         assert self._tg is not None
