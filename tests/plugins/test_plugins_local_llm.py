@@ -44,7 +44,9 @@ async def test_local_llm_answers_a_prompt_and_stops() -> None:
             ctx = ChatContext.empty()
             ctx.add_message(role="system", content="You are a helpful assistant. Answer briefly.")
             ctx.add_message(role="user", content="What is the capital of France?")
-            options = APIConnectOptions(max_retry=0, timeout=30.0)
+            # llama.cpp may close a kept-alive connection after a streamed reply; a request
+            # that lands on it fails before any output and is retried, as by default.
+            options = APIConnectOptions(max_retry=2, retry_interval=0.1, timeout=30.0)
             async with llm.chat(chat_ctx=ctx, conn_options=options) as stream:
                 result = await stream.collect()
             # Tools travel in the OpenAI format; the tiny model may or may not call one,
