@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import inspect
 import json
 from typing import Any, Generic, Literal, TypeVar
 
@@ -60,8 +61,9 @@ ADDRESS = {"street": "1 Main St", "city": "Springfield"}
 def _prepare(arguments: Any) -> dict[str, Any]:
     text = arguments if isinstance(arguments, str) else json.dumps(arguments)
     args, kwargs = prepare_function_arguments(book, text, context=CTX)
-    assert args == ()
-    return kwargs
+    assert kwargs == {}
+    # bound like inspect.Signature.bind: every positional-capable parameter by position
+    return dict(zip(inspect.signature(book).parameters, args, strict=True))
 
 
 def test_typed_values_and_defaults() -> None:
@@ -122,11 +124,17 @@ def test_missing_and_null_optionals_get_defaults() -> None:
     assert _prepare(nulls) == expected
 
 
-def test_positional_only_parameters_go_in_args() -> None:
+def test_parameters_bind_like_signature_bind() -> None:
     args, kwargs = prepare_function_arguments(positional, '{"a": 1, "b": 2}')
-    assert args == (1,)
-    assert kwargs == {"b": 2}
+    assert (args, kwargs) == ((1, 2), {})
     assert positional(*args, **kwargs) == 3
+
+    @function_tool
+    def keyword(a: int, *, b: int = 5) -> int:
+        return a + b
+
+    assert prepare_function_arguments(keyword, '{"a": 1}') == ((1,), {"b": 5})
+    assert prepare_function_arguments(keyword, {"a": 1, "b": 2}) == ((1,), {"b": 2})
 
 
 def test_empty_arguments_mean_an_empty_object() -> None:
@@ -141,8 +149,8 @@ def test_empty_arguments_mean_an_empty_object() -> None:
 @pytest.mark.parametrize(
     ("arguments", "expected"),
     [
-        ('{"name": "Ann",', r"arguments are not valid JSON \(Expecting property name"),
-        ("[1, 2]", r"arguments must be a JSON object, got \[1, 2\]"),
+        ("not json at all", r"could not parse the arguments as JSON \(Expecting value"),
+        ("[1, 2]", r"expected a JSON object of arguments, got \[1, 2\]"),
         ({"address": ADDRESS}, r"missing required argument 'name'"),
         ({"name": "Ann", "address": ADDRESS, "colour": "red"}, r"unexpected argument 'colour'"),
         ({"name": "Ann", "address": ADDRESS, "ctx": "x"}, r"unexpected argument 'ctx'"),
@@ -207,3 +215,28 @@ def test_all_problems_in_one_error() -> None:
 def test_injected_context_is_required_when_the_tool_wants_it() -> None:
     with pytest.raises(ValidationError, match="parameter 'ctx' needs a context"):
         prepare_function_arguments(book, json.dumps({"name": "Ann", "address": ADDRESS}))
+
+
+class Option(str, enum.Enum):  # noqa: UP042 - the pattern agents use
+    A = "a"
+    B = "b"
+
+
+class Level(enum.IntEnum):
+    LOW = 1
+    HIGH = 2
+
+
+def test_str_and_int_enums_arrive_as_members_and_are_checked() -> None:
+    @function_tool
+    async def pick(option: Option, level: Level = Level.LOW) -> str:
+        return option.value
+
+    args, _ = prepare_function_arguments(pick, '{"option": "b", "level": 2}')
+    assert args == (Option.B, Level.HIGH)
+    assert type(args[0]) is Option
+    assert type(args[1]) is Level
+    with pytest.raises(ValidationError, match=r"option: expected one of 'a', 'b', got 'd'"):
+        prepare_function_arguments(pick, '{"option": "d"}')
+    with pytest.raises(ValidationError, match=r"level: expected one of 1, 2, got 3"):
+        prepare_function_arguments(pick, '{"option": "a", "level": 3}')

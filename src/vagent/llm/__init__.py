@@ -1,5 +1,6 @@
 """Chat context, function tools and the LLM interface (``livekit.agents.llm`` names)."""
 
+from ._argument_json import parse_function_arguments
 from ._chat_context import ChatContext, ReadOnlyChatContext
 from ._chat_items import (
     AudioContent,
@@ -81,5 +82,6 @@ __all__ = [
     "function_tool",
     "get_function_info",
     "is_function_tool",
+    "parse_function_arguments",
     "prepare_function_arguments",
 ]

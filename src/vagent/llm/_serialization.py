@@ -104,10 +104,22 @@ def _structure_bytes(value: Any, _: type) -> bytes:
         raise BadValue(f"expected base64 text, got {describe(value)}") from None
 
 
-converter.register_structure_hook(str, _structure_str)
+def _subclass_aware(hook: Callable[[Any, type], Any]) -> Callable[[Any, type], Any]:
+    """``hook`` for its exact type; subclasses such as ``class X(str, Enum)`` and ``IntEnum``
+    (which the type's hook also receives) are checked against their members instead."""
+
+    def structure(value: Any, cl: type) -> Any:
+        if isinstance(cl, type) and issubclass(cl, enum.Enum):
+            return _enum_factory(cl)(value, cl)
+        return hook(value, cl)
+
+    return structure
+
+
+converter.register_structure_hook(str, _subclass_aware(_structure_str))
+converter.register_structure_hook(int, _subclass_aware(_structure_int))
+converter.register_structure_hook(float, _subclass_aware(_structure_float))
 converter.register_structure_hook(bool, _structure_bool)
-converter.register_structure_hook(int, _structure_int)
-converter.register_structure_hook(float, _structure_float)
 converter.register_structure_hook(bytes, _structure_bytes)
 converter.register_unstructure_hook(bytes, lambda b: base64.b64encode(b).decode("ascii"))
 

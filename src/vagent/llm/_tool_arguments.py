@@ -2,43 +2,47 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from vagent._core import ValidationError
 
-from ._serialization import accepts_none, converter, describe, error_lines
+from . import _pydantic_params
+from ._argument_json import parse_function_arguments
+from ._json_schema import uses_pydantic
+from ._serialization import accepts_none, converter, error_lines
 from ._tools import FunctionTool, InjectedContext
 
 
 def prepare_function_arguments(
     tool: FunctionTool,
-    json_arguments: str,
+    json_arguments: str | dict[str, Any],
     *,
     context: InjectedContext | None = None,
 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """Parse ``json_arguments`` into ``(args, kwargs)`` ready for ``tool(*args, **kwargs)``.
 
-    Values are converted to the annotated types (enums by value, ``Literal`` checked, attrs
-    classes and containers structured strictly). A missing or ``null`` argument for a
-    parameter with a default gets the default (strict-mode LLMs send ``null`` for "not
-    given") unless the parameter's type accepts ``None``. Parameters annotated with an
-    :class:`InjectedContext` subclass receive ``context``. An empty string means ``{}``.
+    ``json_arguments`` is the LLM's JSON text (repaired when it is near-JSON, see
+    :func:`parse_function_arguments`) or an already parsed object. Values are converted to
+    the annotated types (enums by value, ``Literal`` checked, attrs classes and containers
+    structured strictly; parameters typed with pydantic are validated by pydantic). A missing
+    or ``null`` argument for a parameter with a default gets the default (strict-mode LLMs
+    send ``null`` for "not given") unless the parameter's type accepts ``None``. Parameters
+    annotated with an :class:`InjectedContext` subclass receive ``context``. As with
+    ``inspect.Signature.bind``, every parameter that can be passed by position is, defaults
+    included; keyword-only parameters go in ``kwargs``.
 
-    Raises :class:`ValidationError` naming the tool and every problem: invalid JSON, not an
-    object, unexpected or missing arguments, values of the wrong type (with their path, e.g.
-    ``location.city``), or an injected parameter with no ``context`` given.
+    Raises :class:`ValidationError` naming the tool and every problem: unrecoverable JSON,
+    not an object, unexpected or missing arguments, values of the wrong type (with their
+    path, e.g. ``location.city``), or an injected parameter with no ``context`` given.
     """
     prefix = f"tool {tool.name!r}"
-    text = json_arguments.strip() or "{}"
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(
-            f"{prefix}: arguments are not valid JSON ({exc.msg} at position {exc.pos})"
-        ) from None
-    if not isinstance(data, dict):
-        raise ValidationError(f"{prefix}: arguments must be a JSON object, got {describe(data)}")
+    if isinstance(json_arguments, dict):
+        data = json_arguments
+    else:
+        try:
+            data = parse_function_arguments(json_arguments)
+        except ValidationError as exc:
+            raise ValidationError(f"{prefix}: {exc}") from None
 
     parameters = tool.parameters()
     known = {p.name for p in parameters if not p.injected}
@@ -59,16 +63,21 @@ def prepare_function_arguments(
                 problems.append(f"missing required argument {param.name!r}")
                 continue
             value = param.default
+        elif uses_pydantic(param):
+            value, errors = _pydantic_params.validate(data[param.name], param)
+            if errors:
+                problems.extend(errors)
+                continue
         else:
             try:
                 value = converter.structure(data[param.name], param.annotation)
             except Exception as exc:
                 problems.extend(error_lines(exc, param.name))
                 continue
-        if param.positional_only:
-            args.append(value)
-        else:
+        if param.keyword_only:
             kwargs[param.name] = value
+        else:
+            args.append(value)
     if problems:
         raise ValidationError(f"{prefix}: invalid arguments: " + "; ".join(problems))
     return tuple(args), kwargs

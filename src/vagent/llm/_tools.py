@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import types
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal, TypedDict, TypeVar, get_args, get_origin, overload
 
@@ -22,6 +23,7 @@ from attrs import frozen
 
 from vagent._core import ValidationError
 
+from ._json_schema import check_parameter_types
 from ._serialization import resolve_hints
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -85,6 +87,10 @@ class ToolParameter:
     description: str | None
     positional_only: bool
     injected: bool
+    keyword_only: bool = False
+    #: the ``Annotated`` extras other than the description text (pydantic ``Field(...)``,
+    #: constraints); a parameter with any is validated by pydantic
+    metadata: tuple[Any, ...] = ()
 
     @property
     def required(self) -> bool:
@@ -111,12 +117,18 @@ class FunctionTool:
     __wrapped__: Callable[..., Any]
 
     def __init__(
-        self, fn: Callable[..., Any], info: FunctionToolInfo, *, instance: object = None
+        self,
+        fn: Callable[..., Any],
+        info: FunctionToolInfo,
+        *,
+        instance: object = None,
+        _signature: _ToolSignature | None = None,
     ) -> None:
         self._fn = fn
         self._info = info
         self._instance = instance
-        self._parameters: list[ToolParameter] | None = None
+        # shared with the tool's bound copies, so parameters are inspected once per function
+        self._signature = _signature if _signature is not None else _ToolSignature()
         functools.update_wrapper(self, fn)
 
     @property
@@ -145,7 +157,7 @@ class FunctionTool:
     def __get__(self, instance: object, owner: type | None = None) -> FunctionTool:
         if instance is None:
             return self
-        return FunctionTool(self._fn, self._info, instance=instance)
+        return FunctionTool(self._fn, self._info, instance=instance, _signature=self._signature)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, FunctionTool):
@@ -165,42 +177,76 @@ class FunctionTool:
         Raises :class:`ValidationError` for parameters the LLM cannot fill: ``*args``,
         ``**kwargs``, missing annotations.
         """
-        if self._parameters is None:
-            self._parameters = _inspect_parameters(self)
-        return self._parameters
+        if self._instance is None and _is_method(self._fn):
+            raise ValidationError(
+                f"tool {self.name!r} is a method: use it through an instance "
+                "(for example with find_function_tools(obj))"
+            )
+        return self._signature.parameters(self.name, self._fn, bound=self._instance is not None)
 
 
-def _inspect_parameters(tool: FunctionTool) -> list[ToolParameter]:
-    fn = tool.fn
+class _ToolSignature:
+    """What a tool's function accepts, inspected once and shared by its bound copies."""
+
+    def __init__(self) -> None:
+        self._by_binding: dict[bool, list[ToolParameter]] = {}
+
+    def parameters(
+        self, tool_name: str, fn: Callable[..., Any], *, bound: bool
+    ) -> list[ToolParameter]:
+        """The parameters; ``bound`` leaves out the first one (``self``)."""
+        params = self._by_binding.get(bound)
+        if params is None:
+            params = _inspect_parameters(tool_name, fn, skip_first=bound)
+            self._by_binding[bound] = params
+        return params
+
+
+def _is_method(fn: Callable[..., Any]) -> bool:
+    params = list(inspect.signature(fn).parameters)
+    return bool(params) and params[0] == "self"
+
+
+def _parameter_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    """The parameters' type hints; the return annotation is left out, so a tool returning a
+    class defined later in its module (``-> "SalesAgent"``) still resolves."""
+    annotations = {k: v for k, v in getattr(fn, "__annotations__", {}).items() if k != "return"}
+    module_globals = getattr(inspect.unwrap(fn), "__globals__", {})
+    shim = types.SimpleNamespace(__annotations__=annotations, __globals__=module_globals)
+    return resolve_hints(shim)  # type: ignore[arg-type]
+
+
+def _inspect_parameters(
+    tool_name: str, fn: Callable[..., Any], *, skip_first: bool
+) -> list[ToolParameter]:
     try:
-        hints = resolve_hints(fn)
+        hints = _parameter_hints(fn)
     except Exception as exc:
-        raise ValidationError(f"tool {tool.name!r}: cannot resolve type hints: {exc}") from exc
+        raise ValidationError(f"tool {tool_name!r}: cannot resolve type hints: {exc}") from exc
     docs = {p.arg_name: p.description for p in docstring_parser.parse(fn.__doc__ or "").params}
     params = list(inspect.signature(fn).parameters.values())
-    if tool._instance is not None and params:
+    if skip_first:
         params = params[1:]
-    elif params and params[0].name == "self":
-        raise ValidationError(
-            f"tool {tool.name!r} is a method: use it through an instance "
-            "(for example with find_function_tools(obj))"
-        )
     result = []
     for param in params:
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise ValidationError(
-                f"tool {tool.name!r}: *args/**kwargs parameters are not supported ({param.name})"
+                f"tool {tool_name!r}: *args/**kwargs parameters are not supported ({param.name})"
             )
         if param.name not in hints:
             raise ValidationError(
-                f"tool {tool.name!r}: parameter {param.name!r} needs a type annotation"
+                f"tool {tool_name!r}: parameter {param.name!r} needs a type annotation"
             )
         annotation = hints[param.name]
         description = docs.get(param.name)
+        extras: tuple[Any, ...] = ()
         if get_origin(annotation) is Annotated:
             annotation, *metadata = get_args(annotation)
             texts = [m for m in metadata if isinstance(m, str)]
-            description = texts[0] if texts else description
+            extras = tuple(m for m in metadata if not isinstance(m, str))
+            # pydantic's Field(description=...) wins over a text extra and the docstring
+            described = [d for m in extras if isinstance(d := getattr(m, "description", None), str)]
+            description = (described or texts or [description])[0]  # type: ignore[list-item]
         result.append(
             ToolParameter(
                 name=param.name,
@@ -208,7 +254,9 @@ def _inspect_parameters(tool: FunctionTool) -> list[ToolParameter]:
                 default=param.default,
                 description=description,
                 positional_only=param.kind is param.POSITIONAL_ONLY,
+                keyword_only=param.kind is param.KEYWORD_ONLY,
                 injected=is_injected_annotation(annotation),
+                metadata=extras,
             )
         )
     return result
@@ -239,11 +287,28 @@ def function_tool(
         info = FunctionToolInfo(
             name=name or fn.__name__, description=description or doc.description or None
         )
-        return FunctionTool(fn, info)
+        tool = FunctionTool(fn, info)
+        _check_at_definition(tool)
+        return tool
 
     if f is not None:
         return decorate(f)
     return decorate
+
+
+def _check_at_definition(tool: FunctionTool) -> None:
+    """Reject a tool the LLM could never call now, not at the first LLM request.
+
+    A parameter type that names something not defined yet (a forward reference resolved
+    later) cannot be checked here; it is checked when the tool is first described.
+    """
+    fn = tool.fn
+    try:
+        _parameter_hints(fn)
+    except NameError:
+        return
+    params = tool._signature.parameters(tool.name, fn, bound=_is_method(fn))
+    check_parameter_types(tool.name, params)
 
 
 def is_function_tool(obj: object) -> bool:

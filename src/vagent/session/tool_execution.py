@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.lowlevel
+import attrs
 from attrs import define, field
 
 from vagent._core import ValidationError
@@ -29,6 +30,7 @@ from vagent.llm import (
     FunctionTool,
     StopResponse,
     ToolError,
+    parse_function_arguments,
     prepare_function_arguments,
 )
 
@@ -66,6 +68,14 @@ def _output(call: FunctionCall, text: str, *, is_error: bool) -> FunctionCallOut
     return FunctionCallOutput(call_id=call.call_id, name=call.name, output=text, is_error=is_error)
 
 
+def _needed_repair(arguments: str) -> bool:
+    try:
+        json.loads(arguments)
+    except json.JSONDecodeError:
+        return bool(arguments.strip())
+    return False
+
+
 def _stringify(value: Any) -> str:
     if isinstance(value, str):
         return value
@@ -95,7 +105,11 @@ async def execute_tool_call(
         if tool is None:
             raise ToolError(f"unknown tool {call.name!r}")
         try:
-            args, kwargs = prepare_function_arguments(tool, call.arguments, context=context)
+            data = parse_function_arguments(call.arguments)
+            if _needed_repair(call.arguments):
+                # the history keeps JSON an API accepts back, not the LLM's broken text
+                record.call = attrs.evolve(call, arguments=json.dumps(data))
+            args, kwargs = prepare_function_arguments(tool, data, context=context)
         except ValidationError as exc:
             raise ToolError(f"invalid arguments for {call.name}: {exc}") from exc
         target = implementation if implementation is not None else tool
