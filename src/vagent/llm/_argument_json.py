@@ -15,8 +15,6 @@ import logging
 import re
 from typing import Any
 
-import json_repair
-
 from vagent._core import ValidationError
 
 from ._serialization import describe
@@ -57,6 +55,8 @@ def parse_function_arguments(json_arguments: str) -> dict[str, Any]:
     try:
         value: Any = json.loads(text)
     except json.JSONDecodeError as exc:
+        import json_repair  # 0.1 s to import: only malformed arguments need it
+
         repaired = json_repair.loads(text)
         if repaired == "":
             raise ValidationError(
