@@ -7,6 +7,11 @@
     await connector.wait_for_participant(ctx, identity=..., kind=...)
     await connector.disconnect(ctx)              # at the end of the job, with a deadline
 
+``ctx.connect()`` may be called any number of times (concurrent calls wait for the first):
+once the room was joined it is a no-op, as in livekit-agents. The room also connects on
+demand through ``ctx.connect()`` when a session starts on it
+(``session.start(agent, room=ctx.room)``) before the entrypoint connected it.
+
 ``connect`` starts one task in the job's task group (``ctx.task_group``) that owns the rtc
 bridge for the rest of the job: it opens the bridge, attaches it to the room, and then waits
 for the room to disconnect. A disconnection not asked for by the job (the server closed the
@@ -19,6 +24,7 @@ later, are handed to ``ctx._participant_available`` (participant entrypoints).
 from __future__ import annotations
 
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import anyio
 from anyio.abc import TaskStatus
@@ -35,11 +41,18 @@ class RtcRoomConnector:
 
     def __init__(self, *, stop_timeout: float = DEFAULT_STOP_TIMEOUT) -> None:
         self._stop_timeout = stop_timeout
+        # One lock per job room: with the thread executor, jobs share this connector.
+        self._join_locks: WeakKeyDictionary[Room, anyio.Lock] = WeakKeyDictionary()
 
     def create_room(self, ctx: Any) -> Room:
-        """The job's room (``ctx.room``): not connected, bridge attached on connect."""
-        del ctx
-        return Room()
+        """The job's room (``ctx.room``): not connected, bridge attached on connect.
+
+        A session started on it before the entrypoint connected it connects it through
+        ``ctx.connect()`` (see the module documentation).
+        """
+        room = Room()
+        room._set_connect_on_demand(lambda: ctx.connect())
+        return room
 
     async def connect(
         self,
@@ -49,10 +62,29 @@ class RtcRoomConnector:
         auto_subscribe: AutoSubscribe | str = AutoSubscribe.SUBSCRIBE_ALL,
         rtc_config: Any = None,
     ) -> None:
-        """Start the job's bridge in ``ctx.task_group`` and join ``ctx.info.url``."""
+        """Start the job's bridge in ``ctx.task_group`` and join ``ctx.info.url``.
+
+        A no-op once the room was joined (also after it left); raises :class:`RtcError`
+        when an earlier attempt failed.
+        """
         room = _room_of(ctx)
-        if room.bridge is not None:
-            raise RtcError("JobContext.connect() can only be called once")
+        lock = self._join_locks.get(room)
+        if lock is None:
+            lock = self._join_locks[room] = anyio.Lock()
+        async with lock:
+            if room.bridge is None:
+                await self._join(ctx, room, e2ee, auto_subscribe, rtc_config)
+            elif not room.isconnected() and room.disconnect_reason is None:
+                raise RtcError("JobContext.connect(): an earlier attempt to join the room failed")
+
+    async def _join(
+        self,
+        ctx: Any,
+        room: Room,
+        e2ee: Any,
+        auto_subscribe: AutoSubscribe | str,
+        rtc_config: Any,
+    ) -> None:
         owner: anyio.CancelScope = await ctx.task_group.start(
             self._own_bridge, ctx, room, name="rtc bridge"
         )

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Literal, Protocol
 
@@ -200,6 +200,7 @@ class RoomBase(ABC):
         self._remote: dict[str, RemoteParticipant] = {}
         self._subscribers: set[Outlet[RoomEvent]] = set()
         self._changed: anyio.Event | None = None
+        self._connect_on_demand: Callable[[], Awaitable[None]] | None = None
 
     # -- state -----------------------------------------------------------------------------
 
@@ -286,6 +287,35 @@ class RoomBase(ABC):
         The ``FAIL`` overflow policy applies: a reader that falls ``max_buffer`` messages
         behind gets :class:`EventOverflowError`.
         """
+
+    def _set_connect_on_demand(self, connect: Callable[[], Awaitable[None]] | None) -> None:
+        """How :meth:`_ensure_connected` joins the room (a job's room: ``ctx.connect``)."""
+        self._connect_on_demand = connect
+
+    async def _ensure_connected(self, user: str) -> None:
+        """Connect through the on-demand hook when the room is not connected yet.
+
+        livekit-agents connects the job's room when a session starts on it and the
+        entrypoint has not called ``ctx.connect()``; the job's room connector installs that
+        hook. ``user`` names the caller in the error raised when the room cannot be joined
+        this way (no hook: a room the application connects itself; or it disconnected).
+        """
+        if (
+            not self._connected
+            and self._disconnect_reason is None  # never joined (a room is joined once)
+            and self._connect_on_demand is not None
+        ):
+            await self._connect_on_demand()
+        else:
+            await anyio.lowlevel.checkpoint()
+        if not self._connected:
+            if self._disconnect_reason is not None:
+                raise RoomNotConnectedError(
+                    f"{user}: the room disconnected ({self._disconnect_reason})"
+                )
+            raise RoomNotConnectedError(
+                f"{user} needs a connected room: call room.connect(url, token) first"
+            )
 
     # -- events ----------------------------------------------------------------------------
 

@@ -187,7 +187,9 @@ class RoomIO:
         try:
             await tg.start(self._run, name="RoomIO")
         except BaseException as exc:
-            with collapse_excgroups(), anyio.move_on_after(CLOSE_TIMEOUT, shield=True):
+            # Joins what _run started (its cleanup has its own deadlines). No cancel scope
+            # around it: one opened inside the task group's scope cannot close after it.
+            with collapse_excgroups():
                 await tg.__aexit__(type(exc), exc, exc.__traceback__)
             raise
         return self
@@ -223,6 +225,8 @@ class RoomIO:
 
     async def _open(self, stack: AsyncExitStack, task_status: TaskStatus[None]) -> None:
         room, inputs, outputs = self._room, self._input_options, self._output_options
+        # A job's room not connected by the entrypoint is connected now (as livekit-agents).
+        await room._ensure_connected("RoomIO")
         events = await stack.enter_async_context(room.events())
         if outputs.audio_enabled:
             track = await stack.enter_async_context(

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 import anyio
 import trio
 
-from vagent._core import collapse_exception_group
+from vagent._core import collapse_exception_group, owner_task_group
 
 from .ipc.messages import JobExited
 from .job_context import JobContext, JobProcess, RoomConnector, _JobContextVar
@@ -119,7 +119,10 @@ class JobRunner:
         # The supervisor hears "started" before any entrypoint code runs (which may exit).
         await self._start_reported.wait()
         self._entrypoint_entered.set()
-        await self._entrypoint(self.ctx)
+        # Sessions the entrypoint starts (``await session.start(agent, room=ctx.room)``)
+        # attach to the job's task group: the job owns them.
+        with owner_task_group(self.ctx.task_group):
+            await self._entrypoint(self.ctx)
 
     async def _run_shutdown_callbacks(self) -> None:
         async def run_one(callback: Callable[[str], Awaitable[None]]) -> None:
