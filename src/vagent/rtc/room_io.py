@@ -189,8 +189,9 @@ class RoomIO:
         except BaseException as exc:
             # Joins what _run started (its cleanup has its own deadlines). No cancel scope
             # around it: one opened inside the task group's scope cannot close after it.
+            tg.cancel_scope.cancel()
             with collapse_excgroups():
-                await tg.__aexit__(type(exc), exc, exc.__traceback__)
+                await tg.__aexit__(type(exc), exc, exc.__traceback__)  # noqa: ASYNC102
             raise
         return self
 
