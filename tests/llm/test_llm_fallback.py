@@ -172,3 +172,15 @@ def test_availability_event_type() -> None:
     event = AvailabilityChangedEvent(llm=llm, available=True)
     assert event.llm is llm
     assert event.available
+
+
+def test_prewarm_reaches_the_primary_llm_only() -> None:
+    class Prewarmable(FakeLLM):
+        prewarmed = 0
+
+        def prewarm(self) -> None:
+            self.prewarmed += 1
+
+    primary, backup = Prewarmable(), Prewarmable()
+    FallbackAdapter([primary, backup]).prewarm()
+    assert (primary.prewarmed, backup.prewarmed) == (1, 0)

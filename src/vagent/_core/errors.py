@@ -65,10 +65,48 @@ class APIStatusError(APIError):
 
 
 class APIConnectionError(APIError):
-    """The provider could not be reached, or the connection broke."""
+    """The provider could not be reached, or the connection broke.
+
+    ``str()`` names what broke: the innermost exception of the ``__cause__`` chain (as set by
+    ``raise APIConnectionError(...) from exc``), e.g. ``"Connection error. (caused by
+    OSError: connection reset by peer)"``, since the message of a wrapper rarely says more.
+    """
 
     def __init__(self, message: str = "Connection error.", *, retryable: bool = True) -> None:
         super().__init__(message, body=None, retryable=retryable)
+
+    def __str__(self) -> str:
+        root = _root_cause(self)
+        if root is None:
+            return self.message
+        return f"{self.message} (caused by {_describe_cause(root)})"
+
+
+_MAX_CAUSES = 10  # how deep a cause chain is followed
+
+
+def _root_cause(error: BaseException) -> BaseException | None:
+    """The deepest of the first ``_MAX_CAUSES`` distinct causes of ``error`` (cycles end the
+    walk), or ``None`` without a cause."""
+    seen = {id(error)}
+    root = None
+    cause = error.__cause__
+    while cause is not None and id(cause) not in seen and len(seen) <= _MAX_CAUSES:
+        seen.add(id(cause))
+        root, cause = cause, cause.__cause__
+    return root
+
+
+def _describe_cause(cause: BaseException) -> str:
+    if isinstance(cause, APIError):
+        text = cause.message  # not str(): a cause chain looping back would recurse
+    else:
+        try:
+            text = str(cause)
+        except Exception:  # a broken __str__ must not hide the error being reported
+            text = ""
+    name = type(cause).__name__
+    return f"{name}: {text}" if text else name
 
 
 class APITimeoutError(APIConnectionError):

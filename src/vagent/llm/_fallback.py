@@ -97,6 +97,11 @@ class FallbackAdapter(LLM):
     def llms(self) -> list[LLM]:
         return list(self._llms)
 
+    def prewarm(self) -> None:
+        """Prewarm the primary LLM; the others stay cold until a failure needs them
+        (as livekit-agents does)."""
+        self._llms[0].prewarm()
+
     @property
     def model(self) -> str:
         return "FallbackAdapter"

@@ -89,6 +89,10 @@ class FallbackAdapter(STT):
     def stt_list(self) -> list[STT]:
         return list(self._originals)
 
+    def prewarm(self) -> None:
+        """Prewarm the primary STT; the others stay cold until a failure needs them."""
+        self._originals[0].prewarm()
+
     def _changed(self, stt: STT, available: bool) -> None:
         original = self._originals[self._pool.providers.index(stt)]
         self.emit(

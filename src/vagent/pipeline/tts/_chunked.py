@@ -10,6 +10,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from vagent._core import (
     APIConnectOptions,
+    APIError,
     APITimeoutError,
     OwnedStream,
     retry_api_call,
@@ -29,7 +30,9 @@ class ChunkedStream(OwnedStream[None, SynthesizedAudio]):
 
     Providers implement :meth:`_synthesize`, feeding the given :class:`AudioEmitter`. Each
     attempt must produce its first audio within ``conn_options.timeout`` (else
-    :class:`APITimeoutError`); retryable errors are retried while nothing was emitted. One
+    :class:`APITimeoutError`); an attempt that ends without audio for a text that is not
+    blank raises a retryable :class:`APIError` ("no audio frames ..."), so retries and
+    ``tts.FallbackAdapter`` move on. Retryable errors are retried while nothing was emitted. One
     :class:`TTSMetrics` is emitted at the end (``cancelled=True`` if the stream was left or
     failed before the audio ended). The output channel holds ``output_buffer`` frames; a slow
     consumer slows the provider down.
@@ -95,7 +98,13 @@ class ChunkedStream(OwnedStream[None, SynthesizedAudio]):
                 )
                 emitter.start_segment(started_at=started)
                 await self._synthesize(emitter)
-                await emitter.end_segment()
+                segment = await emitter.end_segment()
+                if segment.audio_duration <= 0.0 and self._input_text.strip():
+                    done.clear()  # not the request's segment: the attempt failed
+                    raise APIError(
+                        f"{self._tts.label}: no audio frames were pushed for the text",
+                        body={"text": self._input_text},
+                    )
             if scope.cancelled_caught:
                 raise APITimeoutError(f"{self._tts.label}: no audio within {timeout} s")
 

@@ -88,6 +88,10 @@ class FallbackAdapter(TTS):
     def tts_list(self) -> list[TTS]:
         return list(self._pool.providers)
 
+    def prewarm(self) -> None:
+        """Prewarm the primary TTS; the others stay cold until a failure needs them."""
+        self._pool.providers[0].prewarm()
+
     def _changed(self, tts: TTS, available: bool) -> None:
         self.emit(
             "tts_availability_changed", AvailabilityChangedEvent(tts=tts, available=available)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from vagent._core import APIConnectOptions, OwnedStream, retry_api_call, shortuuid
+from vagent._core import APIConnectOptions, APIError, OwnedStream, retry_api_call, shortuuid
 from vagent.pipeline._attempts import TrackedSender
 
 from ._emitter import AudioEmitter, SegmentStats, segment_metrics
@@ -29,7 +29,9 @@ class SynthesizeStream(OwnedStream[None, SynthesizedAudio]):
     Providers implement :meth:`_synthesize`: read :class:`TextInput` items (text, ``FLUSH``)
     and drive the :class:`AudioEmitter` (``start_segment``/``push``/``end_segment``, one
     segment per flush and one for text pending at the end). Retryable errors are retried,
-    replaying the text, while nothing has been emitted. Connection timeouts are the
+    replaying the text, while nothing has been emitted. An attempt that ends without any audio
+    although text that is not blank was pushed raises a retryable :class:`APIError` ("no audio
+    frames ..."), so retries and ``tts.FallbackAdapter`` move on. Connection timeouts are the
     provider's job (use ``conn_options.timeout``).
     """
 
@@ -98,6 +100,8 @@ class SynthesizeStream(OwnedStream[None, SynthesizedAudio]):
                 on_segment_done=self._segment_done,
             )
             await self._synthesize(self._text, emitter)
+            if emitter.frames_out == 0 and self._text.has_words:
+                raise APIError(f"{self._tts.label}: no audio frames were pushed for the text")
 
         try:
             await retry_api_call(

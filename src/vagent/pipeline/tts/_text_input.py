@@ -54,6 +54,7 @@ class TextInput:
         self._wakeup = anyio.Event()
         self._segments: list[TextSegmentInfo] = []
         self._segment_open = False
+        self._has_words = False
 
     # -- writer side ---------------------------------------------------------------------
 
@@ -66,6 +67,7 @@ class TextInput:
             self._segments.append(TextSegmentInfo(started_at=anyio.current_time()))
             self._segment_open = True
         self._segments[-1].characters += len(text)
+        self._has_words = self._has_words or not text.isspace()
         last = self._items[-1] if len(self._items) > self._cursor else None
         if isinstance(last, str):
             self._items[-1] = last + text
@@ -91,6 +93,11 @@ class TextInput:
     @property
     def ended(self) -> bool:
         return self._ended
+
+    @property
+    def has_words(self) -> bool:
+        """True once text that is not only whitespace was pushed."""
+        return self._has_words
 
     # -- reader side ---------------------------------------------------------------------
 
