@@ -7,7 +7,7 @@ from hypothesis import given, strategies as st
 
 from vagent._core import OwnershipError
 from vagent.pipeline.tokenize import TokenData, basic, hyphenate_word
-from vagent.pipeline.tokenize.basic import split_sentences, split_words
+from vagent.pipeline.tokenize.basic import split_paragraphs, split_sentences, split_words
 
 
 def test_sentences_respect_abbreviations_initials_and_decimals() -> None:
@@ -61,11 +61,16 @@ def test_words_with_and_without_punctuation() -> None:
 @pytest.mark.parametrize(
     ("word", "pieces"),
     [
-        ("table", ["ta", "ble"]),
+        # livekit-agents' own expectations (Liang's algorithm, TeX patterns)
+        ("Segment", ["Seg", "ment"]),
+        ("expected", ["ex", "pect", "ed"]),
+        ("communication", ["com", "mu", "ni", "ca", "tion"]),
         ("window", ["win", "dow"]),
+        ("welcome", ["wel", "come"]),
+        ("bedroom", ["bed", "room"]),
+        ("table", ["ta", "ble"]),
         ("conversation", ["con", "ver", "sa", "tion"]),
         ("make", ["make"]),
-        ("nothing", ["no", "thing"]),
         ("cat", ["cat"]),
     ],
 )
@@ -122,6 +127,26 @@ async def test_word_stream_iterates_while_text_arrives() -> None:
 
 def test_paragraphs() -> None:
     assert basic.tokenize_paragraphs("a b\n\n c d \n\n\n") == ["a b", "c d"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Single paragraph.", [("Single paragraph.", 0, 17)]),
+        ("Paragraph 1.\n\nParagraph 2.", [("Paragraph 1.", 0, 12), ("Paragraph 2.", 14, 26)]),
+        ("\n\nLeading newlines.", [("Leading newlines.", 2, 19)]),
+        ("\n\n  Spaces around.  \n\n", [("Spaces around.", 4, 18)]),
+        ("Para 1.\n\n\n\nPara 2.", [("Para 1.", 0, 7), ("Para 2.", 11, 18)]),
+        # lines holding only whitespace separate paragraphs too
+        ("Para 1.\n \n \nPara 2.", [("Para 1.", 0, 7), ("Para 2.", 12, 19)]),
+        ("Para 1.\n\t\nPara 2.", [("Para 1.", 0, 7), ("Para 2.", 10, 17)]),
+        ("", []),
+        ("\n\n\n", []),
+        ("Line 1\nLine 2\nLine 3", [("Line 1\nLine 2\nLine 3", 0, 20)]),
+    ],
+)
+def test_split_paragraphs(text: str, expected: list[tuple[str, int, int]]) -> None:
+    assert split_paragraphs(text) == expected
 
 
 @given(

@@ -23,9 +23,12 @@ __all__ = [
 
 
 class SentenceTokenizer(_base.SentenceTokenizer):
-    """Rule-based English sentence splitter (see :func:`split_sentences`).
+    """Rule-based sentence splitter (see :func:`split_sentences`): English rules, plus the
+    full stops of Chinese, Japanese and other scripts written without spaces.
 
     ``min_sentence_len``: shorter sentences are merged with the next one.
+    ``retain_format``: keep the text exactly (newlines and spacing) instead of joining it
+    into single-line sentences.
     ``stream_context_len``: when streaming, a sentence is emitted once this many characters
     of the following text have arrived (so ``Mr. Smith`` is not cut after ``Mr.``).
     """
@@ -36,34 +39,41 @@ class SentenceTokenizer(_base.SentenceTokenizer):
         language: str = "english",
         min_sentence_len: int = 20,
         stream_context_len: int = 10,
+        retain_format: bool = False,
     ) -> None:
         self._language = language
+        self._split = functools.partial(
+            split_sentences, min_sentence_len=min_sentence_len, retain_format=retain_format
+        )
         self._min_sentence_len = min_sentence_len
         self._stream_context_len = stream_context_len
 
     def tokenize(self, text: str, *, language: NotGivenOr[str] = NOT_GIVEN) -> list[str]:
-        return [s for s, _, _ in split_sentences(text, min_sentence_len=self._min_sentence_len)]
+        return [s for s, _, _ in self._split(text)]
 
     def stream(self, *, language: NotGivenOr[str] = NOT_GIVEN) -> _base.SentenceStream:
         return _base.SentenceStream(
-            tokenize=functools.partial(split_sentences, min_sentence_len=self._min_sentence_len),
+            tokenize=self._split,
             min_token_len=self._min_sentence_len,
             min_ctx_len=self._stream_context_len,
         )
 
 
 class WordTokenizer(_base.WordTokenizer):
-    """Whitespace word splitter; ``ignore_punctuation`` strips punctuation at word edges."""
+    """Word splitter (see :func:`split_words`); ``ignore_punctuation`` strips punctuation at
+    word edges, ``split_character`` makes each CJK or Thai character a word."""
 
-    def __init__(self, *, ignore_punctuation: bool = True) -> None:
-        self._ignore_punctuation = ignore_punctuation
+    def __init__(self, *, ignore_punctuation: bool = True, split_character: bool = False) -> None:
+        self._split = functools.partial(
+            split_words, ignore_punctuation=ignore_punctuation, split_character=split_character
+        )
 
     def tokenize(self, text: str, *, language: NotGivenOr[str] = NOT_GIVEN) -> list[str]:
-        return [w for w, _, _ in split_words(text, ignore_punctuation=self._ignore_punctuation)]
+        return [w for w, _, _ in self._split(text)]
 
     def stream(self, *, language: NotGivenOr[str] = NOT_GIVEN) -> _base.WordStream:
         return _base.WordStream(
-            tokenize=functools.partial(split_words, ignore_punctuation=self._ignore_punctuation),
+            tokenize=self._split,
             min_token_len=1,
             min_ctx_len=1,
             keep_last_until_whitespace=True,
@@ -71,5 +81,5 @@ class WordTokenizer(_base.WordTokenizer):
 
 
 def tokenize_paragraphs(text: str) -> list[str]:
-    """Paragraphs of ``text`` (separated by blank lines)."""
+    """Paragraphs of ``text`` (separated by blank or whitespace-only lines)."""
     return [p for p, _, _ in split_paragraphs(text)]
