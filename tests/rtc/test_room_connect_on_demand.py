@@ -14,70 +14,16 @@ import anyio
 import pytest
 import trio
 import trio.testing
-from livekit.protocol import agent
+from room_job_helpers import FakeRoomConnector, job_runner
 
 from vagent.rtc import RoomNotConnectedError, RtcError, create_room_connector
 from vagent.rtc.room_io import RoomIO
 from vagent.session import Agent, AgentSession
 from vagent.testing.fake_llm import FakeLLM
 from vagent.testing.fake_room import FakeRoom
-from vagent.worker.job_context import AutoSubscribe, JobContext, JobProcess
-from vagent.worker.job_runner import JobRunner
-from vagent.worker.options import JobExecutorType
-from vagent.worker.running_job import JobAcceptArguments, RunningJobInfo
+from vagent.worker.job_context import AutoSubscribe, JobContext
 
 pytestmark = pytest.mark.timeout(20)
-
-
-class FakeRoomConnector:
-    """A job room connector over FakeRoom, wired like ``vagent.rtc``'s real one."""
-
-    def __init__(self) -> None:
-        self.connects = 0
-
-    def create_room(self, ctx: JobContext) -> FakeRoom:
-        room = FakeRoom(name="job-room")
-        room.add_participant("caller")
-        room._set_connect_on_demand(ctx.connect)
-        return room
-
-    async def connect(
-        self, ctx: JobContext, *, e2ee: Any, auto_subscribe: AutoSubscribe, rtc_config: Any
-    ) -> None:
-        self.connects += 1
-        room: FakeRoom = ctx.room
-        if not room.connect_calls:
-            await room.connect(ctx.info.url, ctx.info.token, auto_subscribe=auto_subscribe)
-        else:
-            await trio.lowlevel.checkpoint()
-
-    async def wait_for_participant(
-        self, ctx: JobContext, *, identity: str | None, kind: list[int] | int
-    ) -> Any:
-        room: FakeRoom = ctx.room
-        return await room.wait_for_participant(identity=identity, kind=kind)
-
-    async def disconnect(self, ctx: JobContext) -> None:
-        room: FakeRoom = ctx.room
-        await room.disconnect()
-
-
-def job_runner(entrypoint: Any, connector: Any) -> JobRunner:
-    info = RunningJobInfo(
-        accept_arguments=JobAcceptArguments(identity="agent"),
-        job=agent.Job(id="AJ_1"),
-        url="ws://livekit.test",
-        token="job-token",
-        worker_id="W_1",
-    )
-    return JobRunner(
-        proc=JobProcess(executor_type=JobExecutorType.THREAD),
-        info=info,
-        entrypoint=entrypoint,
-        shutdown_callback_timeout=2.0,
-        shutdown_grace_period=1.0,
-        room_connector=connector,
-    )
 
 
 async def noop() -> None:

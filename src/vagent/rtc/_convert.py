@@ -35,6 +35,7 @@ def remote_participant(participant: rtc.RemoteParticipant) -> RemoteParticipant:
         track_publications={
             sid: remote_publication(pub) for sid, pub in participant.track_publications.items()
         },
+        disconnect_reason=participant.disconnect_reason,
     )
 
 

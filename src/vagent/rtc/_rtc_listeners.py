@@ -108,7 +108,7 @@ def install_listeners(
         )
 
     def on_disconnected(reason: int) -> None:
-        deliver(Disconnected(reason=_reason_name(reason)))
+        deliver(Disconnected(reason=reason_name(reason)))
 
     room.on("participant_connected", on_participant_connected)
     room.on("participant_disconnected", on_participant_disconnected)
@@ -123,7 +123,10 @@ def install_listeners(
     room.on("disconnected", on_disconnected)
 
 
-def _reason_name(reason: int) -> str:
+def reason_name(reason: int | None) -> str:
+    """The name of an ``rtc.DisconnectReason`` value (the number when unknown)."""
+    if reason is None:
+        return "UNKNOWN_REASON"
     try:
         return str(rtc.DisconnectReason.Name(reason))  # type: ignore[arg-type]
     except ValueError:

@@ -70,7 +70,8 @@ class RemoteParticipant:
     """A remote participant as last seen (snapshot; the room replaces it on each change).
 
     ``kind`` is an ``rtc.ParticipantKind`` value; ``track_publications`` maps track sids to
-    :class:`RemoteTrackPublication`.
+    :class:`RemoteTrackPublication`. ``disconnect_reason`` (an ``rtc.DisconnectReason``
+    value) is set on the snapshot of a participant that left, when the server gave one.
     """
 
     identity: str
@@ -80,6 +81,7 @@ class RemoteParticipant:
     kind: int = rtc.ParticipantKind.PARTICIPANT_KIND_STANDARD
     attributes: Mapping[str, str] = field(factory=dict, converter=_frozen_str_map)
     track_publications: Mapping[str, RemoteTrackPublication] = field(factory=dict)
+    disconnect_reason: int | None = None
 
 
 @frozen(kw_only=True)

@@ -11,7 +11,10 @@
 - **Linked participant**: the one given (identity), else the first remote participant that
   is not publishing on the agent's behalf (attribute ``lk.publish_on_behalf``).
   ``set_participant`` switches; when the linked participant leaves and comes back, its
-  audio (and video) resumes.
+  audio (and video) resumes. When it leaves for good (hung up, rejected, room deleted),
+  the session closes with ``CloseReason.PARTICIPANT_DISCONNECTED`` unless
+  ``close_on_disconnect=False``; the job then ends when the room closes or the entrypoint
+  calls ``ctx.shutdown()`` (as in livekit-agents).
 
 Ownership: ``async with RoomIO(session, room) as room_io:`` owns every task and published
 track; or ``await room_io.start()`` (what ``session.start(agent, room=room)`` calls)
@@ -35,7 +38,7 @@ from anyio.abc import TaskGroup, TaskStatus
 from livekit import rtc
 
 from vagent._core import OwnershipError, collapse_excgroups, is_given
-from vagent.session import AgentStateChangedEvent, UserInputTranscribedEvent
+from vagent.session import AgentStateChangedEvent, CloseReason, UserInputTranscribedEvent
 from vagent.session.io import AudioInput, AudioOutput, TextOutput
 from vagent.session.owner import current_owner_task_group
 from vagent.session.transcript_sync import TranscriptSynchronizer
@@ -46,6 +49,7 @@ from ._room_audio_io import RoomAudioInput, RoomAudioOutput
 from ._room_base import RoomBase
 from ._room_transcription import RoomTranscriptionOutput
 from ._room_video_input import RoomVideoInput
+from ._rtc_listeners import reason_name
 from ._values import (
     ATTRIBUTE_AGENT_STATE,
     ATTRIBUTE_PUBLISH_ON_BEHALF,
@@ -61,6 +65,7 @@ from ._values import (
     TrackSubscribed,
 )
 from .room_io_options import (
+    DEFAULT_CLOSE_ON_DISCONNECT_REASONS,
     DEFAULT_ROOM_INPUT_OPTIONS,
     DEFAULT_ROOM_OUTPUT_OPTIONS,
     RoomInputOptions,
@@ -109,6 +114,8 @@ class RoomIO:
         self._agent_state: str | None = None
         self._state_changed: anyio.Event | None = None
         self._own_tg: TaskGroup | None = None
+        self._owner: TaskGroup | None = None  # where RoomIO runs (closes the session from)
+        self._closing_session = False
         self._scope: anyio.CancelScope | None = None
         self._done: anyio.Event | None = None
 
@@ -169,6 +176,7 @@ class RoomIO:
                 "RoomIO.start() needs an owner: use `async with RoomIO(...)`, pass "
                 "task_group=..., or start it from a job entrypoint"
             )
+        self._owner = owner
         await owner.start(self._run, name="RoomIO")
 
     async def aclose(self) -> None:
@@ -183,7 +191,7 @@ class RoomIO:
     async def __aenter__(self) -> Self:
         tg = anyio.create_task_group()
         await tg.__aenter__()
-        self._own_tg = tg
+        self._own_tg = self._owner = tg
         try:
             await tg.start(self._run, name="RoomIO")
         except BaseException as exc:
@@ -387,6 +395,7 @@ class RoomIO:
                     ):
                         self._linked = None
                         self._notify(restart_audio=True)
+                        self._on_linked_participant_left(event.participant)
                 case Disconnected():
                     self._linked = None
                     self._notify(restart_audio=True)
@@ -472,6 +481,32 @@ class RoomIO:
             except Exception:
                 logger.warning("publishing the agent state failed", exc_info=True)
             published = state
+
+    def _on_linked_participant_left(self, participant: RemoteParticipant) -> None:
+        reason = participant.disconnect_reason
+        if (
+            not self._input_options.close_on_disconnect
+            or reason not in DEFAULT_CLOSE_ON_DISCONNECT_REASONS
+            or self._closing_session
+            or self._owner is None
+        ):
+            return
+        logger.info(
+            "closing the session: the linked participant left "
+            "(RoomInputOptions(close_on_disconnect=False) keeps it open)",
+            extra={"participant": participant.identity, "reason": reason_name(reason)},
+        )
+        self._closing_session = True
+        # In the owner's task group, not RoomIO's: closing the session closes RoomIO.
+        self._owner.start_soon(self._close_session, name="RoomIO: close the session")
+
+    async def _close_session(self) -> None:
+        session = self._session
+        close = getattr(session, "_close", None)
+        if close is None:  # a stand-in session
+            await session.aclose()
+            return
+        await close(CloseReason.PARTICIPANT_DISCONNECTED, None, deadline=CLOSE_TIMEOUT)
 
     def _on_session_close(self, _event: object) -> None:
         """The session closed: RoomIO has nothing left to serve (it ends in its owner)."""

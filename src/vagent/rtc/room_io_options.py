@@ -16,6 +16,14 @@ if TYPE_CHECKING:
     from vagent.session import AgentSession
 
 
+DEFAULT_CLOSE_ON_DISCONNECT_REASONS: tuple[int, ...] = (
+    rtc.DisconnectReason.CLIENT_INITIATED,
+    rtc.DisconnectReason.ROOM_DELETED,
+    rtc.DisconnectReason.USER_REJECTED,
+)
+"""Why the linked participant left, when ``close_on_disconnect`` closes the session."""
+
+
 @frozen(kw_only=True)
 class TextInputEvent:
     """A chat message from the linked participant (topic ``lk.chat``)."""
@@ -45,6 +53,10 @@ class RoomInputOptions:
     the linked participant's camera and sets it as ``session.input.video`` (the latest few
     frames are kept; see :class:`~vagent.rtc.RoomVideoInput`). ``sync_transcription=False``
     publishes agent text as soon as it is generated instead of in step with the audio.
+    ``close_on_disconnect``: close the session (``CloseReason.PARTICIPANT_DISCONNECTED``)
+    when the linked participant leaves for one of
+    :data:`DEFAULT_CLOSE_ON_DISCONNECT_REASONS` (it hung up, was rejected, or the room was
+    deleted; not a dropped connection, which may come back).
     """
 
     text_enabled: bool = True
@@ -55,6 +67,7 @@ class RoomInputOptions:
     noise_cancellation: Any | None = None
     text_input_cb: TextInputCallback = _default_text_input_cb
     sync_transcription: NotGivenOr[bool] = NOT_GIVEN
+    close_on_disconnect: bool = True
 
 
 def _microphone() -> rtc.TrackPublishOptions:

@@ -232,8 +232,13 @@ class FakeRemoteParticipant:
             )
         )
 
-    def leave(self) -> None:
-        """Disconnect from the room: its streams end, ``participant_disconnected`` follows."""
+    def leave(self, *, reason: int = rtc.DisconnectReason.CLIENT_INITIATED) -> None:
+        """Disconnect from the room: its streams end, ``participant_disconnected`` follows.
+
+        ``reason`` (an ``rtc.DisconnectReason``) is what the server reports: the default is a
+        user who hung up; ``CONNECTION_TIMEOUT`` or ``SIGNAL_CLOSE`` is a dropped connection.
+        """
+        self._info = _replace(self._info, disconnect_reason=reason)
         self._room._remove(self)
 
 
