@@ -18,6 +18,7 @@ NAMESPACES = [
     "vagent.tts",
     "vagent.vad",
     "vagent.tokenize",
+    "vagent.pipeline.text_transforms",
     "vagent.metrics",
     "vagent.io",
     "vagent.utils",
