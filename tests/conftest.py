@@ -1,4 +1,35 @@
 """Shared test configuration: pytest-trio runs every async test (``trio_mode = true``).
 
 Use the ``autojump_clock`` fixture from pytest-trio for virtual time.
+
+Tests marked ``livekit_server`` run against the real LiveKit server; its fixtures
+(``livekit_server``, ``private_livekit_server``) live in ``real_livekit_server.py``.
 """
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import pytest
+
+from real_livekit_server import (
+    attach_server_log,
+    check_marked_item,
+    livekit_server,
+    private_livekit_server,
+)
+
+__all__ = ["livekit_server", "private_livekit_server"]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    check_marked_item(item)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    attach_server_log(item, report)
+    return report

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
@@ -135,9 +136,32 @@ def _twirp_error(response: httpx.Response) -> TwirpError:
             status_code=response.status_code,
             meta=meta or {},
         )
-    # Not a Twirp answer (a proxy in between): keep what we have.
-    code = "unavailable" if response.status_code >= 500 else "unknown"
-    return TwirpError(code, response.text[:200], status_code=response.status_code, meta={})
+    # Not a Twirp answer: LiveKit's auth middleware answers a bad token with a plain-text 401,
+    # and a proxy in between may answer anything. Name the code after the HTTP status.
+    code = _CODES_BY_STATUS.get(response.status_code)
+    if code is None:
+        code = "unavailable" if response.status_code >= 500 else "unknown"
+    # LiveKit's 401 text quotes the token it refused: keep it out of error messages and logs.
+    text = _JWT.sub("<token>", response.text.strip())[:200]
+    return TwirpError(code, text, status_code=response.status_code, meta={})
+
+
+_JWT = re.compile(r"eyJ[\w-]*\.[\w-]*\.[\w-]*")
+
+
+# Twirp's own mapping of error codes to HTTP statuses, read backwards (first code wins).
+_CODES_BY_STATUS = {
+    400: "invalid_argument",
+    401: "unauthenticated",
+    403: "permission_denied",
+    404: "not_found",
+    408: "deadline_exceeded",
+    409: "already_exists",
+    412: "failed_precondition",
+    429: "resource_exhausted",
+    501: "unimplemented",
+    503: "unavailable",
+}
 
 
 def _parse(response: httpx.Response, reply: type[M], what: str) -> M:
