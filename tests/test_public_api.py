@@ -27,6 +27,7 @@ NAMESPACES = [
     "vagent.rtc",
     "vagent.mixer",
     "vagent.testing",
+    "vagent.api",
 ]
 
 

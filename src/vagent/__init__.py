@@ -85,10 +85,12 @@ _EXPORTS: dict[str, str] = {
     "PlayHandle": "vagent.mixer",
     "Plugin": "vagent.plugins",
 }
-_SUBMODULES = frozenset({"llm", "cli", "stt", "tts", "utils", "vad", "metrics", "io", "tokenize"})
+_SUBMODULES = frozenset(
+    {"api", "llm", "cli", "stt", "tts", "utils", "vad", "metrics", "io", "tokenize"}
+)
 
 if TYPE_CHECKING:
-    from . import cli, io, llm, metrics, stt, tokenize, tts, utils, vad
+    from . import api, cli, io, llm, metrics, stt, tokenize, tts, utils, vad
     from ._core import (
         DEFAULT_API_CONNECT_OPTIONS as DEFAULT_API_CONNECT_OPTIONS,
         NOT_GIVEN as NOT_GIVEN,
@@ -264,6 +266,7 @@ __all__ = [
     "WorkerPermissions",
     "WorkerType",
     "__version__",
+    "api",
     "cli",
     "function_tool",
     "get_job_context",

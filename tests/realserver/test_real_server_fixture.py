@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from real_livekit_server import BIN_ENV, REQUIRE_ENV, skip_or_fail_without_server
 
 
@@ -13,7 +14,7 @@ def test_a_missing_server_skips_with_the_reason(
 ) -> None:
     monkeypatch.setenv(BIN_ENV, str(tmp_path / "no-such-server"))
     monkeypatch.delenv(REQUIRE_ENV, raising=False)
-    with pytest.raises(pytest.skip.Exception, match="not installed.*go install"):
+    with pytest.raises(pytest.skip.Exception, match=r"not installed.*go install"):
         skip_or_fail_without_server()
 
 

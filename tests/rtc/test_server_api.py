@@ -202,9 +202,11 @@ async def test_rooms_and_participants_round_trip(
     expected_type = "application/json" if content_type == "json" else "application/protobuf"
     assert {ct for _, ct, _ in server.requests} == {expected_type}
     grants = {method: video for method, _, video in server.requests}
-    assert grants["CreateRoom"] == {"roomCreate": True}
-    assert grants["ListRooms"] == {"roomList": True}
-    assert grants["GetParticipant"] == {"roomAdmin": True, "room": "support"}
+    # livekit-api's VideoGrants defaults (publish, subscribe, data) ride along, as there
+    defaults = {"canPublish": True, "canSubscribe": True, "canPublishData": True}
+    assert grants["CreateRoom"] == {**defaults, "roomCreate": True}
+    assert grants["ListRooms"] == {**defaults, "roomList": True}
+    assert grants["GetParticipant"] == {**defaults, "roomAdmin": True, "room": "support"}
 
 
 async def test_twirp_errors_become_api_status_errors(server: FakeRoomService) -> None:

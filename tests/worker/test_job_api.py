@@ -6,7 +6,7 @@ import pytest
 from livekit.protocol import agent
 
 from vagent._core import ValidationError
-from vagent.rtc.server_api import LiveKitAPI
+from vagent.api import AgentDispatchService, EgressService, LiveKitAPI, RoomService, SipService
 from vagent.worker.job_context import JobContext, JobProcess
 from vagent.worker.options import JobExecutorType
 from vagent.worker.running_job import JobAcceptArguments, RunningJobInfo
@@ -33,6 +33,11 @@ def test_api_uses_job_url_and_env_credentials(monkeypatch: pytest.MonkeyPatch) -
     api = ctx.api
     assert isinstance(api, LiveKitAPI)
     assert ctx.api is api  # created once
+    # the services livekit-agents code reaches through ctx.api
+    assert isinstance(api.room, RoomService)
+    assert isinstance(api.agent_dispatch, AgentDispatchService)
+    assert isinstance(api.sip, SipService)
+    assert isinstance(api.egress, EgressService)
     assert len(ctx._shutdown_callbacks) == 1  # closed when the job shuts down
 
 

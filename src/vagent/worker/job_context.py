@@ -32,7 +32,7 @@ from .options import JobExecutorType
 if TYPE_CHECKING:
     from anyio.abc import TaskGroup
 
-    from vagent.rtc.server_api import LiveKitAPI
+    from vagent.api import LiveKitAPI
 
     from .running_job import RunningJobInfo
 
@@ -253,7 +253,7 @@ class JobContext:
 
     @property
     def api(self) -> LiveKitAPI:
-        """LiveKit's server API (rooms, participants) for this job's server.
+        """LiveKit's server API for this job's server: ``room``, ``agent_dispatch``, ``sip``, ``egress``.
 
         Created on first use from the job's server url and ``LIVEKIT_API_KEY`` /
         ``LIVEKIT_API_SECRET`` (``vagent start --api-key ...`` exports them to job
@@ -261,7 +261,7 @@ class JobContext:
         shuts down.
         """
         if self._api is None:
-            from vagent.rtc.server_api import LiveKitAPI
+            from vagent.api import LiveKitAPI
 
             self._api = LiveKitAPI(url=self._info.url or None)
             self.add_shutdown_callback(self._api.aclose)
