@@ -13,10 +13,11 @@ from typing import Any
 import anyio
 from attrs import define, field
 
+from vagent.llm import ChatContext
 from vagent.session import Agent, AgentSession
 from vagent.session.transcript_sync import TranscriptSynchronizer
 from vagent.testing.fake_io import FakeAudioInput, FakeAudioOutput, FakeTextOutput
-from vagent.testing.fake_llm import FakeLLM, FakeLLMResponse
+from vagent.testing.fake_llm import FakeLLM, FakeLLMResponse, last_user_text
 from vagent.testing.fake_stt import FakeSTT
 from vagent.testing.fake_tts import FakeTTS, FakeTTSResponse
 from vagent.testing.fake_vad import FakeUserSpeech, FakeVAD
@@ -95,11 +96,15 @@ async def voice_session(
     can_pause: bool = True,
     synchronize: bool = False,
     userdata: Any = None,
+    llm: FakeLLM | None = None,
+    tts: FakeTTS | None = None,
     **session_kwargs: Any,
 ) -> AsyncIterator[Voice]:
-    """A started voice session with the reference fakes; times are relative to t0 = start."""
-    llm = FakeLLM(list(responses))
-    tts = FakeTTS(default=tts_response or FakeTTSResponse(audio_duration=2.0, ttfb=0.2))
+    """A started voice session with the reference fakes; times are relative to t0 = start.
+
+    ``llm`` / ``tts`` replace the fakes built from ``responses`` / ``tts_response``."""
+    llm = llm or FakeLLM(list(responses))
+    tts = tts or FakeTTS(default=tts_response or FakeTTSResponse(audio_duration=2.0, ttfb=0.2))
     kwargs: dict[str, Any] = {"userdata": userdata} if userdata is not None else {}
     async with AsyncExitStack() as stack:
         session = await stack.enter_async_context(
@@ -148,3 +153,17 @@ def messages(session: AgentSession[Any]) -> list[tuple[str, str, bool]]:
 
 def history_kinds(session: AgentSession[Any]) -> list[str]:
     return [item.role if item.type == "message" else item.type for item in session.history.items]
+
+
+def livekit_key(chat_ctx: ChatContext) -> str:
+    """A FakeLLM key choosing replies as livekit-agents' test LLM does: the extra
+    instructions of a ``generate_reply(instructions=...)`` (vagent appends them to the system
+    message), else the output of a tool the request answers, else the last user message."""
+    items = chat_ctx.items
+    if items and items[0].type == "message" and items[0].role == "system":
+        lines = (items[0].text_content or "").split("\n")
+        if len(lines) > 1:
+            return lines[-1]
+    if items and items[-1].type == "function_call_output":
+        return items[-1].output
+    return last_user_text(chat_ctx)

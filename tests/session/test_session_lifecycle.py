@@ -95,7 +95,7 @@ async def test_close_in_every_phase(
         assert kinds.count("function_call") == kinds.count("function_call_output") == 1
         output = next(i for i in session.history.items if i.type == "function_call_output")
         assert output.is_error
-        assert "interrupted" in output.output
+        assert "cancelled" in output.output
     if phase == "speaking":
         role, text, interrupted = messages(session)[-1]
         assert role == "assistant"

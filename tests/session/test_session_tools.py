@@ -151,10 +151,11 @@ async def test_none_and_stop_response_need_no_reply(autojump_clock: object) -> N
     first.expect.next_event().is_function_call(name="note")
     first.expect.next_event().is_function_call_output(output="")
     first.expect.no_more_events()
-    # StopResponse: neither the call nor an output is recorded
+    # StopResponse: the call is answered with an empty output, and nothing replies to it
     second.expect.next_event().is_message(role="assistant")
+    second.expect.next_event().is_function_call(name="hang_up")
+    second.expect.next_event().is_function_call_output(output="", is_error=False)
     second.expect.no_more_events()
-    assert "hang_up" not in [getattr(i, "name", None) for i in session.history.items]
 
 
 async def test_max_tool_steps(autojump_clock: object) -> None:
@@ -179,9 +180,11 @@ async def test_max_tool_steps(autojump_clock: object) -> None:
         )
         result = await session.run(user_input="go")
 
-    # the first reply plus max_tool_steps tool replies; every call has its output
-    assert len(llm.requests) == 3
-    assert handle_steps == [3]
+    # the first reply plus max_tool_steps tool replies call the tool; one last reply runs
+    # with tool_choice "none" (its tool calls are dropped); every call has its output
+    assert len(llm.requests) == 4
+    assert [r.tool_choice for r in llm.requests][-1] == "none"
+    assert handle_steps == [4]
     kinds = [e.type for e in result.events]
     assert kinds == ["function_call", "function_call_output"] * 3
 
@@ -244,6 +247,7 @@ async def test_handoff_with_two_tools_in_one_step(autojump_clock: object) -> Non
                     FakeToolCall(name="transfer_to_sales"),
                 ],
             ),
+            FakeLLMResponse(input="I want to buy", content="Sales will take it from here."),
             FakeLLMResponse(input="I want to buy", content="Hello from sales!"),
         ]
     )
@@ -262,14 +266,19 @@ async def test_handoff_with_two_tools_in_one_step(autojump_clock: object) -> Non
     cursor.next_event().is_function_call(name="transfer_to_sales")
     cursor.next_event(type="function_call_output").is_function_call_output(output="logged buy")
     cursor.next_event().is_function_call_output(output="Transferring you to sales.")
+    # (agent, "message"): the old agent says it (tool_choice "none"), then hands off
+    assert cursor.next_event().is_message(role="assistant").item.text_content == (
+        "Sales will take it from here."
+    )
     cursor.next_event().is_agent_handoff(new_agent_type=Sales)
     cursor.next_event().is_message(role="assistant")
     cursor.no_more_events()
     result.expect.contains_agent_handoff(new_agent_type=Sales)
-    # the old agent did not reply to the tool outputs: sales greeted instead, seeing the
-    # conversation it was handed (chat context carried) and its own instructions
-    assert len(llm.requests) == 2
-    sales_request = llm.requests[1].chat_ctx
+    assert len(llm.requests) == 3
+    assert llm.requests[1].tool_choice == "none"
+    assert llm.requests[1].chat_ctx.items[0].text_content == "You route calls."
+    # sales greeted, seeing the conversation it was handed and its own instructions
+    sales_request = llm.requests[2].chat_ctx
     assert sales_request.items[0].text_content == "You sell things.\nGreet the user."
     assert "I want to buy" in [i.text_content for i in sales_request.items if i.type == "message"]
     assert messages(session)[-1] == ("assistant", "Hello from sales!", False)

@@ -2,9 +2,15 @@
 
 The activity owns a task group (opened by :meth:`AgentActivity.run`, itself a task of the
 session) holding the speech scheduler, audio recognition, the agent's ``on_enter`` hook and
-one task per speech. A speech task runs its steps inside the speech's cancel scope and marks
-the handle done in its ``finally``. Turn handling (the recognition hooks, interruptions)
-lives in :mod:`.turn_handling`.
+one task per speech. A speech task owns a task group for the speech's tools, runs each step
+inside a cancel scope the handle's ``interrupt()`` cancels (see :mod:`.speech_jobs`), and
+marks the handle done in its ``finally``. Closing the activity cancels the speech tasks,
+tools included.
+
+Speeches asked of an activity that is not running yet (the incoming agent of a handoff) wait
+in a list and start when it runs, before its ``on_enter``; a user message given with such a
+reply is committed only then. Turn handling (the recognition hooks, interruptions) lives in
+:mod:`.turn_handling`.
 """
 
 from __future__ import annotations
@@ -16,12 +22,14 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.lowlevel
 from anyio.abc import TaskGroup, TaskStatus
+from attrs import define
 from livekit import rtc
 
 from vagent._core import (
     NOT_GIVEN,
     APIError,
     NotGivenOr,
+    collapse_excgroups,
     is_given,
     open_channel,
     send_or_drop,
@@ -33,9 +41,15 @@ from vagent.llm import (
     ToolChoice,
 )
 
+from .agent import INSTRUCTIONS_ID, sync_instructions
 from .events import AgentState
 from .preemptive import SpeculativeReply
-from .speech_handle import SPEECH_PRIORITY_NORMAL, SpeechHandle, current_speech_var
+from .speech_handle import (
+    SPEECH_PRIORITY_NORMAL,
+    SpeechHandle,
+    current_speech_var,
+    current_tool_call_var,
+)
 from .speech_jobs import reply_job, say_job
 from .speech_scheduler import SpeechScheduler
 from .turn_handling import TurnHandling
@@ -59,7 +73,16 @@ it and go straight to the VAD/STT streams' own bounded, dropping inputs."""
 RECOGNITION_STOP_TIMEOUT = 0.5
 """How long recognition may take to end its streams once user audio ended, at close."""
 
-INSTRUCTIONS_ID = "instructions"
+SpeechJob = Callable[[TaskGroup], Awaitable[None]]
+"""What a speech task runs, given the task group owning the speech's tools."""
+
+
+@define
+class _WaitingSpeech:
+    """A speech asked of an activity that does not run yet, and how to start it."""
+
+    handle: SpeechHandle
+    start: Callable[[], None]
 
 
 class AgentActivity(TurnHandling):
@@ -70,16 +93,22 @@ class AgentActivity(TurnHandling):
         self._agent = agent
         self._session = session
         self._scheduler = SpeechScheduler(
-            on_authorized=self._on_speech_authorized, on_idle=self._on_idle
+            on_authorized=self._on_speech_authorized,
+            on_idle=self._refresh_idle_state,
+            speeches_running=lambda: bool(self._speeches),
         )
         self._tg: TaskGroup | None = None
         self._closed = anyio.Event()
         self._stopped = anyio.Event()
         self._scheduler_done = anyio.Event()
         self._entered = anyio.Event()
+        self._exited = False
+        self._idle_signal: anyio.Event | None = None  # set when a speech task ends
         self._audio_send, self._audio_recv = open_channel(USER_AUDIO_BUFFER, rtc.AudioFrame)
         self._audio_ended = False
         self._speeches: set[SpeechHandle] = set()
+        self._awaiting_tools: set[SpeechHandle] = set()  # played out, tools still running
+        self._waiting: list[_WaitingSpeech] = []  # speeches asked before run()
         self._provider_listeners: list[tuple[Any, str, Callable[..., None]]] = []
 
     # -- resolved configuration ------------------------------------------------------------
@@ -139,15 +168,19 @@ class AgentActivity(TurnHandling):
 
         On :meth:`close`, user audio ends first and recognition gets
         ``RECOGNITION_STOP_TIMEOUT`` to wind down its streams; then everything left
-        (speeches included) is cancelled.
+        (speeches and their tools included) is cancelled.
         """
         self._agent._activity = self
+        sync_instructions(self._agent)
         self._subscribe_providers()
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
                 tg.start_soon(self._run_scheduler)
                 await self._start_recognition(tg)
+                waiting, self._waiting = self._waiting, []
+                for speech in waiting:
+                    speech.start()  # asked while it was not running yet: before on_enter
                 task_status.started()
                 tg.start_soon(self._run_on_enter)
                 await self._closed.wait()
@@ -160,11 +193,26 @@ class AgentActivity(TurnHandling):
         finally:
             self._entered.set()
             self._closed.set()
+            self.abandon()
             self._end_user_audio()
             self._audio_recv.close()
             self._unsubscribe_providers()
             if self._agent._activity is self:
                 self._agent._activity = None
+            self._stopped.set()
+            if self._idle_signal is not None:
+                self._idle_signal.set()
+
+    def abandon(self) -> None:
+        """This activity will not run (or stopped): speeches still waiting to start end,
+        interrupted, with nothing committed; waiters on one that never ran are released."""
+        waiting, self._waiting = self._waiting, []
+        for speech in waiting:
+            speech.handle._cancel()
+            speech.handle._mark_done()
+        if self._tg is None:
+            self._closed.set()
+            self._entered.set()
             self._stopped.set()
 
     async def _run_on_enter(self) -> None:
@@ -177,6 +225,13 @@ class AgentActivity(TurnHandling):
         """Wait until the agent's ``on_enter`` returned (or the activity stopped)."""
         await self._entered.wait()
 
+    async def wait_idle(self) -> None:
+        """Wait until ``on_enter`` returned and no speech runs (nor waits to run)."""
+        await self._entered.wait()
+        while (self._speeches or self._waiting) and not self._stopped.is_set():
+            self._idle_signal = signal = self._idle_signal or anyio.Event()
+            await signal.wait()
+
     async def _run_scheduler(self) -> None:
         try:
             await self._scheduler.run()
@@ -188,13 +243,22 @@ class AgentActivity(TurnHandling):
         self._closed.set()
 
     async def drain(self) -> None:
-        """Run ``on_exit``, let queued speeches finish, then close and wait until closed."""
+        """Run ``on_exit``, let queued speeches finish (their tools and tool replies
+        included), then close and wait until closed."""
         if not self._closed.is_set():
-            await self._run_hook(self._agent.on_exit, "on_exit")
+            await self.run_on_exit()
             self._scheduler.drain()
             await self._scheduler_done.wait()
         self.close()
         await self.wait_closed()
+
+    async def run_on_exit(self) -> None:
+        """Run the agent's ``on_exit`` (once; errors are reported, not raised)."""
+        if self._exited:
+            await anyio.lowlevel.checkpoint()
+            return
+        self._exited = True
+        await self._run_hook(self._agent.on_exit, "on_exit")
 
     async def wait_closed(self) -> None:
         """Wait until :meth:`run` returned."""
@@ -247,24 +311,32 @@ class AgentActivity(TurnHandling):
 
     # -- chat context ----------------------------------------------------------------------------
 
-    def commit_item(self, item: ChatItem, handle: SpeechHandle | None = None) -> None:
-        """Add ``item`` to the agent's context and the session history (in this order)."""
+    def commit_item(
+        self, item: ChatItem, handle: SpeechHandle | None = None, *, report: bool = True
+    ) -> None:
+        """Add ``item`` to the agent's context and the session history (in this order), and
+        (with ``report``) tell ``handle``'s observers (a run)."""
         self._agent._chat_ctx.insert(item)
         self._session._add_history_item(item)
-        if handle is not None:
+        if handle is not None and report:
             handle._item_added(item)
 
     def _llm_chat_ctx(self, extra_instructions: NotGivenOr[str]) -> ChatContext:
+        """A copy of the agent's context for one LLM request; ``extra_instructions`` (of a
+        ``generate_reply``) are appended to the instructions message for this request."""
         ctx = self._agent._chat_ctx.copy()
         instructions = self._agent.instructions
         if is_given(extra_instructions) and extra_instructions:
             instructions = (
                 f"{instructions}\n{extra_instructions}" if instructions else extra_instructions
             )
-        ctx.items[:] = [i for i in ctx.items if i.id != INSTRUCTIONS_ID]
+        index = ctx.index_by_id(INSTRUCTIONS_ID)
+        if index is not None:
+            del ctx.items[index]
         if instructions:
             ctx.items.insert(
-                0, ChatMessage(id=INSTRUCTIONS_ID, role="system", content=[instructions])
+                0 if index is None else index,
+                ChatMessage(id=INSTRUCTIONS_ID, role="system", content=[instructions]),
             )
         return ctx
 
@@ -279,13 +351,12 @@ class AgentActivity(TurnHandling):
         add_to_chat_ctx: bool = True,
     ) -> SpeechHandle:
         handle = self._new_handle(allow_interruptions)
-        self._start_speech(
-            handle,
-            lambda: say_job(
-                self, handle, text, audio if is_given(audio) else None, add_to_chat_ctx
-            ),
-            source="say",
-        )
+        given_audio = audio if is_given(audio) else None
+
+        def job(tools: TaskGroup) -> Awaitable[None]:
+            return say_job(self, handle, tools, text, given_audio, add_to_chat_ctx)
+
+        self._start_speech(handle, lambda: job, source="say")
         return handle
 
     def generate_reply(
@@ -297,15 +368,29 @@ class AgentActivity(TurnHandling):
         allow_interruptions: NotGivenOr[bool] = NOT_GIVEN,
         user_initiated: bool = True,
     ) -> SpeechHandle:
-        if user_message is not None:
-            self.commit_item(user_message)
+        """A reply (to ``user_message``, committed when the reply starts). Called from a
+        tool, ``tool_choice`` defaults to ``"none"``."""
+        if not is_given(tool_choice) and current_tool_call_var.get() is not None:
+            tool_choice = "none"
         handle = self._new_handle(allow_interruptions)
-        self._start_speech(
-            handle,
-            lambda: reply_job(self, handle, instructions, tool_choice),
-            source="generate_reply",
-            user_initiated=user_initiated,
-        )
+
+        def prepare() -> SpeechJob:
+            if user_message is not None:
+                self.commit_item(user_message)
+            # The context is read now, so speeches created later (a run's user message, a
+            # greeting's successor) are not in it; unless interrupted speeches still have to
+            # commit what was heard: the job reads it once they did.
+            pending = any(s.interrupted and not s.done() for s in self._speeches)
+            first_ctx = None if pending else self._llm_chat_ctx(instructions)
+
+            def job(tools: TaskGroup) -> Awaitable[None]:
+                return reply_job(
+                    self, handle, tools, instructions, tool_choice, first_ctx=first_ctx
+                )
+
+            return job
+
+        self._start_speech(handle, prepare, source="generate_reply", user_initiated=user_initiated)
         return handle
 
     def start_speculative_reply(self, message: ChatMessage) -> SpeculativeReply:
@@ -316,9 +401,11 @@ class AgentActivity(TurnHandling):
         speculation = SpeculativeReply.snapshot(handle, message, self._agent)
         chat_ctx = self._llm_chat_ctx(NOT_GIVEN)
         chat_ctx.items.append(message)
-        self._spawn_speech(
-            handle, lambda: reply_job(self, handle, NOT_GIVEN, NOT_GIVEN, first_ctx=chat_ctx)
-        )
+
+        def job(tools: TaskGroup) -> Awaitable[None]:
+            return reply_job(self, handle, tools, NOT_GIVEN, NOT_GIVEN, first_ctx=chat_ctx)
+
+        self._spawn_speech(handle, job)
         return speculation
 
     def adopt_speech(self, handle: SpeechHandle) -> None:
@@ -340,34 +427,50 @@ class AgentActivity(TurnHandling):
     def _start_speech(
         self,
         handle: SpeechHandle,
-        job: Callable[[], Awaitable[None]],
+        prepare: Callable[[], SpeechJob],
         *,
         source: Any,
         user_initiated: bool = True,
     ) -> None:
-        self._require_running()
-        self._scheduler.schedule(handle)
+        """Schedule and run a new speech, or keep it for when this activity runs.
+
+        A speech asked from a tool of this activity is accepted while draining: the tool's
+        own speech (which the drain waits for) may be waiting for it.
+        """
+        if self._closed.is_set():
+            raise RuntimeError("the agent activity is not running")
+        caller = current_speech_var.get()
+        force = caller is not None and caller in self._speeches
+
+        def start() -> None:
+            self._scheduler.schedule(handle, force=force)
+            self._spawn_speech(handle, prepare())
+
+        if self._tg is None:
+            self._waiting.append(_WaitingSpeech(handle=handle, start=start))
+        else:
+            start()
         self._session._speech_created(handle, source=source, user_initiated=user_initiated)
-        self._spawn_speech(handle, job)
 
     def _require_running(self) -> None:
         if self._tg is None or self._closed.is_set():
             raise RuntimeError("the agent activity is not running")
 
-    def _spawn_speech(self, handle: SpeechHandle, job: Callable[[], Awaitable[None]]) -> None:
+    def _spawn_speech(self, handle: SpeechHandle, job: SpeechJob) -> None:
         """Run ``job`` as the task owning ``handle`` (counted as running from now on)."""
         self._require_running()
         assert self._tg is not None
         self._speeches.add(handle)
         self._tg.start_soon(self._run_speech, handle, job, name=f"speech {handle.id}")
 
-    async def _run_speech(self, handle: SpeechHandle, job: Callable[[], Awaitable[None]]) -> None:
+    async def _run_speech(self, handle: SpeechHandle, job: SpeechJob) -> None:
         current_speech_var.set(handle)
+        current_tool_call_var.set(None)
         error: BaseException | None = None
         try:
-            with anyio.CancelScope() as scope:
-                handle._attach_scope(scope)
-                await job()
+            with collapse_excgroups():
+                async with anyio.create_task_group() as tools:
+                    await job(tools)
         except APIError as exc:
             # A provider gave up: this speech ends; the session closes only after
             # max_unrecoverable_errors such speeches in a row.
@@ -375,22 +478,58 @@ class AgentActivity(TurnHandling):
             logger.warning("speech ended by a provider error", extra={"speech_id": handle.id})
             self._session._speech_failed(exc, source=self._agent)
         except Exception as exc:
+            # A bug in user code the speech ran (a say() source, a node): this speech ends
+            # with the error; the conversation goes on.
             error = exc
             logger.exception("speech failed", extra={"speech_id": handle.id})
-            self._session._close_soon_on_error(exc, source=self._agent)
+            self._session._report_error(exc, source=self._agent, recoverable=True)
         finally:
             self._speeches.discard(handle)
+            self._awaiting_tools.discard(handle)
             handle._mark_done(error)
+            self._scheduler.wakeup()
+            self._refresh_idle_state()
+            signal, self._idle_signal = self._idle_signal, None
+            if signal is not None:
+                signal.set()
         await anyio.lowlevel.checkpoint()
+
+    # -- step callbacks (see .speech_jobs) --------------------------------------------------------
+
+    def _step_played(self, handle: SpeechHandle, *, awaiting_tools: bool) -> None:
+        """A step of ``handle`` played out (or was interrupted): the next speech may play;
+        while its tools run (not interrupted) the agent is "thinking"."""
+        if awaiting_tools and not handle.interrupted:
+            self._awaiting_tools.add(handle)
+        handle._mark_generation_done()
+
+    def _tools_finished(self, handle: SpeechHandle) -> None:
+        self._awaiting_tools.discard(handle)
+
+    def on_first_output(self, handle: SpeechHandle) -> None:
+        """The step's first audio frame (or text, without audio) is about to be output."""
+        self.reconcile_pause(handle)
+        self.speaking_started(handle)
 
     # -- scheduler callbacks -------------------------------------------------------------------------
 
     def _on_speech_authorized(self, handle: SpeechHandle) -> None:
         self.on_speech_authorized(handle)
 
-    def _on_idle(self) -> None:
-        self._session._update_agent_state(AgentState.LISTENING)
+    def _refresh_idle_state(self) -> None:
+        """Nothing plays and nothing is queued: "thinking" while a speech waits for its
+        tools (a reply may follow), else "listening"."""
+        if self._closed.is_set() or self._scheduler.current is not None:
+            return
+        if self._scheduler.pending():
+            return
+        state = AgentState.THINKING if self._awaiting_tools else AgentState.LISTENING
+        self._session._update_agent_state(state)
 
     def interrupt(self) -> None:
-        """Interrupt the current speech and every queued interruptible one."""
+        """Interrupt the current speech, every queued interruptible one, and those waiting
+        for their tools (the tools finish; no reply follows them)."""
         self._scheduler.interrupt_all()
+        for handle in list(self._awaiting_tools):
+            if handle.allow_interruptions:
+                handle._cancel()

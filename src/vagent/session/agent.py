@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.lowlevel
 
-from vagent._core import NOT_GIVEN, NotGivenOr, ValidationError, is_given
-from vagent.llm import ChatContext, find_function_tools
+from vagent._core import NOT_GIVEN, NotGivenOr, ValidationError, is_given, wallclock
+from vagent.llm import ChatContext, ChatMessage, find_function_tools
 
 from . import nodes
 from .model_settings import ModelSettings
@@ -24,7 +24,7 @@ from .model_settings import ModelSettings
 if TYPE_CHECKING:
     from livekit import rtc
 
-    from vagent.llm import LLM, ChatChunk, ChatMessage, FunctionTool
+    from vagent.llm import LLM, ChatChunk, FunctionTool
     from vagent.pipeline.stt import STT, SpeechEvent
     from vagent.pipeline.tts import TTS
     from vagent.pipeline.vad import VAD
@@ -106,7 +106,10 @@ class Agent:
 
     @property
     def chat_ctx(self) -> ChatContext:
-        """A read-only view of the agent's conversation (change it with update_chat_ctx)."""
+        """A read-only view of the agent's conversation (change it with update_chat_ctx).
+
+        While the agent runs, ``items[0]`` is a system message holding its instructions (id
+        ``"instructions"``; kept up to date by ``update_instructions``)."""
         return self._chat_ctx.readonly()
 
     @property
@@ -152,6 +155,8 @@ class Agent:
             raise ValidationError(f"instructions must be a string, got {instructions!r}")
         await anyio.lowlevel.checkpoint()  # async for livekit compatibility
         self._instructions = instructions
+        if self._activity is not None:
+            sync_instructions(self)
 
     async def update_tools(self, tools: list[FunctionTool]) -> None:
         """Replace the tools; the next LLM request uses them."""
@@ -162,6 +167,8 @@ class Agent:
         """Replace the agent's conversation with a copy of ``chat_ctx``."""
         await anyio.lowlevel.checkpoint()
         self._chat_ctx = chat_ctx.copy()
+        if self._activity is not None:
+            sync_instructions(self)
 
     # -- hooks ---------------------------------------------------------------------------
 
@@ -227,6 +234,30 @@ def _dedupe(tools: list[FunctionTool]) -> list[FunctionTool]:
             raise ValidationError(f"two tools are named {name!r}")
         seen[name] = tool
     return list(seen.values())
+
+
+INSTRUCTIONS_ID = "instructions"
+"""Id of the system message holding a running agent's instructions in its chat context."""
+
+
+def sync_instructions(agent: Agent) -> None:
+    """Put ``agent``'s instructions in its chat context as the system message at the front
+    (replacing one carried over from another agent); none when they are empty."""
+    items = agent._chat_ctx.items
+    index = next((i for i, item in enumerate(items) if item.id == INSTRUCTIONS_ID), None)
+    old = items.pop(index) if index is not None else None
+    if not agent.instructions:
+        return
+    # Stamped no later than the oldest item, so time-ordered inserts stay behind it.
+    stamp = min([item.created_at for item in items[:1]] + [wallclock()])
+    if old is not None:
+        stamp = min(stamp, old.created_at)
+    items.insert(
+        0,
+        ChatMessage(
+            id=INSTRUCTIONS_ID, role="system", content=[agent.instructions], created_at=stamp
+        ),
+    )
 
 
 def node_overridden(agent: Agent, name: str) -> bool:

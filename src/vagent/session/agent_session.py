@@ -10,14 +10,16 @@ or ``await session.start(agent, task_group=tg)``, or inside a job entrypoint (th
 task group, see :mod:`.owner`). ``start()`` returns once the agent is running. Everything
 the session runs (audio forwarding, the agent's activity, speeches, tools) lives in one
 cancel scope; :meth:`aclose` cancels it, waits (bounded), and emits ``close`` exactly once.
+
+Closing and its bounds are in :mod:`._session_lifetime`; agents and handoffs in
+:mod:`._session_agents`; events and state in :mod:`._session_events`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterable, Callable
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
 import anyio.lowlevel
@@ -28,21 +30,17 @@ from vagent._core import (
     NOT_GIVEN,
     NotGivenOr,
     OwnershipError,
-    collapse_excgroups,
     is_given,
 )
 from vagent._core.owner import current_owner_task_group
 from vagent.llm import ChatContext, ChatMessage, ToolChoice
 
 from ._output_pairing import OutputPairing
+from ._session_agents import SessionAgents
 from ._session_events import SessionEvents
+from ._session_lifetime import CLOSE_TIMEOUT, SessionLifetime
 from .activity import AgentActivity
-from .events import (
-    AgentState,
-    CloseEvent,
-    CloseReason,
-    UserState,
-)
+from .events import AgentState, UserState
 from .io import AgentInput, AgentOutput, AudioInputForwarder, AudioOutput, TextOutput
 from .session_options import VoiceOptions
 from .transcript_sync import _SyncedAudioOutput as _SyncedAudioOutput
@@ -56,13 +54,12 @@ logger = logging.getLogger("vagent.session")
 
 Userdata_T = TypeVar("Userdata_T")
 
-CLOSE_TIMEOUT = 5.0
-"""Default deadline of :meth:`AgentSession.aclose` (on_exit + cancellation + joins)."""
+__all__ = ["CLOSE_TIMEOUT", "AgentSession"]
 
 RoomIOBuilder = Callable[..., Any]
 
 
-class AgentSession(SessionEvents, Generic[Userdata_T]):
+class AgentSession(SessionLifetime, SessionAgents, SessionEvents, Generic[Userdata_T]):
     """A voice (or text) conversation between a user and agents; see the module docstring."""
 
     def __init__(
@@ -89,7 +86,9 @@ class AgentSession(SessionEvents, Generic[Userdata_T]):
         room_io_builder: RoomIOBuilder | None = None,
         sync_transcription: bool = True,
     ) -> None:
-        super().__init__()
+        SessionEvents.__init__(self)
+        SessionLifetime.__init__(self)
+        SessionAgents.__init__(self)
         self._opts = VoiceOptions(
             allow_interruptions=allow_interruptions,
             discard_audio_if_uninterruptible=discard_audio_if_uninterruptible,
@@ -124,16 +123,10 @@ class AgentSession(SessionEvents, Generic[Userdata_T]):
         )
         self._sync_transcription = sync_transcription
         self._history = ChatContext.empty()
-        self._agent: Agent | None = None
-        self._activity: AgentActivity | None = None
-        self._owner_tg: TaskGroup | None = None
         self._tg: TaskGroup | None = None
-        self._run_scope: anyio.CancelScope | None = None
         self._started = False
-        self._run_done: anyio.Event | None = None
-        self._close_reason = CloseReason.USER_INITIATED
-        self._close_error: BaseException | None = None
         self._run_state: RunResult | None = None
+        self._run_starting = False
         self._mock_tools: dict[tuple[type, str], Callable[..., Any]] = {}
         self._activity_lock: anyio.Lock | None = None
         self._room_io: Any = None
@@ -211,34 +204,6 @@ class AgentSession(SessionEvents, Generic[Userdata_T]):
 
     # -- lifetime ----------------------------------------------------------------------------
 
-    async def __aenter__(self) -> Self:
-        if self._owner_tg is not None:
-            raise OwnershipError("AgentSession can only be entered once")
-        tg = anyio.create_task_group()
-        await tg.__aenter__()
-        self._owner_tg = tg
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool | None:
-        assert self._owner_tg is not None
-        close_error: Exception | None = None
-        try:
-            with anyio.CancelScope(shield=True):
-                await self.aclose()  # bounded by its own deadline
-        except Exception as error:
-            close_error = error
-        # aclose() cancelled everything the session runs: this only joins it.
-        with collapse_excgroups():
-            suppressed = await self._owner_tg.__aexit__(exc_type, exc, tb)
-        if close_error is not None:
-            raise close_error
-        return suppressed
-
     async def start(
         self,
         agent: Agent,
@@ -311,7 +276,7 @@ class AgentSession(SessionEvents, Generic[Userdata_T]):
                     await tg.start(forwarder.run_into, self._push_user_audio)
                     if self._sync_transcription:
                         tg.start_soon(self._pairing.run)
-                    await self._start_activity(agent)
+                    await self._start_activity(AgentActivity(agent, self))
                     self._started = True
                     self._update_agent_state(AgentState.LISTENING)
                     if self._opts.user_away_timeout is not None:
@@ -330,119 +295,7 @@ class AgentSession(SessionEvents, Generic[Userdata_T]):
         activity = self._activity
         return activity is not None and activity.push_audio(frame)
 
-    async def _start_activity(self, agent: Agent) -> None:
-        assert self._tg is not None
-        activity = AgentActivity(agent, self)
-        self._agent = agent
-        self._activity = activity
-        await self._tg.start(activity.run)
-
-    async def aclose(self, *, deadline: float = CLOSE_TIMEOUT) -> None:
-        """Close the session: interrupt speeches, stop every task, emit ``close`` once.
-
-        Idempotent; returns within ``deadline`` seconds plus the cleanup deadline of the
-        speech being interrupted. ``on_exit`` of the current agent runs first (bounded by the
-        same deadline).
-        """
-        await self._close(CloseReason.USER_INITIATED, None, deadline=deadline)
-
-    async def _close(
-        self, reason: CloseReason, error: BaseException | None, *, deadline: float
-    ) -> None:
-        if self._run_done is None:
-            if not self._close_emitted:
-                self._close_reason, self._close_error = reason, error
-                self._emit_close()
-            await anyio.lowlevel.checkpoint()
-            return
-        if self._run_scope is not None and not self._run_scope.cancel_called:
-            self._close_reason, self._close_error = reason, error
-            try:
-                with anyio.move_on_after(deadline):
-                    await anyio.lowlevel.checkpoint()
-                    activity = self._activity
-                    if activity is not None:
-                        if reason is not CloseReason.ERROR:
-                            await activity._run_hook(activity.agent.on_exit, "on_exit")
-                        activity.close()
-                        await activity.wait_closed()
-                    if self._room_io is not None:
-                        await self._room_io.aclose()
-            finally:
-                # Also when the caller is a task of this session (a tool closing it): the
-                # activity's cancellation reaches the caller before this line otherwise.
-                if self._run_scope is not None:
-                    self._run_scope.cancel()
-        with anyio.move_on_after(deadline):
-            await self._run_done.wait()
-
-    def _close_soon_on_error(self, error: BaseException, *, source: Any = None) -> None:
-        """An unrecoverable error: report it and close the session (from any task)."""
-        self._report_error(error, source=source, recoverable=False)
-        self._close_soon(error)
-
-    def _close_soon(self, error: BaseException) -> None:
-        self._close_reason, self._close_error = CloseReason.ERROR, error
-        if self._run_scope is not None:
-            self._run_scope.cancel()
-
-    async def drain(self, *, deadline: float = CLOSE_TIMEOUT) -> None:
-        """Let queued speeches finish (``on_exit`` runs), then close."""
-        activity = self._activity
-        if activity is not None:
-            with anyio.move_on_after(deadline):
-                await activity.drain()
-        await self._close(CloseReason.USER_INITIATED, None, deadline=deadline)
-
-    def _emit_close(self) -> None:
-        if self._close_emitted:
-            return
-        self._close_emitted = True
-        self.emit("close", CloseEvent(reason=self._close_reason, error=self._close_error))
-        for subscription in self._subscriptions:
-            subscription._end()
-
-    # -- agents ---------------------------------------------------------------------------------
-
-    def update_agent(self, agent: Agent) -> None:
-        """Hand the conversation to ``agent`` (the current one drains first, ``on_exit``
-        runs, then ``agent.on_enter``)."""
-        if self._tg is None:
-            self._agent = agent
-            return
-        self._tg.start_soon(self._swap_agent, agent, self._activity)
-
-    def _handoff(self, old: AgentActivity, new_agent: Agent) -> None:
-        if self._run_state is not None:
-            self._run_state._handoff_started()
-        if self._tg is not None:
-            self._tg.start_soon(self._swap_agent, new_agent, old)
-
-    async def _swap_agent(self, agent: Agent, old: AgentActivity | None) -> None:
-        assert self._activity_lock is not None
-        run_state = self._run_state if old is not None else None
-        try:
-            async with self._activity_lock:
-                current = self._activity
-                old_agent = current.agent if current is not None else None
-                if current is not None:
-                    await current.drain()
-                if run_state is not None:
-                    run_state._agent_handoff(old_agent=old_agent, new_agent=agent)
-                await self._start_activity(agent)
-                new = self._activity
-            if run_state is not None and new is not None:
-                await new.wait_entered()  # speeches its on_enter creates belong to the run
-        finally:
-            if run_state is not None:
-                run_state._handoff_finished()
-
     # -- speaking ------------------------------------------------------------------------------
-
-    def _require_activity(self) -> AgentActivity:
-        if self._activity is None:
-            raise RuntimeError("AgentSession is not running")
-        return self._activity
 
     def say(
         self,
@@ -452,8 +305,10 @@ class AgentSession(SessionEvents, Generic[Userdata_T]):
         allow_interruptions: NotGivenOr[bool] = NOT_GIVEN,
         add_to_chat_ctx: bool = True,
     ) -> SpeechHandle:
-        """Speak ``text`` (synthesized, or ``audio`` as given); returns at once."""
-        return self._require_activity().say(
+        """Speak ``text`` (synthesized, or ``audio`` as given); returns at once.
+
+        During a handoff the speech goes to the incoming agent (see ``update_agent``)."""
+        return self._speech_target().say(
             text,
             audio=audio,
             allow_interruptions=allow_interruptions,
@@ -468,9 +323,13 @@ class AgentSession(SessionEvents, Generic[Userdata_T]):
         tool_choice: NotGivenOr[ToolChoice] = NOT_GIVEN,
         allow_interruptions: NotGivenOr[bool] = NOT_GIVEN,
     ) -> SpeechHandle:
-        """Ask the LLM for a reply (after adding ``user_input`` as a user message)."""
+        """Ask the LLM for a reply (after adding ``user_input`` as a user message).
+
+        Returns at once. The user message is committed when the reply starts (during a
+        handoff: once the incoming agent runs; never when the reply is abandoned). From
+        inside a tool, ``tool_choice`` defaults to ``"none"``."""
         message = ChatMessage(role="user", content=[user_input]) if is_given(user_input) else None
-        return self._require_activity().generate_reply(
+        return self._speech_target().generate_reply(
             user_message=message,
             instructions=instructions,
             tool_choice=tool_choice,
@@ -502,19 +361,40 @@ class AgentSession(SessionEvents, Generic[Userdata_T]):
         return self.generate_reply(user_input=text)
 
     async def run(self, *, user_input: str) -> RunResult:
-        """Send ``user_input`` and wait until every speech it caused is done (tests)."""
+        """Send ``user_input`` and wait until every speech it caused is done (tests).
+
+        First waits until the current agent's ``on_enter`` returned and no speech runs, so a
+        greeting comes first, whole, and never sees ``user_input``, which is committed after
+        it. Then the reply, its tool steps, the speeches its tools start and handoffs (through
+        the new agent's ``on_enter``) belong to the run."""
         from .run_result import RunResult
 
-        if self._run_state is not None:
+        if self._run_state is not None or self._run_starting:
             raise RuntimeError("another run() is in progress")
-        result = RunResult(user_input=user_input)
-        self._run_state = result
+        self._run_starting = True
+        try:
+            await self._wait_idle()
+            result = RunResult(user_input=user_input)
+            self._run_state = result
+        finally:
+            self._run_starting = False
         try:
             self.generate_reply(user_input=user_input)
             await result._wait()
         finally:
             self._run_state = None
         return result
+
+    async def _wait_idle(self) -> None:
+        """Wait until the current agent entered and nothing speaks (across handoffs)."""
+        while True:
+            activity = self._require_activity()
+            await activity.wait_idle()
+            incoming = self._next_activity
+            if incoming is not None:
+                await incoming.wait_idle()
+            elif self._activity is activity:
+                return
 
     def _mocked_tool(self, agent_type: type, name: str) -> Callable[..., Any] | None:
         from .run_result import find_mock

@@ -7,14 +7,17 @@ Stages are tasks in the step's task group, connected by bounded channels::
         └──tool calls──> [authorized] one task per tool
 
 Everything before the "[authorized]" marks may run ahead while the speech waits for its
-turn (pre-roll); the buffers below bound how far. The caller owns a :class:`StepResult` and
-reads it in its ``finally`` even when the step is cancelled (interrupted), so it can commit
-what was heard and give every started tool call an output.
+turn (pre-roll); the buffers below bound how far. Tools do not run in the step's task group:
+``StepPlan.start_tool`` starts each call in the speech's own task group, so an interrupted
+step (its scope cancelled) stops generating and playing but not the tools it started. The
+caller owns a :class:`StepResult` and reads it in its ``finally`` even when the step is
+cancelled (interrupted), so it can commit what was heard and give every call an output.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Callable, Coroutine
+import logging
+from collections.abc import AsyncIterable, Callable
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +31,6 @@ from vagent._core import collapse_excgroups, open_channel, shortuuid, wallclock
 from vagent.llm import ChatChunk, FunctionCall
 
 from .nodes import drive_node
-from .tool_execution import ToolCallRecord
 
 if TYPE_CHECKING:
     from livekit import rtc
@@ -37,6 +39,9 @@ if TYPE_CHECKING:
     from .io import AudioOutput, PlaybackFinishedEvent, TextOutput
     from .model_settings import ModelSettings
     from .speech_handle import SpeechHandle
+    from .tool_execution import ToolCallRecord
+
+logger = logging.getLogger("vagent.session")
 
 TEXT_BUFFER = 64
 """Text deltas buffered between stages: bounds how far the LLM runs ahead of the TTS and
@@ -107,8 +112,8 @@ class StepPlan:
     tts_stream: Callable[[], Any] | None  # the default tts node: opens the TTS stream
     on_authorized: Callable[[], None]
     on_first_frame: Callable[[], None]
-    on_playout_finished: Callable[[bool], None]  # called with "tools still running"
-    run_tool: Callable[[ToolCallRecord], Coroutine[Any, Any, None]]
+    start_tool: Callable[[FunctionCall], ToolCallRecord]  # runs it in the speech's tasks
+    ignore_tool_calls: bool = False  # tool_choice "none": calls are logged and dropped
 
 
 class _LLMSink:
@@ -192,13 +197,14 @@ async def run_step(plan: StepPlan, result: StepResult) -> None:
                 lambda: plan.agent.transcription_node(source, plan.model_settings),
                 shown_send,
             )
-            tg.start_soon(_tool_stage, plan, tg, calls_recv, result)
+            tg.start_soon(_tool_stage, plan, calls_recv, result)
 
             await plan.handle._wait_for_authorization()
             result.authorized_at = wallclock()
             plan.on_authorized()
             text_done = anyio.Event()
-            tg.start_soon(_forward_text, shown_recv, plan.text_out, result, text_done)
+            on_text = None if result.audio_used else plan.on_first_frame
+            tg.start_soon(_forward_text, shown_recv, plan.text_out, result, text_done, on_text)
             if plan.audio_out is not None:
                 if audio_recv is not None:
                     await _forward_audio(audio_recv, plan.audio_out, result, plan.on_first_frame)
@@ -211,8 +217,8 @@ async def run_step(plan: StepPlan, result: StepResult) -> None:
                 result.audio_flushed = True
                 if result.audio_started:
                     result.playback = await plan.audio_out.wait_for_playout()
-            plan.on_playout_finished(any(not r.finished for r in result.tool_records))
-    result.completed = True
+    # A playout the output reports as interrupted (cleared) did not complete.
+    result.completed = result.playback is None or not result.playback.interrupted
 
 
 async def settle_outputs(plan: StepPlan, result: StepResult) -> None:
@@ -352,16 +358,19 @@ async def _tee_to_tts(
 
 async def _tool_stage(
     plan: StepPlan,
-    tg: TaskGroup,
     calls: MemoryObjectReceiveStream[FunctionCall],
     result: StepResult,
 ) -> None:
     async with calls:
         await plan.handle._wait_for_authorization()
         async for call in calls:
-            record = ToolCallRecord(call=call)
-            result.tool_records.append(record)
-            tg.start_soon(plan.run_tool, record, name=f"tool {call.name}")
+            if plan.ignore_tool_calls:
+                logger.error(
+                    "tool call received with tool_choice 'none'; ignored",
+                    extra={"tool": call.name, "speech_id": plan.handle.id},
+                )
+                continue
+            result.tool_records.append(plan.start_tool(call))
 
 
 async def _forward_text(
@@ -369,10 +378,14 @@ async def _forward_text(
     text_out: TextOutput | None,
     result: StepResult,
     done: anyio.Event,
+    on_first_text: Callable[[], None] | None,
 ) -> None:
     async with recv:
         async for delta in recv:
             piece = delta if isinstance(delta, str) else str(delta)
+            if on_first_text is not None and piece:
+                on_first_text()  # a step without audio "speaks" when its text is shown
+                on_first_text = None
             result.text_parts.append(piece)
             if text_out is not None:
                 await text_out.capture_text(piece)

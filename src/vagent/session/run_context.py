@@ -48,5 +48,11 @@ class RunContext(InjectedContext, Generic[Userdata_T]):
     def userdata(self) -> Userdata_T:
         return self._session.userdata
 
+    async def wait_for_playout(self) -> None:
+        """Wait until the speech step that called this tool finished playing (or was
+        interrupted); the tool itself keeps the speech open, so awaiting
+        ``speech_handle`` from here would never return."""
+        await self._speech_handle._wait_for_generation()
+
     def __repr__(self) -> str:
         return f"RunContext(function_call={self._function_call.name!r})"

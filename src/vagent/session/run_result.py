@@ -14,6 +14,7 @@ calls, function call outputs and agent handoffs (the user input itself is not li
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ import anyio
 import anyio.lowlevel
 from attrs import frozen
 
-from vagent._core import NOT_GIVEN, NotGivenOr, is_given
+from vagent._core import NOT_GIVEN, NotGivenOr, is_given, wallclock
 from vagent.llm import ChatItem, ChatMessage, FunctionCall, FunctionCallOutput
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ class RunResult:
     def __init__(self, *, user_input: str | None = None) -> None:
         self._user_input = user_input
         self._events: list[RunEvent] = []
+        self._stamps: list[float] = []  # created_at of each event, in the same order
         self._handles: list[SpeechHandle] = []
         self._pending_handoffs = 0
         self._signal: anyio.Event | None = None
@@ -101,11 +103,18 @@ class RunResult:
 
     def _item_added(self, item: ChatItem) -> None:
         if item.type == "message":
-            self._events.append(ChatMessageEvent(item=item))
+            self._record(ChatMessageEvent(item=item), item.created_at)
         elif item.type == "function_call":
-            self._events.append(FunctionCallEvent(item=item))
+            self._record(FunctionCallEvent(item=item), item.created_at)
         elif item.type == "function_call_output":
-            self._events.append(FunctionCallOutputEvent(item=item))
+            self._record(FunctionCallOutputEvent(item=item), item.created_at)
+
+    def _record(self, event: RunEvent, created_at: float) -> None:
+        """Insert ``event`` in time order (after equal stamps): an assistant message is
+        stamped when it started playing, a call when its tool started."""
+        index = bisect.bisect_right(self._stamps, created_at)
+        self._stamps.insert(index, created_at)
+        self._events.insert(index, event)
 
     def _handoff_started(self) -> None:
         self._pending_handoffs += 1
@@ -115,7 +124,7 @@ class RunResult:
         self._changed()
 
     def _agent_handoff(self, *, old_agent: Agent | None, new_agent: Agent) -> None:
-        self._events.append(AgentHandoffEvent(old_agent=old_agent, new_agent=new_agent))
+        self._record(AgentHandoffEvent(old_agent=old_agent, new_agent=new_agent), wallclock())
 
     def _changed(self) -> None:
         signal, self._signal = self._signal, None

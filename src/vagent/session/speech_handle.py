@@ -1,8 +1,14 @@
 """SpeechHandle: the caller's view of one assistant utterance (possibly several tool steps).
 
-A speech is owned by the task that generates and plays it: that task runs the speech inside
-a cancel scope registered on the handle, and marks the handle done in its ``finally``.
-``interrupt()`` only cancels that scope; it never cleans anything up itself.
+A speech is owned by the task that generates and plays it. Each step (one LLM answer, or the
+given text) plays inside a cancel scope registered on the handle; ``interrupt()`` only
+cancels that scope, never cleans anything up itself. Tools a step started are not in that
+scope: an interruption stops the audio and any further step, and the tools run on to
+completion (only closing the session cancels them).
+
+Playout is authorized one step at a time: the scheduler authorizes a step, the speech marks
+that step's *generation* done once it played out (before waiting for its tools), and the
+scheduler moves on to the next speech. A tool reply is a new step, queued again.
 """
 
 from __future__ import annotations
@@ -29,6 +35,12 @@ SPEECH_PRIORITY_HIGH = 10
 # waiting for the playout of the speech that is running it, which could never finish).
 current_speech_var: contextvars.ContextVar[SpeechHandle | None] = contextvars.ContextVar(
     "vagent_current_speech", default=None
+)
+
+# The call a tool task is serving (set in the tool's own task): ``generate_reply()`` called
+# from a tool defaults to ``tool_choice="none"``, as in livekit-agents.
+current_tool_call_var: contextvars.ContextVar[Any] = contextvars.ContextVar(
+    "vagent_current_tool_call", default=None
 )
 
 DoneCallback = Callable[["SpeechHandle"], None]
@@ -59,6 +71,7 @@ class SpeechHandle:
         self._interrupted = False
         self._num_steps = 1
         self._authorized = anyio.Event()
+        self._generation_done: anyio.Event | None = None  # the authorized step's playout
         self._done = anyio.Event()
         self._scope: anyio.CancelScope | None = None
         self._done_callbacks: list[DoneCallback] = []
@@ -166,19 +179,39 @@ class SpeechHandle:
             self._scope.cancel()
 
     def _attach_scope(self, scope: anyio.CancelScope) -> None:
-        """Called by the owning task as it enters the speech's scope."""
+        """Called by the owning task as it enters a step's playout scope."""
         self._scope = scope
         if self._interrupted:
             scope.cancel()
 
-    def _authorize(self) -> None:
+    def _authorize_generation(self) -> None:
+        """The scheduler lets the next step play (see the module docstring)."""
+        self._generation_done = anyio.Event()
         self._authorized.set()
+
+    def _clear_authorization(self) -> None:
+        """A step took its authorization: the next step waits to be authorized again."""
+        if self._authorized.is_set():
+            self._authorized = anyio.Event()
 
     def _is_authorized(self) -> bool:
         return self._authorized.is_set()
 
     async def _wait_for_authorization(self) -> None:
         await self._authorized.wait()
+
+    def _mark_generation_done(self) -> None:
+        """The authorized step played out (or was interrupted): the next speech may play."""
+        if self._generation_done is not None:
+            self._generation_done.set()
+
+    async def _wait_for_generation(self) -> None:
+        """Wait until the authorized step played out (or the speech is done: ``_mark_done``
+        also ends the step)."""
+        if self._generation_done is None:
+            await self._done.wait()
+        else:
+            await self._generation_done.wait()
 
     def _add_item_added_callback(self, callback: Callable[[Any], None]) -> None:
         self._item_added_callbacks.append(callback)
@@ -201,6 +234,7 @@ class SpeechHandle:
             return
         self._error = error
         self._done.set()
+        self._mark_generation_done()
         callbacks, self._done_callbacks = self._done_callbacks, []
         for callback in callbacks:
             self._run_callback(callback)

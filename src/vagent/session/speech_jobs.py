@@ -1,10 +1,15 @@
-"""How a speech is produced: plan each step, run it, commit what was heard, loop on tools.
+"""How a speech is produced: plan each step, play it, wait for its tools, loop on replies.
 
-A speech job runs in the speech's own task (see :meth:`AgentActivity._run_speech`), inside
-the speech's cancel scope. ``say_job`` plays given text or audio in one step; ``reply_job``
-asks the LLM, and after tool calls that need a reply asks again (up to ``max_tool_steps``
-extra steps), or hands the conversation to the agent a tool returned. Every step commits
-what it produced in a ``finally``, so an interrupted step commits exactly what was heard.
+A speech job runs in the speech's own task (see :meth:`AgentActivity._run_speech`), which
+owns a task group for the speech's tools. ``say_job`` plays given text or audio in one step;
+``reply_job`` asks the LLM and, while tool outputs need a reply, asks again (after
+``max_tool_steps`` tool steps one last time with ``tool_choice="none"``), and hands the
+conversation to the agent a tool returned. What happens after a step's tools finished is in
+:mod:`.tool_step`.
+
+Each step plays inside a cancel scope that the handle's ``interrupt()`` cancels. When the
+step ends (played out or interrupted) it commits what was heard and lets the next speech
+play, then waits for its tools, which an interruption does not stop.
 """
 
 from __future__ import annotations
@@ -14,24 +19,21 @@ from collections.abc import AsyncIterable, Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.lowlevel
+from anyio.abc import TaskGroup
+from attrs import evolve
 from livekit import rtc
 
 from vagent._core import NotGivenOr, wallclock
-from vagent.llm import (
-    ChatContext,
-    ChatMessage,
-    FunctionCall,
-    FunctionCallOutput,
-    FunctionTool,
-    ToolChoice,
-)
+from vagent.llm import ChatContext, FunctionCall, FunctionTool, ToolChoice
 
 from .agent import node_overridden
-from .events import AgentState, FunctionToolsExecutedEvent
+from .events import AgentState
 from .generation import StepPlan, StepResult, run_step, settle_outputs
 from .model_settings import ModelSettings
 from .run_context import RunContext
 from .tool_execution import ToolCallRecord, execute_tool_call
+from .tool_step import commit_message, commit_tool_items, next_step
 
 if TYPE_CHECKING:
     from vagent.pipeline.tts import TTS
@@ -50,6 +52,7 @@ def plan_step(
     handle: SpeechHandle,
     model_settings: ModelSettings,
     *,
+    tools_tg: TaskGroup | None = None,
     llm_request: tuple[ChatContext, list[FunctionTool]] | None = None,
     text: str | AsyncIterable[str] | None = None,
     audio: AsyncIterable[rtc.AudioFrame] | None = None,
@@ -59,6 +62,7 @@ def plan_step(
     agent = activity._agent
     llm_call: Callable[[], Any] | None = None
     llm_stream: Callable[[], Any] | None = None
+    tools: list[FunctionTool] = []
     if llm_request is not None:
         chat_ctx, tools = llm_request
         if node_overridden(agent, "llm_node"):
@@ -87,12 +91,15 @@ def plan_step(
         if thinking:
             activity._session._update_agent_state(AgentState.THINKING)
 
-    def on_first_frame() -> None:
-        activity._session._update_agent_state(AgentState.SPEAKING)
-
-    def on_playout_finished(tools_running: bool) -> None:
-        if tools_running:
-            activity._session._update_agent_state(AgentState.THINKING)
+    def start_tool(call: FunctionCall) -> ToolCallRecord:
+        # Stamped when it starts (it may have been parsed before the step was authorized);
+        # a run sees the call now, the chat context once the step's tools are done.
+        record = ToolCallRecord(call=evolve(call, created_at=wallclock()))
+        handle._item_added(record.call)
+        assert tools_tg is not None
+        # ``tools`` is the very list the llm node got: tools it added there are callable.
+        tools_tg.start_soon(run_tool, activity, handle, record, tools, name=f"tool {call.name}")
+        return record
 
     return StepPlan(
         handle=handle,
@@ -107,119 +114,120 @@ def plan_step(
         use_tts=activity.tts is not None or node_overridden(activity._agent, "tts_node"),
         tts_stream=tts_stream,
         on_authorized=on_authorized,
-        on_first_frame=on_first_frame,
-        on_playout_finished=on_playout_finished,
-        run_tool=lambda record: run_tool(activity, handle, record),
+        on_first_frame=lambda: activity.on_first_output(handle),
+        start_tool=start_tool,
+        ignore_tool_calls=model_settings.tool_choice == "none",
     )
 
 
 async def say_job(
     activity: AgentActivity,
     handle: SpeechHandle,
+    tools_tg: TaskGroup,
     text: str | AsyncIterable[str],
     audio: AsyncIterable[rtc.AudioFrame] | None,
     add_to_chat_ctx: bool,
 ) -> None:
-    result = StepResult()
     plan = plan_step(activity, handle, ModelSettings(), text=text, audio=audio, thinking=False)
-    await run_and_commit(activity, plan, result, commit_text=add_to_chat_ctx)
+    await play_step(activity, plan, StepResult(), commit_text=add_to_chat_ctx)
 
 
 async def reply_job(
     activity: AgentActivity,
     handle: SpeechHandle,
+    tools_tg: TaskGroup,
     instructions: NotGivenOr[str],
     tool_choice: NotGivenOr[ToolChoice],
     *,
     first_ctx: ChatContext | None = None,
 ) -> None:
-    """Generate and play a reply; ``first_ctx`` (a speculative reply's) replaces the
-    context of the first step."""
+    """Generate and play a reply; ``first_ctx`` (taken when the speech was created) is the
+    context of the first step, else it is read once interrupted speeches committed."""
     model_settings = ModelSettings(tool_choice=tool_choice)
-    # Speeches interrupted for this one commit what was heard before we read the context.
-    await activity.wait_interrupted_speeches(exclude=handle)
+    if first_ctx is None:
+        # Speeches interrupted for this one commit what was heard before we read the context.
+        await activity.wait_interrupted_speeches(exclude=handle)
+        first_ctx = activity._llm_chat_ctx(instructions)
+    chat_ctx = first_ctx
     while True:
-        chat_ctx, first_ctx = first_ctx or activity._llm_chat_ctx(instructions), None
-        tools = activity._agent.tools
+        tools = activity._agent.tools  # a fresh list: an llm_node may add tools to it
         result = StepResult()
         plan = plan_step(
             activity,
             handle,
             model_settings,
+            tools_tg=tools_tg,
             llm_request=(chat_ctx, tools),
             thinking=True,
         )
-        await run_and_commit(activity, plan, result, commit_text=True)
-
-        records = [r for r in result.tool_records if not r.stopped]
-        new_agent = next((r.new_agent for r in records if r.new_agent is not None), None)
-        if new_agent is not None:
-            activity._session._handoff(activity, new_agent)
+        await play_step_and_tools(activity, plan, result)
+        reply_choice = next_step(activity, handle, result, model_settings)
+        if reply_choice is None:
             return
-        if not any(r.reply_required for r in records):
-            return
-        if handle.num_steps > activity._session.options.max_tool_steps:
-            logger.warning(
-                "max_tool_steps reached; no reply to the last tool outputs",
-                extra={"speech_id": handle.id},
-            )
-            return
+        model_settings = ModelSettings(tool_choice=reply_choice)
         handle._num_steps += 1
+        activity._scheduler.schedule(handle, force=True)  # also while draining
         activity._session._update_agent_state(AgentState.THINKING)
+        chat_ctx = activity._llm_chat_ctx(instructions)
 
 
-async def run_and_commit(
+async def play_step(
     activity: AgentActivity, plan: StepPlan, result: StepResult, *, commit_text: bool
 ) -> None:
-    """Run one step; then (also when cancelled) settle its outputs and commit what it
-    produced."""
+    """Play one step in the speech's interruptible scope; then (also when interrupted or
+    failed) settle its outputs, commit what was heard and let the next speech play."""
+    handle = plan.handle
     try:
-        await run_step(plan, result)
-        activity._session._provider_succeeded()
+        with anyio.CancelScope() as scope:
+            handle._attach_scope(scope)
+            await run_step(plan, result)
+        if result.completed:
+            activity._session._provider_succeeded()
     finally:
         with anyio.move_on_after(CLEANUP_TIMEOUT, shield=True):
             await settle_outputs(plan, result)
-        commit_step(activity, plan.handle, result, commit_text=commit_text)
+        commit_message(activity, handle, result, commit_text=commit_text)
+        handle._clear_authorization()
+        activity._step_played(handle, awaiting_tools=bool(result.tool_records))
 
 
-def commit_step(
-    activity: AgentActivity, handle: SpeechHandle, result: StepResult, *, commit_text: bool
+async def play_step_and_tools(activity: AgentActivity, plan: StepPlan, result: StepResult) -> None:
+    """:func:`play_step`, then wait for the step's tools (an interruption does not stop
+    them; closing the session cancels them) and commit every call with its output."""
+    handle = plan.handle
+    step_error: Exception | None = None
+    await anyio.lowlevel.checkpoint()
+    try:
+        try:
+            await play_step(activity, plan, result, commit_text=True)
+        except Exception as exc:  # the tools still finish and are recorded first
+            step_error = exc
+        for record in result.tool_records:
+            await record.done.wait()
+    finally:
+        commit_tool_items(activity, handle, result)
+        activity._tools_finished(handle)
+    if step_error is not None:
+        raise step_error
+
+
+async def run_tool(
+    activity: AgentActivity,
+    handle: SpeechHandle,
+    record: ToolCallRecord,
+    tools: list[FunctionTool],
 ) -> None:
-    # A step never authorized to play (a discarded speculative reply) showed nothing.
-    shown = commit_text and result.authorized_at is not None
-    text = result.heard_text().strip() if shown else ""
-    if text:
-        message = ChatMessage(
-            role="assistant",
-            content=[text],
-            interrupted=not result.completed,
-            created_at=result.authorized_at or wallclock(),
-        )
-        activity.commit_item(message, handle)
-    calls: list[FunctionCall] = []
-    outputs: list[FunctionCallOutput] = []
-    for record in result.tool_records:
-        output = record.final_output()
-        if output is not None:
-            calls.append(record.call)
-            outputs.append(output)
-    # Calls first, then outputs (as an LLM expects them), every call with its output.
-    for item in [*calls, *outputs]:
-        activity.commit_item(item, handle)  # type: ignore[arg-type]
-    if result.tool_records:
-        activity._session.emit(
-            "function_tools_executed",
-            FunctionToolsExecutedEvent(function_calls=calls, function_call_outputs=outputs),
-        )
+    from .speech_handle import current_tool_call_var
 
-
-async def run_tool(activity: AgentActivity, handle: SpeechHandle, record: ToolCallRecord) -> None:
-    tool = find_tool(activity._agent.tools, record.call.name)
+    current_tool_call_var.set(record.call)
+    tool = find_tool(tools, record.call.name)
     context: RunContext[Any] = RunContext(
         session=activity._session, speech_handle=handle, function_call=record.call
     )
     implementation = activity._session._mocked_tool(type(activity._agent), record.call.name)
-    await execute_tool_call(record, tool, context, implementation=implementation)
+    await execute_tool_call(
+        record, tool, context, implementation=implementation, available=list(tools)
+    )
 
 
 def streaming_tts(tts: TTS) -> TTS:

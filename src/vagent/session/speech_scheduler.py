@@ -1,8 +1,15 @@
 """One speech plays at a time: highest priority first, FIFO within a priority.
 
 Speeches start generating as soon as they are created (their tasks run in the activity's
-task group); the scheduler only decides when each may start playing, by authorizing it,
-and waits until it is done before authorizing the next.
+task group); the scheduler only decides when each may start playing. It authorizes one
+*step* of a speech and waits until that step played out (its "generation" is done), not
+until the speech is done: tools the step started keep running while the next speech plays,
+so a tool may itself wait for a new speech (``await session.say(...)``). A speech whose
+tools need a reply is queued again (``force=True``, allowed while draining) for its next
+step.
+
+Draining: no new speech is accepted (but a running speech may queue its next step), and
+:meth:`SpeechScheduler.run` returns once the queue is empty and no speech is running.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ class SpeechScheduler:
         *,
         on_authorized: Callable[[SpeechHandle], None],
         on_idle: Callable[[], None],
+        speeches_running: Callable[[], bool] = lambda: False,
     ) -> None:
         self._heap: list[tuple[int, int, SpeechHandle]] = []
         self._seq = itertools.count()
@@ -32,10 +40,11 @@ class SpeechScheduler:
         self._draining = False
         self._on_authorized = on_authorized
         self._on_idle = on_idle
+        self._speeches_running = speeches_running
 
     @property
     def current(self) -> SpeechHandle | None:
-        """The speech authorized to play (None when nothing is playing)."""
+        """The speech whose step is authorized to play (None when nothing is playing)."""
         if self._current is not None and self._current.done():
             return None
         return self._current
@@ -48,17 +57,23 @@ class SpeechScheduler:
         """Queued speeches not yet authorized, in the order they will play."""
         return [handle for _, _, handle in sorted(self._heap) if not handle.done()]
 
-    def schedule(self, handle: SpeechHandle) -> None:
-        """Queue ``handle``; raises ``RuntimeError`` once draining started."""
-        if self._draining:
+    def schedule(self, handle: SpeechHandle, *, force: bool = False) -> None:
+        """Queue ``handle`` (its next step); raises ``RuntimeError`` once draining started,
+        unless ``force`` (a running speech queueing its tool reply)."""
+        if self._draining and not force:
             raise RuntimeError("the agent activity is draining; no new speech can be scheduled")
         heapq.heappush(self._heap, (-handle.priority, next(self._seq), handle))
+        self.wakeup()
+
+    def wakeup(self) -> None:
+        """Something changed (a speech was queued or ended): re-check the queue."""
         self._wakeup.set()
 
     def drain(self) -> None:
-        """Refuse new speeches; :meth:`run` returns once the queue is empty."""
+        """Refuse new speeches; :meth:`run` returns once the queue is empty and every
+        running speech ended."""
         self._draining = True
-        self._wakeup.set()
+        self.wakeup()
 
     def interrupt_all(self) -> None:
         """Interrupt the current speech and every queued interruptible one."""
@@ -69,10 +84,10 @@ class SpeechScheduler:
                 handle._cancel()
 
     async def run(self) -> None:
-        """Authorize speeches one at a time until drained (cancel to stop)."""
+        """Authorize speech steps one at a time until drained (cancel to stop)."""
         while True:
             while not self._heap:
-                if self._draining:
+                if self._draining and not self._speeches_running():
                     return
                 self._wakeup = anyio.Event()
                 await self._wakeup.wait()
@@ -82,8 +97,8 @@ class SpeechScheduler:
             self._current = handle
             try:
                 self._on_authorized(handle)
-                handle._authorize()
-                await handle._done.wait()
+                handle._authorize_generation()
+                await handle._wait_for_generation()
             finally:
                 self._current = None
             if not any(not h.done() for _, _, h in self._heap):

@@ -7,10 +7,15 @@ Interruption rules:
 - a committed user turn interrupts the current speech (a turn arriving while an
   uninterruptible speech plays is discarded);
 - false interruptions: with ``resume_false_interruption`` and a pausable audio output the
-  speech is first only paused; if the user stops speaking and no transcript arrives within
-  ``false_interruption_timeout``, playout resumes and ``agent_false_interruption`` is emitted
-  (``resumed=True``). Without a pausable output the speech is interrupted at once and the
-  event is emitted with ``resumed=False``. Any transcript confirms the interruption.
+  speech is first only paused (the agent state goes "listening"); if the user stops speaking
+  and no transcript arrives within ``false_interruption_timeout``, playout resumes (the state
+  goes back to what it was, "speaking" once audio started) and ``agent_false_interruption``
+  is emitted (``resumed=True``). Without a pausable output the speech is interrupted at once
+  and the event is emitted with ``resumed=False``. Any transcript confirms the interruption:
+  the paused speech is interrupted and keeps only what was heard before the pause;
+- a reply whose audio starts while the user is speaking starts paused (it never reports
+  "speaking" while nobody hears it); it resumes as soon as the user stops, unless that
+  speech turns into an interruption (livekit-agents#5509).
 """
 
 from __future__ import annotations
@@ -21,12 +26,18 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.lowlevel
 from anyio.abc import TaskGroup
+from attrs import define
 
 from vagent.llm import ChatContext, ChatMessage, StopResponse
 from vagent.pipeline.metrics import EOUMetrics
 
 from .audio_recognition import AudioRecognition, EndOfTurnInfo
-from .events import AgentFalseInterruptionEvent, UserInputTranscribedEvent, UserState
+from .events import (
+    AgentFalseInterruptionEvent,
+    AgentState,
+    UserInputTranscribedEvent,
+    UserState,
+)
 
 if TYPE_CHECKING:
     from vagent.pipeline.stt import SpeechEvent
@@ -40,13 +51,23 @@ if TYPE_CHECKING:
 logger = logging.getLogger("vagent.session")
 
 
+@define
+class _Pause:
+    """A speech whose audio output is paused, and the agent state to restore on resume."""
+
+    speech: SpeechHandle
+    output: AudioOutput
+    resume_state: AgentState
+    preemptive: bool  # paused as it started because the user was speaking (no interruption)
+
+
 class TurnHandling:
     """Mixin of :class:`AgentActivity` implementing ``RecognitionHooks``."""
 
     def __init__(self) -> None:
         self._recognition: AudioRecognition | None = None
         self._recognition_done: anyio.Event | None = None
-        self._paused: tuple[SpeechHandle, AudioOutput] | None = None
+        self._paused: _Pause | None = None
         self._pending_false_interruption: SpeechHandle | None = None
         self._false_interruption_scope: anyio.CancelScope | None = None
         self._user_stopped = anyio.Event()
@@ -276,11 +297,13 @@ class TurnHandling:
 
     def _interrupt_by_audio_activity(self, *, words_only: bool = False) -> None:
         activity = self._a()
-        opts = activity.session.options
+        session = activity.session
+        opts = session.options
         speech = activity.current_speech
         if speech is None or speech.done() or speech.interrupted or not speech.allow_interruptions:
             return
-        if self._paused is not None and self._paused[0] is speech:
+        paused = self._paused
+        if paused is not None and paused.speech is speech and not paused.preemptive:
             return
         if opts.min_interruption_words > 0:
             transcript = self._recognition.current_transcript if self._recognition else ""
@@ -288,49 +311,99 @@ class TurnHandling:
                 return
         elif words_only:
             return
-        audio_out = activity.session.output.active_audio
+        if paused is not None and paused.speech is speech:
+            # Started paused under the user's speech, which is now an interruption.
+            paused.preemptive = False
+            session._update_agent_state(AgentState.LISTENING)
+            self._watch_false_interruption(speech, opts.false_interruption_timeout)
+            return
+        audio_out = self._pausable_output()
+        if audio_out is not None:
+            self._pause(speech, audio_out, preemptive=False)
+            return
+        speech._cancel()
+        if opts.false_interruption_timeout is not None:
+            self._watch_false_interruption(speech, opts.false_interruption_timeout)
+
+    def _pausable_output(self) -> AudioOutput | None:
+        """The output speeches write to, when a false interruption may pause it."""
+        opts = self._a().session.options
+        audio_out, _ = self._a().session._speech_outputs()
         if (
             opts.resume_false_interruption
             and opts.false_interruption_timeout is not None
             and audio_out is not None
             and audio_out.can_pause
         ):
-            audio_out.pause()
-            self._paused = (speech, audio_out)
-            self._watch_false_interruption(speech)
-            return
-        speech._cancel()
-        if opts.false_interruption_timeout is not None:
-            self._watch_false_interruption(speech)
+            return audio_out
+        return None
 
-    def _watch_false_interruption(self, speech: SpeechHandle) -> None:
+    def _pause(self, speech: SpeechHandle, audio_out: AudioOutput, *, preemptive: bool) -> None:
+        session = self._a().session
+        audio_out.pause()
+        self._paused = _Pause(
+            speech=speech,
+            output=audio_out,
+            resume_state=session.agent_state,
+            preemptive=preemptive,
+        )
+        timeout = 0.0 if preemptive else session.options.false_interruption_timeout
+        self._watch_false_interruption(speech, timeout)
+        if not preemptive:
+            session._update_agent_state(AgentState.LISTENING)
+
+    def reconcile_pause(self, handle: SpeechHandle) -> None:
+        """``handle``'s first output is about to play: start it paused when the user is
+        speaking (see the module docstring)."""
+        if self._paused is not None and self._paused.speech is handle:
+            return
+        audio_out = self._pausable_output()
+        session = self._a().session
+        if (
+            audio_out is not None
+            and handle.allow_interruptions
+            and not handle.interrupted
+            and session.agent_state is not AgentState.SPEAKING
+            and not self._user_stopped.is_set()
+        ):
+            self._pause(handle, audio_out, preemptive=True)
+
+    def speaking_started(self, handle: SpeechHandle) -> None:
+        """``handle``'s first output: the agent speaks, unless that output is paused (then
+        it speaks when playout resumes)."""
+        if self._paused is not None and self._paused.speech is handle:
+            self._paused.resume_state = AgentState.SPEAKING
+            return
+        self._a().session._update_agent_state(AgentState.SPEAKING)
+
+    def _watch_false_interruption(self, speech: SpeechHandle, timeout: float | None) -> None:
         if self._false_interruption_scope is not None:
             self._false_interruption_scope.cancel()
         tg = self._a()._tg
-        if tg is None:
+        if tg is None or timeout is None:
             return
         self._pending_false_interruption = speech
-        tg.start_soon(self._false_interruption_timer, speech)
+        tg.start_soon(self._false_interruption_timer, speech, timeout)
 
-    async def _false_interruption_timer(self, speech: SpeechHandle) -> None:
-        timeout = self._a().session.options.false_interruption_timeout
-        assert timeout is not None
+    async def _false_interruption_timer(self, speech: SpeechHandle, delay: float) -> None:
         with anyio.CancelScope() as scope:
             self._false_interruption_scope = scope
             try:
                 await self._user_stopped.wait()
-                await anyio.sleep(timeout)
+                await anyio.sleep(delay)
             finally:
                 if self._false_interruption_scope is scope:
                     self._false_interruption_scope = None
             # No transcript came: the interruption was false.
             self._pending_false_interruption = None
             resumed = False
-            if self._paused is not None and self._paused[0] is speech:
-                _, audio_out = self._paused
+            paused = self._paused
+            if paused is not None and paused.speech is speech:
                 self._paused = None
-                audio_out.resume()
-                resumed = True
+                if not speech.done():
+                    paused.output.resume()
+                    self._a().session._update_agent_state(paused.resume_state)
+                    resumed = True
             self._a().session.emit(
                 "agent_false_interruption", AgentFalseInterruptionEvent(resumed=resumed)
             )
@@ -341,16 +414,19 @@ class TurnHandling:
             self._false_interruption_scope.cancel()
             self._false_interruption_scope = None
         self._pending_false_interruption = None
-        if self._paused is not None:
-            speech, audio_out = self._paused
-            self._paused = None
-            audio_out.clear_buffer()
-            speech._cancel()
-            audio_out.resume()
+        paused, self._paused = self._paused, None
+        if paused is not None:
+            # Cancelled before the buffer is cleared: the cleared playout then reads as
+            # interrupted, and what was heard before the pause is what gets committed.
+            paused.speech._cancel()
+            paused.output.clear_buffer()
+            paused.output.resume()
 
     def on_speech_authorized(self, handle: SpeechHandle) -> None:
         """A new speech starts playing: forget pause state left by an earlier one."""
-        if self._paused is not None and self._paused[0] is not handle:
-            _, audio_out = self._paused
+        paused = self._paused
+        if paused is not None and paused.speech is not handle:
             self._paused = None
-            audio_out.resume()
+            if self._false_interruption_scope is not None:
+                self._false_interruption_scope.cancel()
+            paused.output.resume()
