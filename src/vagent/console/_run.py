@@ -249,7 +249,9 @@ async def _drive_input(
                 input_scope.cancel()
 
             nursery.start_soon(stop_input_when_session_closes)
-            if scripted:
+            if scripted or not _stdin_is_tty():
+                # Input that is already there (a script, a pipe) waits for the entrypoint:
+                # the session runs and its greeting comes first.
                 with trio.move_on_after(ENTRYPOINT_SETTLE_TIMEOUT):
                     await entrypoint_done.wait()
             await _send_lines(console, session, config, line_source)
