@@ -5,7 +5,8 @@ Run: ``python benchmarks/bench_worker_dispatch.py [--jobs 20] [--idle 2]``
 - dispatch -> entrypoint: from the server sending the availability request (offer) to the
   first line of the entrypoint running in a prewarmed job process (CLOCK_MONOTONIC is shared
   by all processes on Linux, so the job process stamps the time itself);
-- dispatch -> RUNNING at server: until the server receives the job's RUNNING status;
+- dispatch -> RUNNING at server: until the server receives the RUNNING status the worker
+  reports once the job process runs it;
 - idle job process memory: RSS and USS of each prewarmed, idle job process.
 
 Jobs are dispatched one at a time, each once the pool is warm again.
@@ -99,7 +100,7 @@ async def run(jobs: int, idle: int) -> None:
                 out = out_dir / f"job-{n}.txt"
                 start = time.monotonic()
                 job = await server.dispatch("bench", metadata=json.dumps({"out": str(out)}))
-                await server.wait_until(lambda job=job: agent.JobStatus.JS_RUNNING in job.history)
+                await server.wait_until(lambda job=job: agent.JobStatus.JS_RUNNING in job.reported)
                 to_running.append(time.monotonic() - start)
                 await server.wait_until(lambda job=job: job.status == agent.JobStatus.JS_SUCCESS)
                 to_entry.append(float(out.read_text()) - start)

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import trio
+from livekit.protocol import agent
 from trio.testing import MockClock
 
 from vagent._core import OwnershipError, ValidationError
 from vagent.testing.fake_server import FakeLiveKitServer
+from vagent.worker.connection import PING_INTERVAL, PONG_TIMEOUT
 from vagent.worker.errors import WorkerConnectionError
 from vagent.worker.options import WorkerOptions
+from vagent.worker.protocol import agent_url
 from vagent.worker.worker import Worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(20)]
@@ -91,3 +96,64 @@ async def test_simulate_job_runs_without_a_server(
         assert info.token
         assert worker.healthy()
         gate.release()
+
+
+async def test_a_silent_server_is_detected_and_jobs_survive_the_reconnection(
+    net_clock: MockClock,
+    server: FakeLiveKitServer,
+    make_worker: Callable[..., Worker],
+    gate: Any,
+) -> None:
+    async with make_worker(server) as worker:
+        first = await server.wait_for_worker()
+        job = await server.dispatch("room")
+        await gate.wait_started()
+        server.freeze()  # no byte in or out, the TCP connection stays open
+        frozen_at = trio.current_time()
+        while worker.connected:  # noqa: ASYNC110 (the worker has no event for it)
+            await trio.sleep(0.5)
+        assert trio.current_time() - frozen_at <= PING_INTERVAL + PONG_TIMEOUT + 0.5
+        await trio.sleep(30)  # still frozen: reconnection attempts time out
+        server.thaw()
+        await server.wait_until(lambda: not first.connected)  # it sees the old one closed
+        second = await server.wait_for_worker()
+        assert second.id != first.id
+        assert [i.job.id for i in worker.active_jobs] == [job.id]
+        await server.wait_until(lambda: len(second.messages) >= 2)
+        assert list(second.messages[1].migrate_job.job_ids) == [job.id]
+        gate.release()
+
+
+async def test_hosted_agent_settings_come_from_the_environment(
+    net_clock: MockClock,
+    server: FakeLiveKitServer,
+    make_worker: Callable[..., Worker],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LIVEKIT_AGENT_DEPLOYMENT", "blue-7")
+    monkeypatch.setenv("LIVEKIT_WORKER_TOKEN", "tok/en&=")
+    async with make_worker(server):
+        record = await server.wait_for_worker()
+        assert record.messages[0].register.deployment == "blue-7"
+        assert record.deployment == "blue-7"
+        assert record.conn is not None
+        assert parse_qs(urlsplit(record.conn.resource).query) == {"worker_token": ["tok/en&="]}
+        # Only jobs dispatched to the deployment reach it.
+        assert (await server.dispatch("room")).status == agent.JobStatus.JS_FAILED
+        job = await server.dispatch("room", deployment="blue-7")
+        assert job.offered_to == [record.id]
+
+
+@pytest.mark.parametrize("deployment", ["a_b", "has space", "x" * 65])
+def test_an_invalid_deployment_is_refused_before_connecting(
+    make_worker: Callable[..., Worker], monkeypatch: pytest.MonkeyPatch, deployment: str
+) -> None:
+    monkeypatch.setenv("LIVEKIT_AGENT_DEPLOYMENT", deployment)
+    with pytest.raises(ValidationError, match="LIVEKIT_AGENT_DEPLOYMENT"):
+        make_worker(None)
+
+
+def test_the_worker_token_stays_out_of_messages() -> None:
+    assert agent_url("wss://host/base?x=1", worker_token="s3cret") == (
+        "wss://host/base/agent?x=1&worker_token=s3cret"
+    )

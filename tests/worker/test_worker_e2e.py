@@ -85,6 +85,9 @@ async def test_job_runs_in_a_subprocess_with_the_real_pool(
         async with Worker(opts, devmode=False) as worker:
             await server.wait_for_worker()
             ok = await server.dispatch("room", metadata=json.dumps({"dir": str(tmp_path)}))
+            # Until the first job runs, the worker counts it at a full share of its capacity
+            # (load_threshold / num_idle_processes) and answers a second offer unavailable.
+            await server.wait_until(lambda: JS.JS_RUNNING in ok.reported)
             crash = await server.dispatch(
                 "room", metadata=json.dumps({"dir": str(tmp_path), "crash": True})
             )
@@ -102,7 +105,7 @@ async def _start_busy_job(server: FakeLiveKitServer, tmp_path: Path) -> tuple[An
     with trio.fail_after(40):
         record = await server.wait_for_worker()
     job = await server.dispatch("room", metadata=json.dumps({"dir": str(tmp_path), "wait": True}))
-    await server.wait_for_job_status(job.id, JS.JS_RUNNING)
+    await server.wait_until(lambda: JS.JS_RUNNING in job.reported)  # its process runs it
     return record, job
 
 

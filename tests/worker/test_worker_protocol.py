@@ -12,6 +12,7 @@ import trio
 from livekit.protocol import agent
 from trio.testing import MockClock
 
+from conftest import InProcessLauncher, JobGate
 from vagent._core import AssignmentTimeoutError
 from vagent.testing.fake_server import FakeLiveKitServer
 from vagent.worker.job_request import JobRequest
@@ -53,12 +54,13 @@ async def test_accepted_job_runs_and_is_reported(
         assert info.job.id == job.id
         assert info.accept_arguments.identity == f"agent-{job.id}"
         claims = verify_token(info.token, server.api_key, server.api_secret)
-        assert claims["video"] == {"roomJoin": True, "room": "room-a", "agent": True}
-        assert info.url == server.url
-        await server.wait_for_job_status(job.id, JS.JS_RUNNING)
+        assert claims["video"]["room"] == "room-a"
+        assert info.url == server.url  # the assignment has no URL: the worker's own
+        await server.wait_until(lambda: job.reported == [JS.JS_RUNNING])
         gate.release()
         done = await server.wait_for_job_status(job.id, JS.JS_SUCCESS)
         assert done.history == [JS.JS_RUNNING, JS.JS_SUCCESS]
+        assert done.reported == [JS.JS_RUNNING, JS.JS_SUCCESS]
 
 
 async def test_accept_arguments_reach_the_server(
@@ -67,36 +69,99 @@ async def test_accept_arguments_reach_the_server(
     async def request_fnc(req: JobRequest) -> None:
         await req.accept(name="Bot", identity="bot-1", metadata="m", attributes={"k": "v"})
 
-    async with make_worker(server, request_fnc=request_fnc):
+    async with make_worker(server, agent_name="my-agent", request_fnc=request_fnc):
         await server.wait_for_worker()
-        job = await server.dispatch("room-a")
+        job = await server.dispatch("room-a", agent_name="my-agent")
         await gate.wait_started()
         assert job.participant_identity == "bot-1"
         claims = verify_token(job.token, server.api_key, server.api_secret)
         assert (claims["sub"], claims["name"], claims["metadata"]) == ("bot-1", "Bot", "m")
-        assert claims["attributes"] == {"k": "v"}
+        assert claims["attributes"] == {
+            "k": "v",
+            "lk.agent.name": "my-agent",  # set by the worker
+            "lk.agent_name": "my-agent",  # set by the server
+        }
         gate.release()
 
 
-async def test_rejected_job_is_not_run(
+async def test_accept_sets_the_agent_name_attribute_unless_the_user_does(
+    net_clock: MockClock, server: FakeLiveKitServer, make_worker: Callable[..., Worker], gate: Any
+) -> None:
+    identities = iter(["first", "second"])
+
+    async def request_fnc(req: JobRequest) -> None:
+        identity = next(identities)
+        attributes = {"lk.agent.name": "custom"} if identity == "second" else None
+        await req.accept(identity=identity, attributes=attributes)
+
+    async with make_worker(server, agent_name="named", request_fnc=request_fnc):
+        record = await server.wait_for_worker()
+        await server.dispatch("room-1", agent_name="named")
+        await server.dispatch("room-2", agent_name="named")
+        answers = [m.availability for m in record.messages if m.HasField("availability")]
+        assert [dict(a.participant_attributes) for a in answers] == [
+            {"lk.agent.name": "named"},
+            {"lk.agent.name": "custom"},
+        ]
+        gate.release()
+
+
+async def test_rejected_job_is_not_run_and_not_offered_again(
     net_clock: MockClock,
     server: FakeLiveKitServer,
     make_worker: Callable[..., Worker],
+    make_options: Callable[..., Any],
     launcher: Any,
 ) -> None:
     seen: list[str] = []
 
     async def request_fnc(req: JobRequest) -> None:
         seen.append(req.room.name)
-        await req.reject()
+        await req.reject()  # terminate=True: no other worker gets it
 
-    async with make_worker(server, request_fnc=request_fnc):
-        await server.wait_for_worker()
+    other = InProcessLauncher(JobGate().body)
+    async with (
+        # the more loaded worker is offered the job first
+        make_worker(server, request_fnc=request_fnc, load_fnc=lambda: 0.5),
+        Worker(make_options(server), launcher=other),
+    ):
+        await server.wait_for_worker(count=2)
         job = await server.dispatch("room-b")
         assert seen == ["room-b"]
-        assert job.status == JS.JS_FAILED
-        assert job.error == "no worker accepted the job"
-        assert launcher.launched == []
+        assert len(job.offered_to) == 1
+        assert job.status == JS.JS_SUCCESS  # the server ends it
+        assert (launcher.launched, other.launched) == ([], [])
+        answer = next(
+            m.availability
+            for m in server.workers[job.offered_to[0]].messages
+            if m.HasField("availability")
+        )
+        assert (answer.available, answer.terminate) == (False, True)
+
+
+async def test_reject_without_terminate_lets_another_worker_take_it(
+    net_clock: MockClock,
+    server: FakeLiveKitServer,
+    make_worker: Callable[..., Worker],
+    make_options: Callable[..., Any],
+    launcher: Any,
+) -> None:
+    async def request_fnc(req: JobRequest) -> None:
+        await req.reject(terminate=False)
+
+    other_gate = JobGate()
+    other = InProcessLauncher(other_gate.body)
+    async with make_worker(server, request_fnc=request_fnc, load_fnc=lambda: 0.5):
+        await server.wait_for_worker()
+        async with Worker(make_options(server), launcher=other):
+            await server.wait_for_worker(count=2)
+            job = await server.dispatch("room-b2")
+            assert len(job.offered_to) == 2
+            assert job.status == JS.JS_RUNNING
+            assert launcher.launched == []
+            await other_gate.wait_started()
+            assert other_gate.started[0].job.id == job.id
+            other_gate.release()
 
 
 async def test_request_fnc_without_answer_rejects_with_a_warning(
@@ -173,11 +238,19 @@ async def test_termination_stops_the_job(
     net_clock: MockClock, server: FakeLiveKitServer, make_worker: Callable[..., Worker], gate: Any
 ) -> None:
     async with make_worker(server) as worker:
-        await server.wait_for_worker()
+        record = await server.wait_for_worker()
         job = await server.dispatch("room-e")
-        await server.wait_for_job_status(job.id, JS.JS_RUNNING)
+        await gate.wait_started()
         await server.terminate_job(job.id)
-        await server.wait_for_job_status(job.id, JS.JS_SUCCESS)
+        assert job.status == JS.JS_SUCCESS  # the server's view, at once
+
+        def reported_done() -> bool:
+            return any(
+                m.update_job.job_id == job.id and m.update_job.status == JS.JS_SUCCESS
+                for m in record.messages
+            )
+
+        await server.wait_until(reported_done)
         assert worker.active_jobs == []
 
 
@@ -194,26 +267,33 @@ async def test_failed_job_is_reported_failed(
         assert "entrypoint crashed" in done.error
 
 
-async def test_jobs_survive_a_server_restart(
+async def test_jobs_survive_a_server_restart_and_are_reported_migrated(
     net_clock: MockClock, server: FakeLiveKitServer, make_worker: Callable[..., Worker], gate: Any
 ) -> None:
     async with make_worker(server) as worker:
         first = await server.wait_for_worker()
         job = await server.dispatch("room-g")
-        await server.wait_for_job_status(job.id, JS.JS_RUNNING)
+        await server.wait_until(lambda: job.reported == [JS.JS_RUNNING])
+        # A fresh connection with no job sends no migrate_job.
+        assert not any(m.HasField("migrate_job") for m in first.messages)
 
         await server.restart(downtime=3.0)
         second = await server.wait_for_worker()
         assert second.id != first.id
         await server.wait_until(lambda: worker.id == second.id)  # once it read the reply
         assert [i.job.id for i in worker.active_jobs] == [job.id]
-        # The status sent right after registering counts the surviving job.
+        # Right after registering: the jobs still running, then the status counting them.
         await server.wait_until(lambda: len(second.status_updates) >= 1)
+        kinds = [m.WhichOneof("message") for m in second.messages]
+        assert kinds[:3] == ["register", "migrate_job", "update_worker"]
+        assert list(second.messages[1].migrate_job.job_ids) == [job.id]
         assert second.status_updates[0][1].job_count == 1
 
         gate.release()
-        await server.wait_for_job_status(job.id, JS.JS_SUCCESS)
-        assert any(m.WhichOneof("message") == "update_job" for m in second.messages)
+        await server.wait_until(lambda: any(m.HasField("update_job") for m in second.messages))
+        # The server ignores updates about jobs this connection was not assigned.
+        assert job.status == JS.JS_RUNNING
+        assert job.reported == [JS.JS_RUNNING]
 
 
 async def test_reconnects_after_a_dropped_connection(
@@ -272,7 +352,6 @@ async def test_drain_waits_for_the_busy_job(
     async with make_worker(server) as worker, trio.open_nursery() as nursery:
         record = await server.wait_for_worker()
         job = await server.dispatch("room-i")
-        await server.wait_for_job_status(job.id, JS.JS_RUNNING)
         drained = trio.Event()
 
         async def drain() -> None:

@@ -8,13 +8,18 @@ Lifetime: :meth:`ServerLink.run` blocks until :meth:`ServerLink.aclose` and reco
 a lost connection, waiting 0, 2, 4, ... (at most 10) seconds between attempts. It raises
 :class:`WorkerConnectionError` when the server refuses the credentials (HTTP 401/403, no
 retry) or when ``max_retry`` attempts in a row failed. Cancelling it closes the connection.
+
+A silent server is a lost connection: the link sends a WebSocket ping every
+:data:`PING_INTERVAL` seconds and reconnects when the pong does not come within
+:data:`PONG_TIMEOUT` seconds (a frozen server process or a dead network path would otherwise
+go unnoticed: TCP alone says nothing while no data flows).
 """
 
 from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 import trio
@@ -35,6 +40,18 @@ MAX_RETRY_DELAY = 10.0
 CONNECT_TIMEOUT = 10.0
 DISCONNECT_TIMEOUT = 2.0
 
+PING_INTERVAL = 10.0
+"""Seconds between two WebSocket pings the worker sends to check the server is alive (the
+LiveKit server pings its side every 10 s too)."""
+
+PONG_TIMEOUT = 10.0
+"""Seconds the server has to answer a ping before the connection is considered dead."""
+
+
+class ServerUnresponsiveError(Exception):
+    """The server did not answer a ping in time (the link reconnects)."""
+
+
 # Failures after which reconnecting may help (anything else is a bug and propagates).
 _RETRYABLE = (
     OSError,
@@ -43,6 +60,7 @@ _RETRYABLE = (
     trio.BrokenResourceError,
     trio.TooSlowError,
     ServerProtocolError,
+    ServerUnresponsiveError,
 )
 
 
@@ -81,9 +99,17 @@ class ServerLink:
         on_message: Callable[[agent.ServerMessage], None],
         on_disconnected: Callable[[], None],
         status_message: Callable[[], agent.WorkerMessage],
+        after_register: Callable[[], Sequence[agent.WorkerMessage]] = tuple,
+        worker_token: str = "",
     ) -> None:
+        """``after_register`` gives the messages to send right after each register reply,
+        before anything else (``migrate_job`` for the jobs that survived a reconnection);
+        ``worker_token`` (LiveKit Cloud's hosted agents) is sent as the ``worker_token``
+        query parameter."""
         self._credentials = credentials
-        self._url = agent_url(credentials.url)
+        self._url = agent_url(credentials.url)  # for messages: without the worker token
+        self._connect_url = agent_url(credentials.url, worker_token=worker_token)
+        self._after_register = after_register
         self._register_request = register_request
         self._max_retry = max_retry
         self._outbox = outbox
@@ -166,7 +192,7 @@ class ServerLink:
         # when the peer vanishes without a close frame.
         token = agent_token(self._credentials.api_key, self._credentials.api_secret)
         headers = [(b"authorization", f"Bearer {token}".encode())]
-        parts = urlsplit(self._url)
+        parts = urlsplit(self._connect_url)
         host = parts.hostname or ""
         secure = parts.scheme == "wss"
         port = parts.port or (443 if secure else 80)
@@ -185,6 +211,7 @@ class ServerLink:
                         try:
                             await self._exchange(ws, mark_registered)
                         finally:
+                            self._on_disconnected()  # now, not after the close handshake
                             with trio.move_on_after(DISCONNECT_TIMEOUT, shield=True):
                                 await ws.aclose()
                     finally:
@@ -213,11 +240,14 @@ class ServerLink:
             )
         mark_registered()
         self._on_registered(first.register)
+        for msg in self._after_register():
+            await ws.send_message(msg.SerializeToString())
         # A requested stop cancels only these tasks: the connection's reader task keeps
         # running, so the close handshake in the caller completes at once.
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._send_loop, ws)
             nursery.start_soon(self._status_loop, ws)
+            nursery.start_soon(self._heartbeat_loop, ws)
             nursery.start_soon(self._cancel_on_stop, nursery.cancel_scope)
             await self._receive_loop(ws)
 
@@ -271,3 +301,18 @@ class ServerLink:
                     await self._status_wakeup.wait()
         except trio_websocket.ConnectionClosed:
             await trio.sleep_forever()
+
+    async def _heartbeat_loop(self, ws: trio_websocket.WebSocketConnection) -> None:
+        """Ping the server every :data:`PING_INTERVAL` seconds; raise
+        :class:`ServerUnresponsiveError` when a pong takes longer than :data:`PONG_TIMEOUT`."""
+        try:
+            while True:
+                await trio.sleep(PING_INTERVAL)
+                with trio.move_on_after(PONG_TIMEOUT):
+                    await ws.ping()
+                    continue
+                raise ServerUnresponsiveError(
+                    f"the server did not answer a ping within {PONG_TIMEOUT:g} s"
+                )
+        except trio_websocket.ConnectionClosed:
+            await trio.sleep_forever()  # the receive loop raises for this connection

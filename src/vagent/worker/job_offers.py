@@ -1,13 +1,18 @@
 """Answering the server's job offers: ``request_fnc``, then the assignment, then the launch.
 
 For each ``availability`` request the worker runs :meth:`JobOffers.answer` in its nursery.
-It calls the user's ``request_fnc`` with a :class:`JobRequest`:
+A worker that is FULL or draining answers ``available=false`` at once. Otherwise the offer
+counts against the worker's capacity while it is decided and launched, and the user's
+``request_fnc`` gets a :class:`JobRequest`:
 
-- ``reject()`` (or no answer, with a warning; or an error, logged) sends ``available=false``;
-- ``accept(...)`` sends ``available=true`` with the participant's identity, then waits up to
-  :data:`ASSIGNMENT_TIMEOUT` for the server's ``assignment`` (given to :meth:`assign` by the
-  receive loop) and launches the job; on timeout it raises :class:`AssignmentTimeoutError`
-  (logged) from ``accept()``.
+- ``reject(terminate=True)`` sends ``available=false, terminate=true``: the server ends the
+  job instead of offering it to another worker; ``reject(terminate=False)`` (and no answer,
+  with a warning; or an error, logged) lets the server try another worker;
+- ``accept(...)`` sends ``available=true`` with the participant's identity, name, metadata
+  and attributes (plus ``lk.agent.name``: the worker's agent name, which tools use to find
+  the agent participant), then waits up to :data:`ASSIGNMENT_TIMEOUT` for the server's
+  ``assignment`` (given to :meth:`assign` by the receive loop) and launches the job; on
+  timeout it raises :class:`AssignmentTimeoutError` (logged) from ``accept()``.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from livekit.protocol import agent
 
 from vagent._core import AssignmentTimeoutError
 
+from .capacity import WorkerCapacity
 from .job_request import JobRequest
-from .protocol import ASSIGNMENT_TIMEOUT
+from .protocol import ASSIGNMENT_TIMEOUT, ATTRIBUTE_AGENT_NAME
 from .running_job import JobAcceptArguments, RunningJobInfo
 
 logger = logging.getLogger("vagent.worker")
@@ -42,6 +48,7 @@ class JobOffers:
         *,
         request_fnc: Callable[[JobRequest], Awaitable[None]],
         agent_name: str,
+        capacity: WorkerCapacity,
         send: Callable[[agent.WorkerMessage], Awaitable[None]],
         launch: Callable[[RunningJobInfo], Awaitable[None]],
         default_url: str,
@@ -49,6 +56,7 @@ class JobOffers:
     ) -> None:
         self._request_fnc = request_fnc
         self._agent_name = agent_name
+        self._capacity = capacity
         self._send = send
         self._launch = launch
         self._default_url = default_url
@@ -58,11 +66,6 @@ class JobOffers:
     async def answer(self, request: agent.AvailabilityRequest) -> None:
         """Run ``request_fnc`` for one offer and send its answer; never raises."""
         job = request.job
-        job_request = JobRequest(
-            job=job,
-            on_reject=lambda: self._send_availability(job.id, None),
-            on_accept=lambda args: self._accept(job, args),
-        )
         log_extra = {
             "job_id": job.id,
             "dispatch_id": job.dispatch_id,
@@ -70,6 +73,22 @@ class JobOffers:
             "agent_name": self._agent_name,
             "resuming": request.resuming,
         }
+        if not self._capacity.available():
+            logger.info(
+                "answering a job request unavailable: the worker is full or draining",
+                extra={**log_extra, "draining": self._capacity.draining},
+            )
+            await self._send_availability(job.id, None)
+            return
+        with self._capacity.reserve():
+            await self._decide(job, log_extra)
+
+    async def _decide(self, job: agent.Job, log_extra: dict[str, object]) -> None:
+        job_request = JobRequest(
+            job=job,
+            on_reject=lambda terminate: self._send_availability(job.id, None, terminate),
+            on_accept=lambda args: self._accept(job, args),
+        )
         logger.info("received job request", extra=log_extra)
         try:
             await self._request_fnc(job_request)
@@ -96,12 +115,18 @@ class JobOffers:
         pending.assignment = assignment
         pending.event.set()
 
-    async def _send_availability(self, job_id: str, args: JobAcceptArguments | None) -> None:
-        answer = agent.AvailabilityResponse(job_id=job_id, available=args is not None)
+    async def _send_availability(
+        self, job_id: str, args: JobAcceptArguments | None, terminate: bool = False
+    ) -> None:
+        answer = agent.AvailabilityResponse(
+            job_id=job_id, available=args is not None, terminate=terminate
+        )
         if args is not None:
             answer.participant_identity = args.identity
             answer.participant_name = args.name
             answer.participant_metadata = args.metadata
+            # The user's attributes may override it, as in livekit-agents.
+            answer.participant_attributes[ATTRIBUTE_AGENT_NAME] = self._agent_name
             answer.participant_attributes.update(args.attributes)
         await self._send(agent.WorkerMessage(availability=answer))
 

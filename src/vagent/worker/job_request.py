@@ -14,14 +14,14 @@ class JobRequest:
 
     Built by the worker; users receive it in ``WorkerOptions.request_fnc``. Answering twice
     raises ``RuntimeError``. A ``request_fnc`` that returns without answering rejects the job
-    (with a warning in the log).
+    with ``terminate=False`` (with a warning in the log), so another worker may take it.
     """
 
     def __init__(
         self,
         *,
         job: agent.Job,
-        on_reject: Callable[[], Awaitable[None]],
+        on_reject: Callable[[bool], Awaitable[None]],
         on_accept: Callable[[JobAcceptArguments], Awaitable[None]],
     ) -> None:
         self._job = job
@@ -59,10 +59,15 @@ class JobRequest:
             raise RuntimeError(f"job request {self.id} was already answered")
         self._answered = True
 
-    async def reject(self) -> None:
-        """Decline the job; the server may offer it to another worker."""
+    async def reject(self, *, terminate: bool = True) -> None:
+        """Decline the job.
+
+        With ``terminate=True`` (the default, as in livekit-agents) the server ends the job
+        rather than offering it to another worker; with ``terminate=False`` it tries the next
+        available worker.
+        """
         self._mark_answered()
-        await self._on_reject()
+        await self._on_reject(terminate)
 
     async def accept(
         self,

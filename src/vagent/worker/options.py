@@ -11,7 +11,7 @@ import enum
 import logging
 import math
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from attrs import Attribute, field, frozen
@@ -280,3 +280,47 @@ class Credentials:
     url: str
     api_key: str
     api_secret: str = field(repr=False)
+
+
+MAX_DEPLOYMENT_LENGTH = 64
+"""The longest deployment name the LiveKit server accepts (bytes)."""
+
+
+@frozen(kw_only=True)
+class HostedAgent:
+    """LiveKit Cloud's hosted-agent settings, which the platform sets in the environment.
+
+    ``deployment`` (``LIVEKIT_AGENT_DEPLOYMENT``) goes into ``register``: the server then
+    offers the worker only jobs dispatched to that deployment. ``worker_token``
+    (``LIVEKIT_WORKER_TOKEN``) is sent as the ``worker_token`` query parameter of the
+    connection. Both are empty outside LiveKit Cloud.
+    """
+
+    deployment: str = ""
+    worker_token: str = field(default="", repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> HostedAgent:
+        """Read the settings from ``env`` (default: ``os.environ``).
+
+        Raises :class:`ValidationError` for a deployment name the server would refuse (over
+        64 bytes, an underscore, whitespace or control characters).
+        """
+        environ = os.environ if env is None else env
+        deployment = environ.get("LIVEKIT_AGENT_DEPLOYMENT", "")
+        problem = deployment_problem(deployment)
+        if problem:
+            raise ValidationError(f"LIVEKIT_AGENT_DEPLOYMENT={deployment!r}: {problem}")
+        return cls(deployment=deployment, worker_token=environ.get("LIVEKIT_WORKER_TOKEN", ""))
+
+
+def deployment_problem(deployment: str) -> str:
+    """Why the server would refuse ``deployment`` ("" when it is fine)."""
+    data = deployment.encode()
+    if len(data) > MAX_DEPLOYMENT_LENGTH:
+        return f"a deployment name has at most {MAX_DEPLOYMENT_LENGTH} bytes"
+    if "_" in deployment:
+        return "a deployment name may not contain '_'"
+    if any(byte <= 0x20 or byte == 0x7F for byte in data):
+        return "a deployment name may not contain whitespace or control characters"
+    return ""

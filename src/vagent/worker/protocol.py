@@ -13,7 +13,7 @@ Frames are binary WebSocket messages holding one protobuf each: the worker sends
 from __future__ import annotations
 
 from importlib import metadata
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from google.protobuf.message import DecodeError
 from livekit.protocol import agent, models
@@ -30,6 +30,10 @@ UPDATE_STATUS_INTERVAL = 2.5
 REGISTER_TIMEOUT = 10.0
 """Seconds to wait for the server's ``register`` reply."""
 
+ATTRIBUTE_AGENT_NAME = "lk.agent.name"
+"""Participant attribute naming the agent (``WorkerOptions.agent_name``), set on every job's
+agent participant through the accept answer, as livekit-agents does."""
+
 
 def sdk_version() -> str:
     """The vagent version sent in ``register``."""
@@ -39,28 +43,36 @@ def sdk_version() -> str:
         return "0.0.0"
 
 
-def agent_url(url: str) -> str:
+def agent_url(url: str, *, worker_token: str = "") -> str:
     """The worker endpoint for a server URL.
 
     ``http`` becomes ``ws`` and ``https`` becomes ``wss``; a base path is kept and
-    ``/agent`` appended (``https://host/base`` -> ``wss://host/base/agent``).
+    ``/agent`` appended (``https://host/base`` -> ``wss://host/base/agent``). A
+    ``worker_token`` (LiveKit Cloud's hosted agents) is added as a query parameter.
     """
     parts = urlsplit(url)
     scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
     if scheme not in ("ws", "wss") or not parts.netloc:
         raise ValueError(f"not a LiveKit server URL (ws://, wss://, http:// or https://): {url!r}")
     path = parts.path.rstrip("/") + "/agent"
-    return urlunsplit((scheme, parts.netloc, path, parts.query, ""))
+    query = parts.query
+    if worker_token:
+        query = "&".join(q for q in (query, urlencode({"worker_token": worker_token})) if q)
+    return urlunsplit((scheme, parts.netloc, path, query, ""))
 
 
-def register_message(opts: WorkerOptions, *, namespace: str = "") -> agent.WorkerMessage:
-    """The first message of every connection."""
+def register_message(
+    opts: WorkerOptions, *, namespace: str = "", deployment: str = ""
+) -> agent.WorkerMessage:
+    """The first message of every connection (``deployment``: LiveKit Cloud's hosted
+    agents; the server then dispatches only that deployment's jobs to the worker)."""
     perms = opts.permissions
     msg = agent.WorkerMessage()
     msg.register.type = opts.worker_type.value
     msg.register.agent_name = opts.agent_name
     msg.register.version = sdk_version()
     msg.register.namespace = namespace
+    msg.register.deployment = deployment
     msg.register.allowed_permissions.CopyFrom(
         models.ParticipantPermission(
             can_publish=perms.can_publish,

@@ -141,7 +141,12 @@ def verify_token(
             token,
             api_secret,
             algorithms=["HS256"],
-            options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
+            options={
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+                "verify_aud": False,
+            },
         )
     except jwt.InvalidSignatureError:
         raise InvalidTokenError("token signature does not match the API secret") from None

@@ -6,14 +6,15 @@ blocks until the worker is closed. Start it with ``await nursery.start(worker.ru
 
 - the job launcher (``ProcPool``): owns every job process;
 - the health HTTP server (:mod:`vagent.worker.health`);
-- the load sampler (every 0.5 s);
+- the load sampler (:mod:`vagent.worker.capacity`, every 0.5 s);
 - the forwarder of job status updates to the server;
 - the server link (:mod:`vagent.worker.connection`), reconnecting as needed, with its
-  send / receive / status tasks;
+  send / receive / status / heartbeat tasks;
 - one task per job offer (:mod:`vagent.worker.job_offers`: ``request_fnc``, then the
   assignment, then the launch).
 
-Jobs run in the launcher, not in the connection, so they survive reconnections.
+Jobs run in the launcher, not in the connection, so they survive reconnections; after
+registering again the worker tells the server which jobs it still runs (``migrate_job``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -41,14 +42,15 @@ from vagent._core import (
     shortuuid,
 )
 
+from .capacity import WorkerCapacity
 from .connection import ServerLink
 from .health import HealthServer
 from .job_offers import JobOffers
+from .job_reports import LaunchedJobs
 from .launcher import JobLauncher
-from .load import LOAD_SAMPLE_INTERVAL, call_load_fnc, idle_process_target
-from .options import Credentials, WorkerEnvOption, WorkerOptions
+from .options import Credentials, HostedAgent, WorkerEnvOption, WorkerOptions
 from .protocol import register_message, sdk_version
-from .running_job import JobAcceptArguments, JobStatus, JobStatusUpdate, RunningJobInfo
+from .running_job import JobAcceptArguments, RunningJobInfo
 from .tokens import participant_token
 
 logger = logging.getLogger("vagent.worker")
@@ -90,7 +92,9 @@ class Worker(EventEmitter[EventTypes]):
     process pool (tests); by default a :class:`vagent.worker.proc_pool.ProcPool` is made
     from the options.
 
-    Missing credentials raise :class:`vagent.ValidationError` here, naming what is missing.
+    Missing credentials raise :class:`vagent.ValidationError` here, naming what is missing;
+    so does an invalid ``LIVEKIT_AGENT_DEPLOYMENT`` (:class:`HostedAgent`, read here from the
+    environment with ``LIVEKIT_WORKER_TOKEN``).
     Events: ``"worker_started"``, ``"worker_registered"`` (worker id, server info).
     """
 
@@ -109,23 +113,34 @@ class Worker(EventEmitter[EventTypes]):
         self._devmode = devmode
         self._register = register
         self._credentials = self._resolve_credentials()
+        self._hosted = HostedAgent.from_env() if register else HostedAgent()
         opts.validate_config(devmode)
         self._launcher = launcher if launcher is not None else self._make_proc_pool()
         self._state = _State.NEW
         self._id = "unregistered"
         self._connected = False
-        self._draining = False
-        self._load = 0.0
-        self._previous_full = False
+        self._capacity = WorkerCapacity(
+            load_fnc=opts.load_fnc,
+            worker=self,
+            launcher=self._launcher,
+            threshold=WorkerEnvOption.getvalue(opts.load_threshold, devmode),
+            default_idle=WorkerEnvOption.getvalue(opts.num_idle_processes, devmode),
+        )
         self._offers = JobOffers(
             request_fnc=opts.request_fnc,
             agent_name=opts.agent_name,
+            capacity=self._capacity,
             send=self._queue,
             launch=self._launch,
             default_url=self._credentials.url,
             worker_id=lambda: self._id,
         )
-        self._launched: dict[str, RunningJobInfo] = {}
+        self._jobs = LaunchedJobs(
+            launcher=self._launcher,
+            send=self._queue,
+            status_changed=self._request_status_update,
+            initialize_timeout=opts.initialize_process_timeout,
+        )
         # Created by run() (a channel that is never closed would warn when collected).
         self._outbox_send: MemoryObjectSendStream[agent.WorkerMessage] | None = None
         self._close_requested = trio.Event()
@@ -184,12 +199,12 @@ class Worker(EventEmitter[EventTypes]):
 
     @property
     def draining(self) -> bool:
-        return self._draining
+        return self._capacity.draining
 
     @property
     def load(self) -> float:
         """The last sampled load (``load_fnc``)."""
-        return self._load
+        return self._capacity.load
 
     @property
     def active_jobs(self) -> list[RunningJobInfo]:
@@ -230,7 +245,7 @@ class Worker(EventEmitter[EventTypes]):
                     self._nursery = nursery
                     await nursery.start(self._launcher.run)
                     await nursery.start(self._health.run)
-                    nursery.start_soon(self._load_loop)
+                    nursery.start_soon(self._capacity.run)
                     nursery.start_soon(self._job_update_loop)
                     if self._register:
                         self._link = self._make_link(outbox_recv)
@@ -304,22 +319,21 @@ class Worker(EventEmitter[EventTypes]):
                         await self.aclose()
 
     async def drain(self, timeout: float | None = None) -> None:  # noqa: ASYNC109 (seed API)
-        """Take no new jobs (status FULL) and wait for the running ones to finish.
+        """Take no new jobs (status FULL) and wait for the running ones to finish, including
+        jobs accepted before and launched after the drain started.
 
         Raises ``TimeoutError`` when ``timeout`` seconds pass first (the jobs keep running;
         :meth:`aclose` stops them). A second call returns at once.
         """
-        if self._draining:
+        if self._capacity.draining:
             await trio.lowlevel.checkpoint()
             return
         logger.info("draining worker", extra={"id": self._id, "timeout": timeout})
-        self._draining = True
+        self._capacity.draining = True
         self._request_status_update()
-        if not timeout:
-            await self._launcher.drain()
-            return
         try:
-            with trio.fail_after(timeout):
+            with trio.fail_after(timeout) if timeout else contextlib.nullcontext():
+                await self._capacity.wait_offers_settled()
                 await self._launcher.drain()
         except trio.TooSlowError:
             raise TimeoutError(f"jobs still running after draining for {timeout} s") from None
@@ -364,13 +378,15 @@ class Worker(EventEmitter[EventTypes]):
     def _make_link(self, outbox: MemoryObjectReceiveStream[agent.WorkerMessage]) -> ServerLink:
         return ServerLink(
             credentials=self._credentials,
-            register_request=register_message(self._opts),
+            register_request=register_message(self._opts, deployment=self._hosted.deployment),
             max_retry=self._opts.max_retry,
             outbox=outbox,
             on_registered=self._on_registered,
             on_message=self._on_server_message,
             on_disconnected=self._on_disconnected,
-            status_message=self._status_message,
+            status_message=self._capacity.status_message,
+            after_register=self._migrate_messages,
+            worker_token=self._hosted.worker_token,
         )
 
     def _on_registered(self, reg: agent.RegisterWorkerResponse) -> None:
@@ -381,6 +397,7 @@ class Worker(EventEmitter[EventTypes]):
             extra={
                 "id": reg.worker_id,
                 "url": self._credentials.url,
+                "deployment": self._hosted.deployment,
                 "region": reg.server_info.region,
                 "protocol": reg.server_info.protocol,
             },
@@ -389,6 +406,14 @@ class Worker(EventEmitter[EventTypes]):
 
     def _on_disconnected(self) -> None:
         self._connected = False
+
+    def _migrate_messages(self) -> Sequence[agent.WorkerMessage]:
+        """Sent right after registering: the jobs still running from an earlier connection."""
+        job_ids = [info.job.id for info in self._launcher.running_jobs if not info.fake_job]
+        if not job_ids:
+            return ()
+        logger.info("reporting the running jobs to the server", extra={"job_ids": job_ids})
+        return (agent.WorkerMessage(migrate_job=agent.MigrateJobRequest(job_ids=job_ids)),)
 
     def _on_server_message(self, msg: agent.ServerMessage) -> None:
         assert self._nursery is not None
@@ -401,7 +426,7 @@ class Worker(EventEmitter[EventTypes]):
         elif which == "assignment":
             self._offers.assign(msg.assignment)
         elif which == "termination":
-            self._nursery.start_soon(self._terminate_job, msg.termination.job_id)
+            self._nursery.start_soon(self._jobs.terminate, msg.termination.job_id)
         elif which == "pong":
             pass
         elif which == "go_away":
@@ -422,105 +447,19 @@ class Worker(EventEmitter[EventTypes]):
         if self._link is not None:
             self._link.request_status_update()
 
-    def _status_message(self) -> agent.WorkerMessage:
-        threshold = WorkerEnvOption.getvalue(self._opts.load_threshold, self._devmode)
-        full = self._draining or self._load >= threshold
-        if full != self._previous_full and not self._draining:
-            logger.info(
-                "worker is at full capacity, marking as unavailable"
-                if full
-                else "worker is below capacity, marking as available",
-                extra={"load": self._load, "threshold": threshold},
-            )
-        self._previous_full = full
-        update = agent.UpdateWorkerStatus(
-            status=agent.WorkerStatus.WS_FULL if full else agent.WorkerStatus.WS_AVAILABLE,
-            load=self._load,
-            job_count=len(self._launcher.running_jobs),
-        )
-        return agent.WorkerMessage(update_worker=update)
-
     # -- jobs -------------------------------------------------------------------------------
 
-    async def _launch(self, info: RunningJobInfo) -> None:  # noqa: ASYNC910 (launch checkpoints)
-        job_id = info.job.id
-        self._launched[job_id] = info
-        try:
-            await self._launcher.launch_job(info, timeout=self._opts.initialize_process_timeout)
-        except Exception as exc:
-            self._launched.pop(job_id, None)
-            logger.exception("failed to launch job", extra={"job_id": job_id})
-            failure: Exception | None = exc
-        else:
-            failure = None
-        if failure is not None:
-            if not info.fake_job:
-                await self._queue(
-                    _job_update(job_id, JobStatus.FAILED, f"launch failed: {failure}")
-                )
-            raise failure
-        logger.info(
-            "job launched",
-            extra={"job_id": job_id, "room_name": info.job.room.name, "fake_job": info.fake_job},
-        )
-        self._request_status_update()
-
-    async def _terminate_job(self, job_id: str) -> None:
-        logger.info("the server asked to terminate a job", extra={"job_id": job_id})
-        try:
-            await self._launcher.terminate_job(job_id)
-        except Exception:
-            logger.exception("failed to terminate job", extra={"job_id": job_id})
-            await trio.lowlevel.checkpoint()
+    async def _launch(self, info: RunningJobInfo) -> None:
+        await self._jobs.launch(info)
 
     async def _job_update_loop(self) -> None:
         """Report job status changes; when the launcher ends its updates, end the outbox."""
         try:
-            async for update in self._launcher.job_updates():
-                self._on_job_update(update)
-                info = self._launched.get(update.job_id)
-                if update.status is not JobStatus.RUNNING:
-                    self._launched.pop(update.job_id, None)
-                if info is None or info.fake_job:
-                    continue
-                await self._queue(_job_update(update.job_id, update.status, update.error))
-                self._request_status_update()
+            await self._jobs.report_updates()
         finally:
             if self._outbox_send is not None:
                 self._outbox_send.close()
             self._updates_done.set()
-
-    def _on_job_update(self, update: JobStatusUpdate) -> None:
-        log = logger.warning if update.status is JobStatus.FAILED else logger.info
-        log(
-            "job status changed",
-            extra={"job_id": update.job_id, "status": update.status.name, "error": update.error},
-        )
-
-    # -- load -------------------------------------------------------------------------------
-
-    async def _load_loop(self) -> None:
-        failed_before = False
-        while True:
-            try:
-                self._load = call_load_fnc(self._opts.load_fnc, self)
-                failed_before = False
-            except Exception:
-                if not failed_before:
-                    logger.exception("load_fnc failed; keeping the previous load")
-                failed_before = True
-            self._adjust_idle_processes()
-            await trio.sleep(LOAD_SAMPLE_INTERVAL)
-
-    def _adjust_idle_processes(self) -> None:
-        target = idle_process_target(
-            load=self._load,
-            active_jobs=len(self._launcher.running_jobs),
-            threshold=WorkerEnvOption.getvalue(self._opts.load_threshold, self._devmode),
-            default_idle=WorkerEnvOption.getvalue(self._opts.num_idle_processes, self._devmode),
-        )
-        if target is not None:
-            self._launcher.set_target_idle_processes(target)
 
     # -- health -------------------------------------------------------------------------------
 
@@ -530,17 +469,12 @@ class Worker(EventEmitter[EventTypes]):
             "agent_name": self._opts.agent_name,
             "worker_type": agent.JobType.Name(self._opts.worker_type.value),
             "active_jobs": len(self._launcher.running_jobs),
-            "load": self._load,
+            "load": self._capacity.load,
             "worker_id": self._id,
             "connected": self._connected,
-            "draining": self._draining,
+            "draining": self._capacity.draining,
         }
 
     def healthy(self) -> bool:
         """True when registered with the server (always, when running without a server)."""
         return self._connected or not self._register
-
-
-def _job_update(job_id: str, status: JobStatus, error: str) -> agent.WorkerMessage:
-    update = agent.UpdateJobStatus(job_id=job_id, status=status.value, error=error)
-    return agent.WorkerMessage(update_job=update)

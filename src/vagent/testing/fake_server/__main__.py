@@ -27,7 +27,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--api-key", default=DEFAULT_API_KEY)
     parser.add_argument("--api-secret", default=DEFAULT_API_SECRET)
-    parser.add_argument("--availability-timeout", type=float, default=5.0)
+    parser.add_argument("--availability-timeout", type=float, default=10.0)
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 

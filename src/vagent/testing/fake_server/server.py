@@ -1,10 +1,28 @@
-"""A fake LiveKit server speaking the server side of the agent protocol over WebSocket.
+"""A fake LiveKit server: the server side of the agent protocol, for tests and development.
 
-It accepts workers at ``ws://<host>:<port>/agent`` exactly like LiveKit does (HS256 JWT
-with the ``agent`` grant in ``Authorization: Bearer``; a bad token gets HTTP 401), requires
-``register`` first, offers jobs (``availability``), assigns accepted ones with a participant
-token, terminates them, and tracks worker and job status. No rooms or media exist: the
-assignment's URL is the server's own URL.
+What it does, as livekit-server v1.13.5 does it (a conformance scenario, run against both,
+keeps the two in step: ``tests/worker/test_conformance.py``):
+
+- accepts workers at ``ws://<host>:<port>/agent`` with the server's token rules
+  (:mod:`.auth`: ``Authorization: Bearer`` or ``?access_token=``; HTTP 401 for a bad or
+  missing token or a token without the ``agent`` grant; 404 for another path);
+- reads binary protobuf or protojson text frames, and answers in the worker's framing
+  (:mod:`.signal_conn`);
+- requires ``register`` first (a ``ping`` is answered before it; anything else ends the
+  connection), refuses unknown job types and invalid deployment names, answers ``ping``
+  with ``pong`` (wall-clock milliseconds), honours ``update_worker`` (an absent ``status``
+  leaves it unchanged), ``update_job``, ``simulate_job``; ignores ``migrate_job``;
+- dispatches, offers, assigns and terminates jobs (:mod:`.jobs`);
+- ends a connection that breaks the protocol by dropping it, without a close frame (the
+  worker sees close code 1006), as the real server does.
+
+What it cannot do: there are no rooms, participants or media, so a job's agent cannot join
+its room (the assignment's token is real, but nothing listens for it); no server API
+(rooms, agent dispatch, SIP, egress: use the real server for those); no automatic dispatch
+when a room is created; no regions, nodes or deployments across servers. Where the real
+server picks a worker at random (weighted by free capacity), the fake picks the most loaded
+eligible one, deterministically. For anything involving rooms, run the real server locally
+(``livekit-server --dev``; see the README).
 
 Use it from tests::
 
@@ -12,15 +30,15 @@ Use it from tests::
         ...                                         # server.url, server.api_key, ...
         job = await server.dispatch("my-room")
 
-or ``await nursery.start(server.run)``. Test hooks: :meth:`close_connections`,
-:meth:`kill_connections`, :meth:`restart`, :meth:`send_bytes`, :meth:`send_message`.
-
-Close codes: 1000 when the server closes normally, 1001 on shutdown/restart, 1002 when the
-worker breaks the protocol (a message other than ``register`` first, an undecodable frame).
+or ``await nursery.start(server.run)``. Test hooks: :meth:`close_connections` (with a close
+frame, which the real server never sends), :meth:`kill_connections`, :meth:`restart`,
+:meth:`freeze` / :meth:`thaw` (a server that stops answering), :meth:`send_bytes`,
+:meth:`send_message`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -31,12 +49,14 @@ import trio
 import trio_websocket
 from livekit.protocol import agent, models
 
-from vagent._core import collapse_excgroups, shortuuid
+from vagent._core import collapse_excgroups, shortuuid, wallclock
 from vagent.worker.errors import ServerProtocolError
-from vagent.worker.protocol import parse_worker_message
-from vagent.worker.tokens import InvalidTokenError, participant_token, verify_token
+from vagent.worker.options import deployment_problem
 
-from .records import JobRecord, WorkerRecord, dispatch_order
+from .auth import DEFAULT_PERMISSIONS, AuthError, agent_grant_claims, request_token
+from .jobs import JobBoard, new_job
+from .records import JobRecord, WorkerRecord
+from .signal_conn import SignalConnection
 
 logger = logging.getLogger("vagent.testing.fake_server")
 
@@ -45,18 +65,23 @@ DEFAULT_API_SECRET = "devsecret-for-the-vagent-fake-livekit-server"  # >= 32 byt
 
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
-CLOSE_PROTOCOL_ERROR = 1002
 
 HANDSHAKE_TIMEOUT = 5.0
-REGISTER_TIMEOUT = 5.0
+REGISTER_TIMEOUT = 10.0
+"""Seconds a new connection has to send ``register`` (the real server's read deadline)."""
+
+AVAILABILITY_TIMEOUT = 10.0
+"""Seconds a worker has to answer an offer (the real server's ``AssignJobTimeout``)."""
+
+_JOB_TYPES = frozenset(agent.JobType.values())
 
 
 class FakeLiveKitServer:
-    """The server side of LiveKit's agent protocol, on loopback.
+    """The server side of LiveKit's agent protocol, on loopback (see the module docstring).
 
-    ``availability_timeout``: seconds a worker has to answer an offer before the job is
-    offered to the next one. ``http_port``: when not None, also serve the JSON control API
-    (:mod:`.control_api`) on that port (0: a free one).
+    ``availability_timeout``: seconds a worker has to answer an offer before the job fails.
+    ``http_port``: when not None, also serve the JSON control API (:mod:`.control_api`) on
+    that port (0: a free one).
     """
 
     def __init__(
@@ -67,25 +92,36 @@ class FakeLiveKitServer:
         host: str = "127.0.0.1",
         port: int = 0,
         http_port: int | None = None,
-        availability_timeout: float = 5.0,
+        availability_timeout: float = AVAILABILITY_TIMEOUT,
     ) -> None:
         self.api_key = api_key
         self.api_secret = api_secret
         self.host = host
-        self.availability_timeout = availability_timeout
         self._requested_port = port
         self._requested_http_port = http_port
         self.port: int | None = None
         self.http_port: int | None = None
         self.workers: dict[str, WorkerRecord] = {}
         """Every worker that registered (disconnected ones keep ``connected=False``)."""
-        self.jobs: dict[str, JobRecord] = {}
+        self._board = JobBoard(
+            api_key=api_key,
+            api_secret=api_secret,
+            availability_timeout=availability_timeout,
+            workers=self.workers,
+            notify=self._notify,
+        )
+        self.jobs: dict[str, JobRecord] = self._board.records
         self.rejected_connections = 0
         """Connection attempts refused (bad token, wrong path)."""
         self._changed = trio.Event()
         self._restart_requested = trio.Event()
         self._restart_downtime = 0.0
         self._restarted = trio.Event()
+        self._thawed: trio.Event | None = None
+
+    @property
+    def availability_timeout(self) -> float:
+        return self._board.availability_timeout
 
     # -- addresses ----------------------------------------------------------------------------
 
@@ -157,10 +193,12 @@ class FakeLiveKitServer:
         async with stream, trio.open_nursery() as nursery:
             try:
                 with trio.fail_after(HANDSHAKE_TIMEOUT):
-                    request = await trio_websocket.wrap_server_stream(nursery, stream)
+                    request = await trio_websocket.wrap_server_stream(
+                        nursery, _FreezableStream(stream, self._wait_thawed)
+                    )
                 ws = await self._accept(request)
                 if ws is not None:
-                    await self._serve_worker(ws, stream)
+                    await self._serve(SignalConnection(ws, stream, request.path))
             except (trio.TooSlowError, trio_websocket.ConnectionClosed, trio.BrokenResourceError):
                 pass  # the handshake failed: nothing to clean up but the stream
             finally:
@@ -169,55 +207,84 @@ class FakeLiveKitServer:
     async def _accept(
         self, request: trio_websocket.WebSocketRequest
     ) -> trio_websocket.WebSocketConnection | None:
-        path = request.path.split("?", 1)[0]
-        if not path.endswith("/agent"):
-            self.rejected_connections += 1
-            await request.reject(404, body=b"not found: workers connect to /agent")
-            return None
         headers = {key.lower(): value for key, value in request.headers}
-        auth = headers.get(b"authorization", b"").decode(errors="replace")
-        if not auth.startswith("Bearer "):
-            self.rejected_connections += 1
-            await request.reject(401, body=b"missing bearer token")
-            return None
         try:
-            claims = verify_token(auth.removeprefix("Bearer "), self.api_key, self.api_secret)
-        except InvalidTokenError as exc:
+            token = request_token(request.path, headers)
+            if request.path.split("?", 1)[0] != "/agent":
+                raise AuthError(404, "404 page not found")
+            agent_grant_claims(token, self.api_key, self.api_secret)
+        except AuthError as exc:
             self.rejected_connections += 1
-            await request.reject(401, body=f"invalid token: {exc}".encode())
-            return None
-        if not claims.get("video", {}).get("agent"):
-            self.rejected_connections += 1
-            await request.reject(401, body=b"token lacks the agent grant")
+            await request.reject(exc.status, body=str(exc).encode())
             return None
         return await request.accept()
 
-    async def _serve_worker(
-        self, ws: trio_websocket.WebSocketConnection, stream: trio.SocketStream
-    ) -> None:
+    async def _serve(self, conn: SignalConnection) -> None:
         try:
-            with trio.fail_after(REGISTER_TIMEOUT):
-                first = parse_worker_message(await ws.get_message())
-        except (ServerProtocolError, trio.TooSlowError) as exc:
-            await ws.aclose(CLOSE_PROTOCOL_ERROR, f"register expected: {exc}")
-            return
+            reg = await self._handshake(conn)
+            if reg is None:
+                await conn.drop()
+                return
+            worker = await self._register(conn, reg)
         except trio_websocket.ConnectionClosed:
             await trio.lowlevel.checkpoint()
             return
-        if first.WhichOneof("message") != "register":
-            await ws.aclose(CLOSE_PROTOCOL_ERROR, "the first message must be register")
-            return
-        reg = first.register
+        try:
+            async with trio.open_nursery() as jobs:  # simulated jobs end with the connection
+                with contextlib.suppress(trio_websocket.ConnectionClosed):
+                    await self._receive_from(worker, jobs)
+                jobs.cancel_scope.cancel()
+        finally:
+            worker.connected = False
+            for offer in worker.offers.values():
+                offer.close()
+            self._notify()
+            logger.info("worker disconnected", extra={"worker_id": worker.id})
+            await conn.drop()
+
+    async def _handshake(self, conn: SignalConnection) -> agent.RegisterWorkerRequest | None:
+        """Read until ``register`` (answering pings); None when the worker breaks the rules
+        or is too slow."""
+        with trio.move_on_after(REGISTER_TIMEOUT):
+            while True:
+                try:
+                    msg = await conn.receive()
+                except ServerProtocolError as exc:
+                    logger.warning("dropping a worker", extra={"error": str(exc)})
+                    return None
+                which = msg.WhichOneof("message")
+                if which == "ping":
+                    await conn.send(_pong(msg.ping))
+                elif which != "register":
+                    logger.warning("dropping a worker that did not register first")
+                    return None
+                elif msg.register.type not in _JOB_TYPES:
+                    logger.warning("dropping a worker with an unknown job type")
+                    return None
+                elif deployment_problem(msg.register.deployment):
+                    logger.warning("dropping a worker with an invalid deployment name")
+                    return None
+                else:
+                    return msg.register
+        return None
+
+    async def _register(
+        self, conn: SignalConnection, reg: agent.RegisterWorkerRequest
+    ) -> WorkerRecord:
+        permissions = (
+            reg.allowed_permissions if reg.HasField("allowed_permissions") else DEFAULT_PERMISSIONS
+        )
         worker = WorkerRecord(
             id=shortuuid("AW_"),
             agent_name=reg.agent_name,
             job_type=reg.type,
             version=reg.version,
             namespace=reg.namespace,
-            ws=ws,
-            stream=stream,
+            deployment=reg.deployment,
+            permissions=permissions,
+            conn=conn,
         )
-        worker.messages.append(first)
+        worker.messages.append(agent.WorkerMessage(register=reg))
         info = models.ServerInfo(
             edition=models.ServerInfo.Edition.Standard,
             version="fake",
@@ -226,64 +293,66 @@ class FakeLiveKitServer:
             region="local",
             node_id="fake-node",
         )
-        try:
-            await worker.send(
-                agent.ServerMessage(
-                    register=agent.RegisterWorkerResponse(worker_id=worker.id, server_info=info)
-                )
+        await worker.send(
+            agent.ServerMessage(
+                register=agent.RegisterWorkerResponse(worker_id=worker.id, server_info=info)
             )
-            self.workers[worker.id] = worker
-            self._notify()
-            logger.info("worker registered", extra={"worker_id": worker.id})
-            await self._receive_from(worker)
-        except trio_websocket.ConnectionClosed:
-            pass
-        finally:
-            worker.connected = False
-            for offer in worker.offers.values():
-                offer.close()
-            self._notify()
-            logger.info("worker disconnected", extra={"worker_id": worker.id})
+        )
+        self.workers[worker.id] = worker
+        self._notify()
+        logger.info("worker registered", extra={"worker_id": worker.id})
+        return worker
 
-    async def _receive_from(self, worker: WorkerRecord) -> None:
+    async def _receive_from(self, worker: WorkerRecord, jobs: trio.Nursery) -> None:
+        """Handle a registered worker's messages until it breaks the protocol (returns) or
+        closes (raises ``ConnectionClosed``)."""
+        assert worker.conn is not None
         while True:
             try:
-                msg = parse_worker_message(await worker.ws.get_message())
+                msg = await worker.conn.receive()
             except ServerProtocolError as exc:
-                logger.error("closing a worker that broke the protocol", extra={"error": str(exc)})
-                await worker.ws.aclose(CLOSE_PROTOCOL_ERROR, str(exc))
+                logger.warning("dropping a worker", extra={"error": str(exc)})
                 return
             worker.messages.append(msg)
             which = msg.WhichOneof("message")
             if which == "availability":
-                offer = worker.offers.get(msg.availability.job_id)
-                if offer is not None:
-                    try:
-                        offer.send_nowait(msg.availability)
-                    except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
-                        pass  # a late or repeated answer
+                self._board.answer(worker, msg.availability)
             elif which == "update_worker":
                 update = msg.update_worker
-                worker.status, worker.load, worker.job_count = (
-                    update.status,
-                    update.load,
-                    update.job_count,
-                )
+                if update.HasField("status"):
+                    worker.status = update.status
+                worker.load, worker.job_count = update.load, update.job_count
                 worker.status_updates.append((trio.current_time(), update))
             elif which == "update_job":
-                job = self.jobs.get(msg.update_job.job_id)
-                if job is not None:
-                    job.worker_id = worker.id  # after a reconnection: the same job, new id
-                    job.set_status(msg.update_job.status, msg.update_job.error)
+                self._board.update(worker, msg.update_job)
             elif which == "ping":
-                pong = agent.WorkerPong(
-                    last_timestamp=msg.ping.timestamp, timestamp=int(trio.current_time() * 1000)
-                )
-                await worker.send(agent.ServerMessage(pong=pong))
-            elif which == "register":
-                await worker.ws.aclose(CLOSE_PROTOCOL_ERROR, "already registered")
+                await worker.send(_pong(msg.ping))
+            elif which == "simulate_job":
+                jobs.start_soon(self._board.simulate, worker, msg.simulate_job)
+            elif which == "migrate_job":
+                pass  # the OSS server does nothing with it
+            else:  # register again, or a message of no known kind
+                logger.warning("dropping a worker", extra={"message_type": which})
                 return
             self._notify()
+
+    # -- freezing -------------------------------------------------------------------------------
+
+    def freeze(self) -> None:
+        """Stop answering: no byte is read or written on any connection, old or new (like a
+        stopped server process: the kernel still accepts connections) until :meth:`thaw`."""
+        if self._thawed is None:
+            self._thawed = trio.Event()
+
+    def thaw(self) -> None:
+        """Resume after :meth:`freeze`."""
+        if self._thawed is not None:
+            self._thawed.set()
+            self._thawed = None
+
+    async def _wait_thawed(self) -> None:
+        while self._thawed is not None:
+            await self._thawed.wait()
 
     # -- jobs ---------------------------------------------------------------------------------
 
@@ -295,96 +364,31 @@ class FakeLiveKitServer:
         metadata: str = "",
         participant_identity: str | None = None,
         job_type: agent.JobType = agent.JobType.JT_ROOM,
+        namespace: str = "",
+        deployment: str = "",
     ) -> JobRecord:
-        """Create a job for ``room`` and offer it until a worker accepts.
+        """Create a job for ``room`` and offer it to the eligible workers in turn.
 
-        Workers are tried in :func:`dispatch_order`; one that rejects, does not answer within
-        ``availability_timeout`` or disconnects is skipped. Returns once the job is assigned
-        (status PENDING until the worker reports RUNNING) or, when nobody took it, with status
-        FAILED and ``error`` set.
+        Returns once the job is assigned (RUNNING), terminated by the worker's answer
+        (SUCCESS), or failed (FAILED with ``error``: nobody took it, or the worker did not
+        answer in time); see :mod:`.jobs`.
         """
-        job = agent.Job(
-            id=shortuuid("AJ_"),
-            dispatch_id=shortuuid("AD_"),
-            type=job_type,
-            room=models.Room(sid=shortuuid("RM_"), name=room),
+        job = new_job(
+            room,
             agent_name=agent_name,
             metadata=metadata,
+            participant_identity=participant_identity,
+            job_type=job_type,
+            namespace=namespace,
+            deployment=deployment,
         )
-        if participant_identity:
-            job.participant.CopyFrom(models.ParticipantInfo(identity=participant_identity))
-        await trio.lowlevel.checkpoint()
-        record = JobRecord(job=job)
-        self.jobs[record.id] = record
-        self._notify()
-        tried: set[str] = set()
-        while True:
-            candidates = [
-                w for w in dispatch_order(self.workers.values(), job) if w.id not in tried
-            ]
-            if not candidates:
-                record.set_status(agent.JobStatus.JS_FAILED, "no worker accepted the job")
-                self._notify()
-                return record
-            worker = candidates[0]
-            tried.add(worker.id)
-            record.offered_to.append(worker.id)
-            answer = await self._offer(worker, job)
-            if answer is None or not answer.available:
-                continue
-            identity = answer.participant_identity or f"agent-{job.id}"
-            record.participant_identity = identity
-            record.token = participant_token(
-                self.api_key,
-                self.api_secret,
-                room=room,
-                identity=identity,
-                name=answer.participant_name,
-                metadata=answer.participant_metadata,
-                attributes=dict(answer.participant_attributes),
-                kind="agent",
-                agent=True,
-            )
-            record.worker_id = worker.id
-            assignment = agent.JobAssignment(job=job, url=self.url, token=record.token)
-            try:
-                await worker.send(agent.ServerMessage(assignment=assignment))
-            except trio_websocket.ConnectionClosed:
-                record.worker_id = None
-                continue
-            self._notify()
-            return record
-
-    async def _offer(
-        self, worker: WorkerRecord, job: agent.Job
-    ) -> agent.AvailabilityResponse | None:
-        send, receive = trio.open_memory_channel[agent.AvailabilityResponse](1)
-        worker.offers[job.id] = send
-        try:
-            with send, receive:
-                await worker.send(
-                    agent.ServerMessage(availability=agent.AvailabilityRequest(job=job))
-                )
-                with trio.move_on_after(self.availability_timeout):
-                    return await receive.receive()
-                return None
-        except (trio_websocket.ConnectionClosed, trio.EndOfChannel, trio.ClosedResourceError):
-            await trio.lowlevel.checkpoint()
-            return None
-        finally:
-            worker.offers.pop(job.id, None)
+        return await self._board.dispatch(job)
 
     async def terminate_job(self, job_id: str) -> None:
-        """Ask the worker running ``job_id`` to stop it."""
-        job = self.jobs[job_id]
-        worker = self._worker_for(job)
-        await worker.send(agent.ServerMessage(termination=agent.JobTermination(job_id=job_id)))
+        """Ask the worker running ``job_id`` to stop it (the job is SUCCESS at once).
 
-    def _worker_for(self, job: JobRecord) -> WorkerRecord:
-        worker = self.workers.get(job.worker_id or "")
-        if worker is None or not worker.connected:
-            raise LookupError(f"the worker of job {job.id} is not connected")
-        return worker
+        Raises ``LookupError`` when no connected worker runs it."""
+        await self._board.terminate(job_id)
 
     # -- waiting --------------------------------------------------------------------------------
 
@@ -415,19 +419,22 @@ class FakeLiveKitServer:
 
     async def send_bytes(self, worker_id: str, data: bytes | str) -> None:
         """Send a raw frame (garbage, a truncated protobuf, text) to a worker."""
-        await self.workers[worker_id].ws.send_message(data)
+        conn = self.workers[worker_id].conn
+        assert conn is not None
+        await conn.ws.send_message(data)
 
     async def send_message(self, worker_id: str, msg: agent.ServerMessage) -> None:
         """Send any server message to a worker, valid in this state or not."""
         await self.workers[worker_id].send(msg)
 
     async def close_connections(self, code: int = CLOSE_GOING_AWAY, reason: str = "") -> None:
-        """Close every worker connection with a WebSocket close frame; return once the
-        server has let go of them."""
+        """Close every worker connection with a WebSocket close frame (the real server never
+        sends one); return once the server has let go of them."""
         workers = self.connected_workers()
         for worker in workers:
+            assert worker.conn is not None
             with trio.move_on_after(1.0):
-                await worker.ws.aclose(code, reason or None)
+                await worker.conn.ws.aclose(code, reason or None)
         await self.wait_until(lambda: not any(w.connected for w in workers))
 
     async def kill_connections(self) -> None:
@@ -435,13 +442,14 @@ class FakeLiveKitServer:
         once the server has let go of them."""
         workers = self.connected_workers()
         for worker in workers:
-            await trio.aclose_forcefully(worker.stream)
+            assert worker.conn is not None
+            await worker.conn.drop()
         await self.wait_until(lambda: not any(w.connected for w in workers))
 
     async def restart(self, *, downtime: float = 0.0) -> None:
-        """Stop listening, drop every connection, wait ``downtime`` seconds, listen again on
-        the same port. Jobs and worker records are kept (like a server with persistent state).
-        Returns once listening again."""
+        """Stop listening, drop every connection (no close frame), wait ``downtime`` seconds,
+        listen again on the same port. Jobs and worker records are kept (like a server with
+        persistent state). Returns once listening again."""
         self._restart_downtime = downtime
         self._restarted = trio.Event()
         self._restart_requested.set()
@@ -451,3 +459,32 @@ class FakeLiveKitServer:
         for worker in self.workers.values():
             worker.connected = False
         self._notify()
+
+
+def _pong(ping: agent.WorkerPing) -> agent.ServerMessage:
+    pong = agent.WorkerPong(last_timestamp=ping.timestamp, timestamp=int(wallclock() * 1000))
+    return agent.ServerMessage(pong=pong)
+
+
+class _FreezableStream(trio.abc.Stream):
+    """A stream that moves no byte while the server is frozen (:meth:`FakeLiveKitServer.freeze`)."""
+
+    def __init__(self, inner: trio.abc.Stream, wait_thawed: Callable[[], Any]) -> None:
+        self._inner = inner
+        self._wait_thawed = wait_thawed
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self._wait_thawed()
+        await self._inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self._inner.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        await self._wait_thawed()
+        data = await self._inner.receive_some(max_bytes)
+        await self._wait_thawed()
+        return data
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
