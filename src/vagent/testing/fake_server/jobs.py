@@ -148,20 +148,19 @@ class JobBoard:
         """The worker's answer, ``"timeout"`` or ``"closed"``."""
         send, receive = trio.open_memory_channel[agent.AvailabilityResponse](1)
         worker.offers[job.id] = send
+        await trio.lowlevel.checkpoint()
         try:
             with send, receive:
                 try:
                     await worker.send(
                         agent.ServerMessage(availability=agent.AvailabilityRequest(job=job))
                     )
-                except trio_websocket.ConnectionClosed:
-                    return "closed"
-                with trio.move_on_after(self.availability_timeout):
-                    try:
+                    with trio.fail_after(self.availability_timeout):
                         return await receive.receive()
-                    except (trio.EndOfChannel, trio.ClosedResourceError):
-                        return "closed"
-                return "timeout"
+                except (trio_websocket.ConnectionClosed, trio.EndOfChannel):
+                    return "closed"  # the worker disconnected
+                except trio.TooSlowError:
+                    return "timeout"
         finally:
             worker.offers.pop(job.id, None)
 

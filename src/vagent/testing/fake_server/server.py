@@ -50,7 +50,6 @@ import trio_websocket
 from livekit.protocol import agent, models
 
 from vagent._core import collapse_excgroups, shortuuid, wallclock
-from vagent.worker.errors import ServerProtocolError
 from vagent.worker.options import deployment_problem
 
 from .auth import DEFAULT_PERMISSIONS, AuthError, agent_grant_claims, request_token
@@ -240,18 +239,13 @@ class FakeLiveKitServer:
                 offer.close()
             self._notify()
             logger.info("worker disconnected", extra={"worker_id": worker.id})
-            await conn.drop()
+            await conn.drop()  # noqa: ASYNC102 (aclose_forcefully: never blocks)
 
     async def _handshake(self, conn: SignalConnection) -> agent.RegisterWorkerRequest | None:
         """Read until ``register`` (answering pings); None when the worker breaks the rules
         or is too slow."""
         with trio.move_on_after(REGISTER_TIMEOUT):
-            while True:
-                try:
-                    msg = await conn.receive()
-                except ServerProtocolError as exc:
-                    logger.warning("dropping a worker", extra={"error": str(exc)})
-                    return None
+            while (msg := await conn.receive_valid()) is not None:
                 which = msg.WhichOneof("message")
                 if which == "ping":
                     await conn.send(_pong(msg.ping))
@@ -266,7 +260,7 @@ class FakeLiveKitServer:
                     return None
                 else:
                     return msg.register
-        return None
+        return None  # too slow, or an undecodable frame
 
     async def _register(
         self, conn: SignalConnection, reg: agent.RegisterWorkerRequest
@@ -307,12 +301,7 @@ class FakeLiveKitServer:
         """Handle a registered worker's messages until it breaks the protocol (returns) or
         closes (raises ``ConnectionClosed``)."""
         assert worker.conn is not None
-        while True:
-            try:
-                msg = await worker.conn.receive()
-            except ServerProtocolError as exc:
-                logger.warning("dropping a worker", extra={"error": str(exc)})
-                return
+        while (msg := await worker.conn.receive_valid()) is not None:
             worker.messages.append(msg)
             which = msg.WhichOneof("message")
             if which == "availability":
@@ -333,6 +322,7 @@ class FakeLiveKitServer:
                 pass  # the OSS server does nothing with it
             else:  # register again, or a message of no known kind
                 logger.warning("dropping a worker", extra={"message_type": which})
+                await trio.lowlevel.checkpoint()
                 return
             self._notify()
 
@@ -351,6 +341,7 @@ class FakeLiveKitServer:
             self._thawed = None
 
     async def _wait_thawed(self) -> None:
+        await trio.lowlevel.checkpoint()
         while self._thawed is not None:
             await self._thawed.wait()
 

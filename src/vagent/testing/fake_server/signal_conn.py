@@ -11,6 +11,8 @@ worker sees close code 1006), as the real server does for every protocol violati
 
 from __future__ import annotations
 
+import logging
+
 import trio
 import trio_websocket
 from google.protobuf import json_format
@@ -18,6 +20,8 @@ from google.protobuf.message import DecodeError
 from livekit.protocol import agent
 
 from vagent.worker.errors import ServerProtocolError
+
+logger = logging.getLogger("vagent.testing.fake_server")
 
 
 class SignalConnection:
@@ -53,6 +57,15 @@ class SignalConnection:
                 raise ServerProtocolError(f"undecodable WorkerMessage: {exc}") from None
         return msg
 
+    async def receive_valid(self) -> agent.WorkerMessage | None:
+        """Like :meth:`receive`, but None (logged) for an undecodable frame."""
+        try:
+            return await self.receive()
+        except ServerProtocolError as exc:
+            logger.warning("dropping a worker", extra={"error": str(exc)})
+            await trio.lowlevel.checkpoint()
+            return None
+
     async def send(self, msg: agent.ServerMessage) -> None:
         """Send ``msg`` in the framing the worker last used."""
         if self.use_json:
@@ -61,5 +74,6 @@ class SignalConnection:
             await self.ws.send_message(msg.SerializeToString())
 
     async def drop(self) -> None:
-        """End the connection without a close frame (what the real server does)."""
+        """End the connection without a close frame (what the real server does). Returns at
+        once, even when cancelled."""
         await trio.aclose_forcefully(self.stream)
