@@ -83,11 +83,14 @@ async def test_job_runs_in_a_subprocess_with_the_real_pool(
             opts, ws_url=server.url, api_key=server.api_key, api_secret=server.api_secret
         )
         async with Worker(opts, devmode=False) as worker:
-            await server.wait_for_worker()
+            record = await server.wait_for_worker()
             ok = await server.dispatch("room", metadata=json.dumps({"dir": str(tmp_path)}))
             # Until the first job runs, the worker counts it at a full share of its capacity
-            # (load_threshold / num_idle_processes) and answers a second offer unavailable.
-            await server.wait_until(lambda: JS.JS_RUNNING in ok.reported)
+            # (load_threshold / num_idle_processes): it may report FULL meanwhile.
+            await server.wait_until(
+                lambda: JS.JS_RUNNING in ok.reported
+                and record.status == agent.WorkerStatus.WS_AVAILABLE
+            )
             crash = await server.dispatch(
                 "room", metadata=json.dumps({"dir": str(tmp_path), "crash": True})
             )
