@@ -88,8 +88,10 @@ async def test_job_runs_in_a_subprocess_with_the_real_pool(
             # Until the first job runs, the worker counts it at a full share of its capacity
             # (load_threshold / num_idle_processes): it may report FULL meanwhile.
             await server.wait_until(
-                lambda: JS.JS_RUNNING in ok.reported
-                and record.status == agent.WorkerStatus.WS_AVAILABLE
+                lambda: (
+                    JS.JS_RUNNING in ok.reported
+                    and record.status == agent.WorkerStatus.WS_AVAILABLE
+                )
             )
             crash = await server.dispatch(
                 "room", metadata=json.dumps({"dir": str(tmp_path), "crash": True})
