@@ -86,7 +86,7 @@ MARKDOWNISH = st.lists(
 ).map("".join)
 
 
-@settings(max_examples=500)
+@settings(max_examples=300)
 @given(MARKDOWNISH, st.data())
 def test_filters_are_split_invariant(text: str, data: st.DataObject) -> None:
     cuts = data.draw(st.sets(st.integers(min_value=0, max_value=len(text)), max_size=10))

@@ -1,7 +1,7 @@
 """A scripted OpenAI-compatible HTTP server for the plugin tests (ASGI, served by hypercorn).
 
 Each request to a path takes the next :class:`Reply` queued for that path (the last one
-repeats). Bodies are sent as the given parts, one ASGI body message each, with a short pause
+repeats), or the reply a handler registered with :meth:`FakeOpenAI.handle` makes from it. Bodies are sent as the given parts, one ASGI body message each, with a short pause
 between them so the client really receives them in separate reads.
 """
 
@@ -94,11 +94,16 @@ class FakeOpenAI:
 
     def __init__(self) -> None:
         self.replies: dict[str, list[Reply]] = {}
+        self.handlers: dict[str, Callable[[Request], Reply]] = {}
         self.requests: list[Request] = []
         self.url = ""
 
     def reply(self, path: str, *replies: Reply) -> None:
         self.replies.setdefault(path, []).extend(replies)
+
+    def handle(self, path: str, handler: Callable[[Request], Reply]) -> None:
+        """Answer each request to ``path`` with ``handler(request)``."""
+        self.handlers[path] = handler
 
     def requests_to(self, path: str) -> list[Request]:
         return [r for r in self.requests if r.path == path]
@@ -124,16 +129,18 @@ class FakeOpenAI:
             if not message.get("more_body"):
                 break
         path = scope["path"]
-        self.requests.append(
-            Request(
-                method=scope["method"],
-                path=path,
-                headers={k.decode().lower(): v.decode() for k, v in scope["headers"]},
-                body=body,
-            )
+        request = Request(
+            method=scope["method"],
+            path=path,
+            headers={k.decode().lower(): v.decode() for k, v in scope["headers"]},
+            body=body,
         )
-        queue = self.replies.get(path) or [Reply(status=404, parts=[b'{"error": "no reply"}'])]
-        reply = queue.pop(0) if len(queue) > 1 else queue[0]
+        self.requests.append(request)
+        if path in self.handlers:
+            reply = self.handlers[path](request)
+        else:
+            queue = self.replies.get(path) or [Reply(status=404, parts=[b'{"error": "no reply"}'])]
+            reply = queue.pop(0) if len(queue) > 1 else queue[0]
         await trio.sleep(reply.delay)
         headers = [(k.encode(), v.encode()) for k, v in reply.headers.items()]
         await send({"type": "http.response.start", "status": reply.status, "headers": headers})

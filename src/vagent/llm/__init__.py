@@ -22,6 +22,8 @@ from ._chunks import (
 )
 from ._fallback import AvailabilityChangedEvent, FallbackAdapter
 from ._llm import LLM, ChunkSender, LLMStream
+from ._partial_json import parse_partial_json
+from ._response_format import ResponseFormat, to_response_format
 from ._tool_arguments import prepare_function_arguments
 from ._tool_schema import (
     build_legacy_openai_schema,
@@ -70,6 +72,7 @@ __all__ = [
     "LLMStream",
     "NamedToolChoice",
     "ReadOnlyChatContext",
+    "ResponseFormat",
     "StopResponse",
     "ToolChoice",
     "ToolContext",
@@ -83,5 +86,7 @@ __all__ = [
     "get_function_info",
     "is_function_tool",
     "parse_function_arguments",
+    "parse_partial_json",
     "prepare_function_arguments",
+    "to_response_format",
 ]

@@ -43,12 +43,14 @@ from vagent._core import (
     NotGivenOr,
     ValidationError,
     collapse_excgroups,
+    is_given,
     wallclock,
 )
 
 from ._chat_context import ChatContext
 from ._chunks import LLMError
 from ._llm import LLM, LLMStream
+from ._response_format import ResponseFormat, to_response_format
 from ._tools import FunctionTool, ToolChoice
 
 logger = logging.getLogger("vagent.llm")
@@ -132,8 +134,10 @@ class FallbackAdapter(LLM):
         conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
         parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
         extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
+        response_format: NotGivenOr[Any] = NOT_GIVEN,
     ) -> LLMStream:
         """A stream that switches LLMs on failure; ``conn_options`` is not used (see above)."""
+        shape = to_response_format(response_format) if is_given(response_format) else None
         request: dict[str, Any] = {
             "chat_ctx": chat_ctx,
             "tools": tools,
@@ -141,11 +145,14 @@ class FallbackAdapter(LLM):
             "parallel_tool_calls": parallel_tool_calls,
             "extra_kwargs": extra_kwargs,
         }
+        if shape is not None:
+            request["response_format"] = shape
         return _FallbackStream(
             self,
             chat_ctx=chat_ctx,
             tools=tools if isinstance(tools, list) else [],
             conn_options=conn_options,
+            response_format=shape,
             request=request,
         )
 
@@ -158,9 +165,16 @@ class _FallbackStream(LLMStream):
         chat_ctx: ChatContext,
         tools: list[FunctionTool],
         conn_options: APIConnectOptions,
+        response_format: ResponseFormat | None,
         request: dict[str, Any],
     ) -> None:
-        super().__init__(adapter, chat_ctx=chat_ctx, tools=tools, conn_options=conn_options)
+        super().__init__(
+            adapter,
+            chat_ctx=chat_ctx,
+            tools=tools,
+            conn_options=conn_options,
+            response_format=response_format,
+        )
         self._adapter = adapter
         self._request = request
 

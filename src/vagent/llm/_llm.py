@@ -11,6 +11,8 @@ A provider implements :meth:`LLM.chat` (returning its stream) and
 - **Timeout**: an attempt that sends no chunk within ``conn_options.timeout`` seconds is
   cancelled and fails with :class:`APITimeoutError` (retryable). Once a chunk is out, the
   attempt has no deadline.
+- **Structured output**: ``chat(..., response_format=T)`` asks for a reply that is one JSON
+  object of type ``T`` (see :func:`to_response_format`); ``await stream.parse()`` reads it.
 - **Metrics**: when the stream finishes, or the consumer leaves it early (``cancelled``),
   the LLM emits ``"metrics_collected"`` with an :class:`LLMMetrics` (``ttft`` and
   ``duration`` from the stream's start, tokens from the last usage chunk). A stream that
@@ -37,6 +39,7 @@ from vagent._core import (
     EventEmitter,
     NotGivenOr,
     OwnedStream,
+    ValidationError,
     retry_api_call,
     wallclock,
 )
@@ -44,6 +47,7 @@ from vagent.pipeline.metrics import LLMMetrics
 
 from ._chat_context import ChatContext
 from ._chunks import ChatChunk, CollectedResponse, CompletionUsage, FunctionToolCall, LLMError
+from ._response_format import ResponseFormat
 from ._tools import FunctionTool, ToolChoice
 
 LLMEventName = Literal["metrics_collected", "error", "llm_availability_changed"]
@@ -91,8 +95,14 @@ class LLM(abc.ABC, EventEmitter[LLMEventName]):
         conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
         parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
         extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
+        response_format: NotGivenOr[Any] = NOT_GIVEN,
     ) -> LLMStream:
-        """A stream answering ``chat_ctx``; use it as ``async with llm.chat(...) as stream``."""
+        """A stream answering ``chat_ctx``; use it as ``async with llm.chat(...) as stream``.
+
+        ``response_format`` (a pydantic model, an attrs class, a TypedDict or an OpenAI
+        ``response_format`` dict) asks for structured output; a provider that cannot do it
+        raises :class:`ValidationError`. Read the reply with :meth:`LLMStream.parse`.
+        """
 
     def prewarm(self) -> None:
         """Open connections ahead of the first request, if the provider can."""
@@ -141,12 +151,14 @@ class LLMStream(OwnedStream[None, ChatChunk]):
         chat_ctx: ChatContext,
         tools: list[FunctionTool],
         conn_options: APIConnectOptions,
+        response_format: ResponseFormat | None = None,
     ) -> None:
         super().__init__(input_buffer=0, output_buffer=CHUNK_BUFFER)
         self._llm = llm
         self._chat_ctx = chat_ctx
         self._tools = tools
         self._conn_options = conn_options
+        self._response_format = response_format
         self._started_at = 0.0
         self._first_chunk_at: float | None = None
         self._request_id = ""
@@ -167,6 +179,11 @@ class LLMStream(OwnedStream[None, ChatChunk]):
     @property
     def conn_options(self) -> APIConnectOptions:
         return self._conn_options
+
+    @property
+    def response_format(self) -> ResponseFormat | None:
+        """The structured output asked for, if any."""
+        return self._response_format
 
     async def _exit_closing_output(
         self,
@@ -275,6 +292,25 @@ class LLMStream(OwnedStream[None, ChatChunk]):
             if chunk.usage is not None:
                 usage = chunk.usage
         return CollectedResponse(text="".join(text), tool_calls=tool_calls, usage=usage)
+
+    async def parse(self) -> Any:
+        """Read the rest of the reply and return it as the ``response_format`` type.
+
+        Raises :class:`ValidationError` when the stream was made without a response format,
+        when the reply has no text (the LLM called tools instead), or when the text does
+        not match the format (every problem named with its path).
+        """
+        response_format = self._response_format
+        if response_format is None:
+            raise ValidationError("parse() needs a stream made with chat(response_format=...)")
+        reply = await self.collect()
+        if not reply.text.strip():
+            called = ", ".join(call.name for call in reply.tool_calls)
+            reason = f" (it called {called})" if called else ""
+            raise ValidationError(
+                f"structured reply {response_format.name}: the reply has no text{reason}"
+            )
+        return response_format.parse(reply.text)
 
     def to_str_iterable(self) -> AsyncIterator[str]:
         """The text pieces of the rest of the reply, in order (tool calls and usage skipped).

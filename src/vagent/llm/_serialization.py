@@ -24,6 +24,7 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 import attrs
 import cattrs
 from cattrs.cols import list_structure_factory, mapping_structure_factory
+from cattrs.errors import AttributeValidationNote
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.v import format_exception as _cattrs_format_exception, transform_error
 from livekit import rtc
@@ -246,6 +247,52 @@ def _attrs_factory(tp: type[Any]) -> Callable[[Any, Any], Any]:
     return structure
 
 
+def typeddict_required_keys(tp: Any) -> frozenset[str]:
+    """The keys a TypedDict requires. ``__required_keys__`` misses ``NotRequired[...]`` and
+    ``Required[...]`` written as strings (``from __future__ import annotations``), so the
+    resolved hints decide where they say."""
+    required = set(tp.__required_keys__)
+    for key, hint in resolve_hints(tp).items():
+        origin = get_origin(hint)
+        if origin is typing.NotRequired:
+            required.discard(key)
+        elif origin is typing.Required:
+            required.add(key)
+    return frozenset(required)
+
+
+def _typeddict_factory(tp: Any) -> Callable[[Any, Any], Any]:
+    hints = typing.get_type_hints(tp)
+    required = typeddict_required_keys(tp)
+
+    def structure(value: Any, _: Any) -> Any:
+        if not isinstance(value, dict):
+            raise BadValue(f"expected an object, got {describe(value)}")
+        errors: list[Exception] = []
+        result = {}
+        for key, item in value.items():
+            if key not in hints:
+                continue
+            try:
+                result[key] = converter.structure(item, hints[key])
+            except Exception as exc:
+                exc.add_note(AttributeValidationNote(f"key {key}", key, hints[key]))
+                errors.append(exc)
+        for key in sorted(required - set(value)):
+            missing = KeyError(key)
+            missing.add_note(AttributeValidationNote(f"key {key}", key, hints[key]))
+            errors.append(missing)
+        extra = set(value) - set(hints)
+        if extra:
+            errors.append(cattrs.ForbiddenExtraKeysError("", tp, extra))
+        if errors:
+            raise cattrs.ClassValidationError(f"While structuring {tp.__name__}", errors, tp)
+        return result
+
+    return structure
+
+
+converter.register_structure_hook_factory(typing.is_typeddict, _typeddict_factory)
 converter.register_structure_hook_factory(_is_literal, _literal_factory)
 converter.register_structure_hook_factory(_is_enum, _enum_factory)
 converter.register_structure_hook_factory(is_union, _union_factory)

@@ -39,6 +39,7 @@ from vagent._core import (
     APIError,
     NotGivenOr,
     ValidationError,
+    is_given,
 )
 from vagent.llm import (
     LLM,
@@ -49,7 +50,9 @@ from vagent.llm import (
     FunctionTool,
     FunctionToolCall,
     LLMStream,
+    ResponseFormat,
     ToolChoice,
+    to_response_format,
 )
 from vagent.llm._llm import ChunkSender
 
@@ -115,6 +118,8 @@ class FakeLLMRequest:
     tools: list[FunctionTool]
     tool_choice: NotGivenOr[ToolChoice]
     conn_options: APIConnectOptions
+    response_format: ResponseFormat | None = None
+    """The structured output asked for; the scripted reply text should then be its JSON."""
 
 
 _EMPTY = FakeLLMResponse()
@@ -180,14 +185,17 @@ class FakeLLM(LLM):
         conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
         parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
         extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
+        response_format: NotGivenOr[Any] = NOT_GIVEN,
     ) -> LLMStream:
         tool_list = list(tools) if isinstance(tools, list) else []
+        shape = to_response_format(response_format) if is_given(response_format) else None
         self.requests.append(
             FakeLLMRequest(
                 chat_ctx=chat_ctx.copy(),
                 tools=tool_list,
                 tool_choice=tool_choice,
                 conn_options=conn_options,
+                response_format=shape,
             )
         )
         return _FakeStream(
@@ -195,6 +203,7 @@ class FakeLLM(LLM):
             chat_ctx=chat_ctx,
             tools=tool_list,
             conn_options=conn_options,
+            response_format=shape,
             response=self._pick(chat_ctx),
             request_id=f"fake_req_{len(self.requests)}",
         )
@@ -224,10 +233,17 @@ class _FakeStream(LLMStream):
         chat_ctx: ChatContext,
         tools: list[FunctionTool],
         conn_options: APIConnectOptions,
+        response_format: ResponseFormat | None,
         response: FakeLLMResponse | str,
         request_id: str,
     ) -> None:
-        super().__init__(llm, chat_ctx=chat_ctx, tools=tools, conn_options=conn_options)
+        super().__init__(
+            llm,
+            chat_ctx=chat_ctx,
+            tools=tools,
+            conn_options=conn_options,
+            response_format=response_format,
+        )
         self._fake = llm
         self._response = response
         self._request_id_value = request_id

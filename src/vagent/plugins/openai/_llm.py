@@ -20,7 +20,9 @@ from vagent.llm import (
     ChunkSender,
     FunctionTool,
     LLMStream,
+    ResponseFormat,
     ToolChoice,
+    to_response_format,
 )
 
 from ._chunk_reader import ChunkReader
@@ -97,13 +99,17 @@ class LLM(BaseLLM):
         conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
         parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
         extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
+        response_format: NotGivenOr[Any] = NOT_GIVEN,
     ) -> LLMStream:
         """A stream answering ``chat_ctx`` (no I/O until it is entered with ``async with``).
 
-        Raises :class:`ValidationError` at once if a tool's parameters cannot be described
-        as a strict schema.
+        ``response_format`` is sent as ``{"type": "json_schema", "json_schema": {"name",
+        "schema", "strict": true}}`` (or as the dict given). Raises :class:`ValidationError`
+        at once if a tool's parameters or the response format cannot be described as a
+        strict schema.
         """
         tool_list = list(tools) if is_given(tools) else []
+        shape = to_response_format(response_format) if is_given(response_format) else None
         body: dict[str, Any] = {
             "model": self._model,
             "messages": to_openai_messages(chat_ctx),
@@ -114,6 +120,8 @@ class LLM(BaseLLM):
             body["temperature"] = self._temperature
         if is_given(self._max_completion_tokens):
             body["max_completion_tokens"] = self._max_completion_tokens
+        if shape is not None:
+            body["response_format"] = shape.to_openai()
         if tool_list:
             body["tools"] = to_openai_tools(tool_list)
             parallel = (
@@ -128,7 +136,12 @@ class LLM(BaseLLM):
         if is_given(extra_kwargs):
             body.update(extra_kwargs)
         return ChatStream(
-            self, chat_ctx=chat_ctx, tools=tool_list, conn_options=conn_options, body=body
+            self,
+            chat_ctx=chat_ctx,
+            tools=tool_list,
+            conn_options=conn_options,
+            response_format=shape,
+            body=body,
         )
 
     async def aclose(self) -> None:
@@ -158,8 +171,15 @@ class ChatStream(LLMStream):
         tools: list[FunctionTool],
         conn_options: APIConnectOptions,
         body: dict[str, Any],
+        response_format: ResponseFormat | None = None,
     ) -> None:
-        super().__init__(llm, chat_ctx=chat_ctx, tools=tools, conn_options=conn_options)
+        super().__init__(
+            llm,
+            chat_ctx=chat_ctx,
+            tools=tools,
+            conn_options=conn_options,
+            response_format=response_format,
+        )
         self._openai = llm
         self._body = body
 
