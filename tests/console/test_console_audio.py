@@ -108,3 +108,37 @@ def test_probe_names_why_audio_is_unavailable_here() -> None:
     if has_devices:
         pytest.skip("this machine has audio devices")
     assert reason
+
+
+@pytest.mark.slow
+async def test_speaker_pause_holds_the_queue_and_resume_plays_it_all() -> None:
+    device = FakeDevice()
+    speaker = SpeakerOutput(open_stream=device.open)
+    assert speaker.can_pause
+    started: list[object] = []
+    speaker.on("playback_started", started.append)
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(speaker.run)
+            speaker.pause()  # before anything plays: nothing starts
+            for value in (1, 2, 3):
+                await speaker.capture_frame(tone(value))
+            speaker.flush()
+            await trio.sleep(0.2)
+            assert (device.written, started) == ([], [])
+            speaker.resume()
+            first = await speaker.wait_for_playout()
+            speaker.pause()
+            for value in (4, 5):
+                await speaker.capture_frame(tone(value))
+            speaker.flush()
+            await trio.sleep(0.2)
+            assert len(device.written) == 3  # paused: nothing more reaches the device
+            speaker.resume()
+            finished = await speaker.wait_for_playout()
+            nursery.cancel_scope.cancel()
+
+    assert [np.frombuffer(d, np.int16)[0] for d in device.written] == [1, 2, 3, 4, 5]
+    assert (first.interrupted, first.playback_position) == (False, pytest.approx(0.03))
+    assert (finished.interrupted, finished.playback_position) == (False, pytest.approx(0.02))
+    assert len(started) == 2

@@ -247,3 +247,63 @@ async def test_room_audio_output_tracks_playout_of_a_real_audio_source() -> None
         assert cut.interrupted
         assert 0.05 < cut.playback_position < 0.35
         nursery.cancel_scope.cancel()
+
+
+async def test_room_audio_output_pauses_a_real_audio_source_where_it_stopped() -> None:
+    """Pause 0.2 s into 0.6 s of audio for 0.4 s: what the track carries is every sample
+    once, in order, with silence where the pause was."""
+    from vagent.rtc import LocalTrackPublication, PublishedAudioTrack
+    from vagent.rtc._room_audio_io import RoomAudioOutput
+
+    publication = LocalTrackPublication(
+        sid="TR_local", name="agent", kind=rtc.TrackKind.KIND_AUDIO, source=2
+    )
+    sent = [ramp_frame(i) for i in range(60)]  # 0.6 s, values 1..28800 in order
+    expected = np.concatenate([samples_of(f) for f in sent])
+    received: list[np.ndarray] = []
+    async with (
+        open_rtc_bridge() as bridge,
+        bridge.open_audio_source(RATE, 1, queue_size_ms=1000) as source,
+    ):
+        track = await bridge.create_audio_track("loop", source)
+        async with (
+            bridge.open_audio_stream(track, sample_rate=RATE, buffer_frames=500) as frames,
+            trio.open_nursery() as nursery,
+        ):
+            output = RoomAudioOutput(PublishedAudioTrack(source, publication))
+            await nursery.start(output.run)
+
+            async def consume() -> None:
+                async for frame in frames:
+                    received.append(samples_of(frame))
+
+            nursery.start_soon(consume)
+            for frame in sent:
+                await output.capture_frame(frame)
+            output.flush()
+            await trio.sleep(0.2)
+            output.pause()
+            paused_at = time.monotonic()
+            await trio.sleep(0.4)
+            output.resume()
+            resumed_at = time.monotonic()
+            with trio.fail_after(5):
+                finished = await output.wait_for_playout()
+            await trio.sleep(0.1)  # the last frames through the stream
+            nursery.cancel_scope.cancel()
+        assert frames.statistics().dropped == 0
+    played = np.concatenate(received)
+    audible = played[played != 0]
+    jumps = np.flatnonzero(np.diff(audible.astype(np.int32)) != 1)
+    # At most one seam (the pause); there the samples overlap or skip by a few ms at most.
+    assert len(jumps) <= 1, jumps
+    seam = 0 if len(jumps) == 0 else int(audible[jumps[0] + 1]) - int(audible[jumps[0]]) - 1
+    assert abs(seam) <= 0.02 * RATE, seam
+    assert audible[0] == expected[0]
+    assert audible[-1] == expected[-1]
+    # the pause is silence in the middle of the audio, as long as the pause
+    first, last = np.flatnonzero(played)[[0, -1]]
+    silent = int(np.count_nonzero(played[first:last] == 0))
+    assert silent / RATE == pytest.approx(resumed_at - paused_at, abs=0.1)
+    assert not finished.interrupted
+    assert finished.playback_position == pytest.approx(0.6, abs=0.02)

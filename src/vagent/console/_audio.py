@@ -15,6 +15,9 @@ Both devices are owned by the console run (``await nursery.start(mic.run)``,
   to the device in a worker thread (blocking writes pace playout in real time). Segment ends
   are markers in the queue, so playout is reported when the device really got the last frame.
   ``clear_buffer`` drops what is queued at once and reports the position actually written.
+  ``pause`` stops the player taking frames from the queue (what the device already has still
+  plays; nothing queued is dropped); ``resume`` writes on from the next queued frame, so a
+  false interruption resumes the reply where it stopped.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from attrs import define
 from livekit import rtc
 
 from vagent._core import open_channel, send_or_drop, wallclock
-from vagent.session.io import AudioInput, AudioOutput
+from vagent.session.io import AudioInput, AudioOutput, AudioOutputCapabilities
 
 from ._printer import TranscriptPrinter
 
@@ -194,7 +197,11 @@ class SpeakerOutput(AudioOutput):
     def __init__(
         self, *, sample_rate: int = SAMPLE_RATE, open_stream: OpenStream = _open_sounddevice
     ) -> None:
-        super().__init__(label="console speaker", sample_rate=sample_rate)
+        super().__init__(
+            label="console speaker",
+            capabilities=AudioOutputCapabilities(pause=True),
+            sample_rate=sample_rate,
+        )
         self._rate = sample_rate
         self._open_stream = open_stream
         self._queue: deque[rtc.AudioFrame | None] = deque()  # None: end of a segment
@@ -202,6 +209,7 @@ class SpeakerOutput(AudioOutput):
         self._segment_open = False
         self._position = 0.0
         self._playing = False
+        self._paused = False
         self._changed: anyio.Event | None = None
         self._resampler: rtc.AudioResampler | None = None
         self._resampler_rate = 0
@@ -260,12 +268,24 @@ class SpeakerOutput(AudioOutput):
         self._playing = False
         self._notify()
 
+    def pause(self) -> None:
+        """Stop taking frames from the queue (the frame being written still plays)."""
+        super().pause()
+        self._paused = True
+        self._notify()
+
+    def resume(self) -> None:
+        """Write on from the next queued frame."""
+        super().resume()
+        self._paused = False
+        self._notify()
+
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Play queued frames until cancelled (owns the device stream)."""
         with self._open_stream(self._rate) as stream:
             task_status.started()
             while True:
-                while not self._queue:
+                while not self._queue or self._paused:
                     await self._wait_changed()
                 item = self._queue.popleft()
                 if item is None:

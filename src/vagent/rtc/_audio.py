@@ -140,6 +140,13 @@ class BridgedAudioSource:
         """Drop the audio queued but not yet played (runs on the bridge loop, in order)."""
         self._bridge.submit_nowait(self._source.clear_queue)
 
+    async def clear_queue_and_measure(self) -> float:
+        """Drop the queued audio; returns its duration, measured as it was dropped.
+
+        Both happen in one step on the bridge loop, so no audio plays in between.
+        """
+        return await self._bridge.run_sync(_clear_and_measure, self._source)
+
     async def wait_for_playout(self) -> None:
         """Wait until everything captured so far has been played out."""
         await self._bridge.call(self._source.wait_for_playout)
@@ -167,6 +174,12 @@ async def open_audio_source(
     finally:
         with anyio.move_on_after(_CLEANUP_TIMEOUT, shield=True):
             await bridge.call_unless_closing(_close_source, bridge, source)
+
+
+def _clear_and_measure(source: rtc.AudioSource) -> float:
+    queued = source.queued_duration
+    source.clear_queue()
+    return queued
 
 
 async def _close_source(bridge: RtcBridge, source: rtc.AudioSource) -> None:

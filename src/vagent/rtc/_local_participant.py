@@ -63,6 +63,10 @@ class PublishedAudioTrack:
         """Drop what is queued and not yet played (interruption)."""
         self._source.clear_queue()
 
+    async def clear_queue_and_measure(self) -> float:
+        """Drop what is queued; returns its duration (see :class:`BridgedAudioSource`)."""
+        return await self._source.clear_queue_and_measure()
+
     async def wait_for_playout(self) -> None:
         await self._source.wait_for_playout()
 

@@ -45,7 +45,8 @@ from vagent.session.transcript_sync import TranscriptSynchronizer
 
 from ._errors import RtcError
 from ._outlet import Outlet
-from ._room_audio_io import RoomAudioInput, RoomAudioOutput
+from ._room_audio_io import RoomAudioInput
+from ._room_audio_output import RoomAudioOutput
 from ._room_base import RoomBase
 from ._room_transcription import RoomTranscriptionOutput
 from ._room_video_input import RoomVideoInput

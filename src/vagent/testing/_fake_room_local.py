@@ -8,6 +8,7 @@ from itertools import count
 from typing import TYPE_CHECKING
 
 import anyio
+import numpy as np
 from attrs import define, field
 from livekit import rtc
 
@@ -90,14 +91,39 @@ class FakeAudioTrack:
         self._intervals.append((start, self._playout_end))
         self.frames.append(frame)
 
+    def heard_audio(self) -> np.ndarray:
+        """The samples played so far, in order (int16, interleaved): what a listener heard.
+
+        Cleared audio is cut where the clear happened; silence between frames is not
+        included.
+        """
+        now = anyio.current_time()
+        pieces = [np.zeros(0, dtype=np.int16)]
+        for frame, (start, end) in zip(self.frames, self._intervals, strict=True):
+            played = min(end, now) - start
+            if played <= _TIME_EPSILON:
+                continue
+            samples = min(round(played * frame.sample_rate), frame.samples_per_channel)
+            data = np.frombuffer(frame.data, dtype=np.int16)
+            pieces.append(data[: samples * frame.num_channels])
+        return np.concatenate(pieces)
+
     def clear_queue(self) -> None:
         now = anyio.current_time()
-        self._intervals = [(s, min(e, now)) for s, e in self._intervals if s < now]
+        # (start, end) of each captured frame, cut at now: what is after now never plays
+        self._intervals = [(s, min(e, max(s, now))) for s, e in self._intervals]
         self._playout_end = min(self._playout_end, now)
         self.clear_count += 1
         changed, self._changed = self._changed, None
         if changed is not None:
             changed.set()
+
+    async def clear_queue_and_measure(self) -> float:
+        """Drop what is queued; returns how many seconds that was."""
+        await anyio.lowlevel.checkpoint()
+        queued = self.queued_duration
+        self.clear_queue()
+        return queued
 
     async def wait_for_playout(self) -> None:
         while (remaining := self._playout_end - anyio.current_time()) > _TIME_EPSILON:
