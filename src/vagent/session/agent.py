@@ -10,13 +10,14 @@ built-in implementations are also available as ``Agent.default.<node>(agent, ...
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio.lowlevel
 
 from vagent._core import NOT_GIVEN, NotGivenOr, ValidationError, is_given, wallclock
 from vagent.llm import ChatContext, ChatMessage, find_function_tools
+from vagent.pipeline.text_transforms import TextTransform, resolve_text_transforms
 
 from . import nodes
 from .model_settings import ModelSettings
@@ -69,6 +70,7 @@ class Agent:
         min_endpointing_delay: NotGivenOr[float] = NOT_GIVEN,
         max_endpointing_delay: NotGivenOr[float] = NOT_GIVEN,
         label: str | None = None,
+        tts_text_transforms: NotGivenOr[Sequence[TextTransform] | None] = NOT_GIVEN,
     ) -> None:
         if not isinstance(instructions, str):
             raise ValidationError(f"Agent instructions must be a string, got {instructions!r}")
@@ -86,6 +88,12 @@ class Agent:
         self._min_endpointing_delay = min_endpointing_delay
         self._max_endpointing_delay = max_endpointing_delay
         self._label = label or type(self).__name__
+        if is_given(tts_text_transforms):
+            resolve_text_transforms(tts_text_transforms)  # a bad name fails here
+            tts_text_transforms = (
+                None if tts_text_transforms is None else tuple(tts_text_transforms)
+            )
+        self._tts_text_transforms = tts_text_transforms
         self._activity: AgentActivity | None = None
 
     # -- configuration -------------------------------------------------------------------
@@ -131,6 +139,12 @@ class Agent:
     @property
     def tts(self) -> NotGivenOr[TTS | None]:
         return self._tts
+
+    @property
+    def tts_text_transforms(self) -> NotGivenOr[Sequence[TextTransform] | None]:
+        """Transforms of the spoken text; not given: the session's
+        (``AgentSession(tts_text_transforms=...)``, markdown and emoji filters by default)."""
+        return self._tts_text_transforms
 
     @property
     def allow_interruptions(self) -> NotGivenOr[bool]:

@@ -18,7 +18,7 @@ Closing and its bounds are in :mod:`._session_lifetime`; agents and handoffs in
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
@@ -34,6 +34,7 @@ from vagent._core import (
 )
 from vagent._core.owner import current_owner_task_group
 from vagent.llm import ChatContext, ChatMessage, ToolChoice
+from vagent.pipeline.text_transforms import TextTransform
 
 from ._output_pairing import OutputPairing
 from ._session_agents import SessionAgents
@@ -85,6 +86,7 @@ class AgentSession(SessionLifetime, SessionAgents, SessionEvents, Generic[Userda
         max_unrecoverable_errors: int = 3,
         room_io_builder: RoomIOBuilder | None = None,
         sync_transcription: bool = True,
+        tts_text_transforms: NotGivenOr[Sequence[TextTransform] | None] = NOT_GIVEN,
     ) -> None:
         SessionEvents.__init__(self)
         SessionLifetime.__init__(self)
@@ -102,6 +104,11 @@ class AgentSession(SessionLifetime, SessionAgents, SessionEvents, Generic[Userda
             user_away_timeout=user_away_timeout,
             preemptive_generation=preemptive_generation,
             max_unrecoverable_errors=max_unrecoverable_errors,
+            **(
+                {"tts_text_transforms": tts_text_transforms}
+                if is_given(tts_text_transforms)
+                else {}
+            ),
         )
         self._turn_detection = turn_detection if is_given(turn_detection) else None
         self._stt = stt or None

@@ -2,8 +2,8 @@
 
 Stages are tasks in the step's task group, connected by bounded channels::
 
-    llm_node ──text──> tee ──> tts_node ──frames──> [authorized] audio output
-        │               └────> transcription_node ──text──> [authorized] text output
+    llm_node ──text──> [text transforms] ──> tee ──> tts_node ──frames──> [authorized] audio
+        │                                  └────> transcription_node ──text──> [authorized] text
         └──tool calls──> [authorized] one task per tool
 
 Everything before the "[authorized]" marks may run ahead while the speech waits for its
@@ -17,7 +17,7 @@ cancelled (interrupted), so it can commit what was heard and give every call an 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, Callable, Sequence
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from attrs import define, field
 
 from vagent._core import collapse_excgroups, open_channel, shortuuid, wallclock
 from vagent.llm import ChatChunk, FunctionCall
+from vagent.pipeline.text_transforms import TextTransform, run_text_transforms
 
 from .nodes import drive_node
 
@@ -114,6 +115,7 @@ class StepPlan:
     on_first_frame: Callable[[], None]
     start_tool: Callable[[FunctionCall], ToolCallRecord]  # runs it in the speech's tasks
     ignore_tool_calls: bool = False  # tool_choice "none": calls are logged and dropped
+    text_transforms: Sequence[TextTransform] = ()  # applied to text the TTS speaks
 
 
 class _LLMSink:
@@ -183,11 +185,18 @@ async def run_step(plan: StepPlan, result: StepResult) -> None:
                     given_audio = plan.audio
                     tg.start_soon(_node_stage, lambda: given_audio, audio_send)
                 else:
+                    spoken = text_recv
+                    if plan.text_transforms:
+                        # spoken and shown text both come out of the transforms
+                        transformed_send, spoken = channel(TEXT_BUFFER)
+                        tg.start_soon(
+                            _transform_stage, plan.text_transforms, text_recv, transformed_send
+                        )
                     tts_send, tts_recv = channel(TEXT_BUFFER)
                     tr_send, transcription_source = channel(TEXT_BUFFER)
                     counted = _CountingAudioSink(audio_send, result)
                     tg.start_soon(
-                        _tee_to_tts, plan, tg, text_recv, tr_send, tts_send, tts_recv, counted
+                        _tee_to_tts, plan, tg, spoken, tr_send, tts_send, tts_recv, counted
                     )
 
             shown_send, shown_recv = channel(TEXT_BUFFER)
@@ -323,6 +332,15 @@ async def _text_stage(
                 await send.send(text)
             return
         await drive_node(text, send)
+
+
+async def _transform_stage(
+    transforms: Sequence[TextTransform],
+    text: MemoryObjectReceiveStream[str],
+    send: MemoryObjectSendStream[str],
+) -> None:
+    async with text, send:
+        await run_text_transforms(text, transforms, send)
 
 
 async def _tee_to_tts(

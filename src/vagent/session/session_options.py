@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from attrs import Attribute, field, frozen
 
 from vagent._core import ValidationError
+from vagent.pipeline.text_transforms import (
+    DEFAULT_TTS_TEXT_TRANSFORMS,
+    TextTransform,
+    resolve_text_transforms,
+)
 
 
 def _non_negative(_: object, attribute: Attribute[Any], value: object) -> None:
@@ -22,6 +28,14 @@ def _non_negative(_: object, attribute: Attribute[Any], value: object) -> None:
 def _non_negative_or_none(_: object, attribute: Attribute[Any], value: object) -> None:
     if value is not None:
         _non_negative(_, attribute, value)
+
+
+def _text_transforms(_: object, attribute: Attribute[Any], value: object) -> None:
+    resolve_text_transforms(value)  # type: ignore[arg-type]
+
+
+def _as_tuple(value: Sequence[TextTransform] | None) -> tuple[TextTransform, ...] | None:
+    return value if value is None or isinstance(value, str) else tuple(value)
 
 
 def _count(_: object, attribute: Attribute[Any], value: object) -> None:
@@ -47,6 +61,8 @@ class VoiceOptions:
     at the final transcript, before the turn is committed (see :mod:`.preemptive`).
     ``max_unrecoverable_errors``: unrecoverable LLM (or TTS) errors in a row that the session
     tolerates, each ending its speech; one more closes the session with reason "error".
+    ``tts_text_transforms``: applied in order to the text the TTS speaks (and the transcript
+    of it), see :mod:`vagent.pipeline.text_transforms`; ``None`` applies none.
     """
 
     allow_interruptions: bool = True
@@ -61,6 +77,11 @@ class VoiceOptions:
     user_away_timeout: float | None = field(default=15.0, validator=_non_negative_or_none)
     preemptive_generation: bool = False
     max_unrecoverable_errors: int = field(default=3, validator=_count)
+    tts_text_transforms: tuple[TextTransform, ...] | None = field(
+        default=DEFAULT_TTS_TEXT_TRANSFORMS,
+        converter=_as_tuple,
+        validator=_text_transforms,
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.max_endpointing_delay < self.min_endpointing_delay:

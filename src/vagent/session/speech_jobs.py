@@ -15,7 +15,7 @@ play, then waits for its tools, which an interruption does not stop.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -24,8 +24,9 @@ from anyio.abc import TaskGroup
 from attrs import evolve
 from livekit import rtc
 
-from vagent._core import NotGivenOr, wallclock
+from vagent._core import NotGivenOr, is_given, wallclock
 from vagent.llm import ChatContext, FunctionCall, FunctionTool, ToolChoice
+from vagent.pipeline.text_transforms import TextTransform
 
 from .agent import node_overridden
 from .events import AgentState
@@ -117,7 +118,15 @@ def plan_step(
         on_first_frame=lambda: activity.on_first_output(handle),
         start_tool=start_tool,
         ignore_tool_calls=model_settings.tool_choice == "none",
+        text_transforms=_text_transforms(activity),
     )
+
+
+def _text_transforms(activity: AgentActivity) -> Sequence[TextTransform]:
+    """The agent's ``tts_text_transforms`` if it has its own, else the session's."""
+    own = activity._agent.tts_text_transforms
+    transforms = own if is_given(own) else activity._session.options.tts_text_transforms
+    return transforms or ()
 
 
 async def say_job(
