@@ -6,11 +6,13 @@ import argparse
 import io
 import json
 import logging
+import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 import trio
@@ -23,6 +25,8 @@ from vagent._cli.logs import HumanFormatter, JSONFormatter, setup_logging
 from vagent._cli.reload import wait_for_changes
 from vagent._cli.runner import Outcome, RunConfig, serve
 from vagent._core import ValidationError
+from vagent.testing.fake_server import FakeLiveKitServer
+from vagent.worker.ipc.log_forwarding import record_to_message, reemit_log_record
 from vagent.worker.options import WorkerOptions
 from vagent.worker.worker import Worker
 
@@ -255,3 +259,97 @@ def test_unknown_subcommands_load_their_modules(
     finally:
         cli.SUBCOMMANDS.pop("extra-test", None)
         sys.modules.pop("extra_mode_for_test", None)
+
+
+def _forwarded_failure() -> logging.LogRecord:
+    """A job process's ``logger.exception`` as the worker re-emits it (``exc_text`` only)."""
+    try:
+        raise ValueError("boom in the job")
+    except ValueError:
+        original = logging.getLogger("vagent.worker").makeRecord(
+            "vagent.worker",
+            logging.ERROR,
+            "job.py",
+            3,
+            "job entrypoint failed",
+            None,
+            sys.exc_info(),
+        )
+    captured: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = captured.append  # type: ignore[method-assign]
+    logger = logging.getLogger("vagent.tests.forwarded")
+    logger.addHandler(handler)
+    try:
+        message = record_to_message(original)
+        reemit_log_record(attrs.evolve(message, name=logger.name), job_id="AJ_1", pid=4242)
+    finally:
+        logger.removeHandler(handler)
+    [record] = captured
+    assert record.exc_info is None
+    assert record.exc_text
+    return record
+
+
+@pytest.mark.parametrize("formatter", [JSONFormatter(), HumanFormatter(color=False)])
+def test_forwarded_job_tracebacks_are_printed(formatter: logging.Formatter) -> None:
+    text = formatter.format(_forwarded_failure())
+    if isinstance(formatter, JSONFormatter):
+        entry = json.loads(text)
+        assert entry["job_id"] == "AJ_1"
+        text = entry["exc_info"]
+    assert "Traceback (most recent call last):" in text
+    assert "ValueError: boom in the job" in text
+
+
+FATAL_AGENT = """
+from vagent.worker.options import WorkerOptions
+
+async def entrypoint(ctx):
+    pass
+
+opts = WorkerOptions(
+    entrypoint, host="127.0.0.1", port={port}, num_idle_processes=0, max_retry=0
+)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("failure", ["wrong secret", "server unreachable", "health port in use"])
+async def test_fatal_worker_errors_are_one_clear_json_line_and_exit_1(
+    failure: str, tmp_path: Path
+) -> None:
+    async with FakeLiveKitServer() as server:
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        health_port = busy.getsockname()[1] if failure == "health port in use" else 0
+        agent_file = tmp_path / "agent.py"
+        agent_file.write_text(FATAL_AGENT.format(port=health_port))
+        url = f"ws://127.0.0.1:{_free_port()}" if failure == "server unreachable" else server.url
+        secret = "w" * 40 if failure == "wrong secret" else server.api_secret
+        command = [sys.executable, "-m", "vagent.cli", "start", str(agent_file)]
+        command += ["--url", url, "--api-key", server.api_key, "--api-secret", secret]
+        with busy, trio.fail_after(80):
+            result = await trio.run_process(command, capture_stderr=True, check=False)
+    stderr = result.stderr.decode()
+    assert result.returncode == 1, stderr
+    assert "Traceback" not in stderr
+    entries = [json.loads(line) for line in stderr.splitlines()]  # production: JSON only
+    [error] = [e for e in entries if e["level"] in ("ERROR", "CRITICAL")]
+    expected = {
+        "wrong secret": "cannot connect to LiveKit: the LiveKit server at ws://127.0.0.1:",
+        "server unreachable": "cannot connect to LiveKit: failed to connect to the LiveKit "
+        "server at ws://127.0.0.1:",
+        "health port in use": "cannot start the worker: the health server cannot listen on "
+        f"127.0.0.1:{health_port}: ",
+    }[failure]
+    assert error["message"].startswith(expected)
+    assert "\n" not in error["message"]

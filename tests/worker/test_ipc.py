@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import struct
 import textwrap
 from pathlib import Path
@@ -29,10 +30,12 @@ from vagent.worker.ipc import (
     StartJobRequest,
     StartJobResponse,
     callable_ref,
+    decode_payload,
     encode_frame,
     encode_payload,
     resolve_callable,
 )
+from vagent.worker.ipc.log_forwarding import record_to_message
 from vagent.worker.running_job import JobAcceptArguments
 
 ALL_MESSAGES: list[Message] = [
@@ -316,3 +319,40 @@ def test_missing_attribute_is_a_clear_error() -> None:
         ValidationError, match="test_ipc:does_not_exist not found: no attribute 'does_not_exist'"
     ):
         resolve_callable(ref)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"name": "x", "levelno": 20, "msg": "m", "created": 0, "extra": {"deep": '
+        + b"[" * 100_000
+        + b"]" * 100_000
+        + b"}}",
+    ],
+    ids=["top-level", "inside-a-field"],
+)
+async def test_deeply_nested_json_is_a_protocol_error_not_a_recursion_error(
+    body: bytes, autojump_clock: trio.testing.MockClock
+) -> None:
+    sender, channel = _raw_pair(max_frame_size=1 << 20)
+    async with sender, channel:
+        await sender.send_all(
+            encode_frame(MessageType.LOG_RECORD, _payload(body), max_frame_size=1 << 20)
+        )
+        with pytest.raises(
+            IPCProtocolError, match=r"^malformed LogRecordMessage payload: JSON nested too deeply"
+        ):
+            await channel.receive()
+
+
+def test_log_records_with_unencodable_extras_are_still_forwarded() -> None:
+    deep: list[Any] = []
+    for _ in range(100_000):
+        deep = [deep]
+    record = logging.LogRecord("x", logging.INFO, "f", 1, "hello", None, None)
+    record.deep = deep
+    record.fine = {"a": [1, 2]}
+    msg = record_to_message(record)
+    assert msg.extra == {"deep": "<list nested too deeply to log>", "fine": {"a": [1, 2]}}
+    assert decode_payload(msg.TYPE, encode_payload(msg)) == msg

@@ -21,12 +21,12 @@ import trio
 from attrs import frozen
 
 from vagent._core import ValidationError
-from vagent.worker.errors import WorkerConnectionError
+from vagent.worker.errors import HealthServerError, WorkerConnectionError
 from vagent.worker.options import WorkerOptions
 
 from .logs import setup_logging
 from .reload import restart_process
-from .runner import DEFAULT_DRAIN_TIMEOUT, Outcome, RunConfig, serve
+from .runner import DEFAULT_DRAIN_TIMEOUT, ExitCode, Outcome, RunConfig, serve
 
 logger = logging.getLogger("vagent.cli")
 
@@ -99,13 +99,16 @@ def run_worker(opts: WorkerOptions, config: RunConfig) -> int:
         outcome = trio.run(serve, opts, config)
     except WorkerConnectionError as exc:
         logger.error("cannot connect to LiveKit: %s", exc)
-        return 1
+        return ExitCode.FATAL
+    except HealthServerError as exc:
+        logger.error("cannot start the worker: %s", exc)
+        return ExitCode.FATAL
     except ValidationError as exc:
         logger.error("invalid worker configuration: %s", exc)
-        return 2
+        return ExitCode.CONFIG
     if outcome is Outcome.RELOAD:
         restart_process()
-    return 130 if outcome is Outcome.FORCED else 0
+    return ExitCode.FORCED if outcome is Outcome.FORCED else ExitCode.OK
 
 
 def watch_paths(args: argparse.Namespace, opts: WorkerOptions) -> list[Path]:

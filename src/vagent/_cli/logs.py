@@ -45,6 +45,14 @@ def _jsonable(value: Any) -> Any:
     return repr(value)
 
 
+def _exception_text(formatter: logging.Formatter, record: logging.LogRecord) -> str:
+    """The record's traceback: formatted from ``exc_info``, or the ``exc_text`` a job process
+    forwarded (records logged in a job process reach the worker already formatted)."""
+    if record.exc_info:
+        return formatter.formatException(record.exc_info)
+    return record.exc_text or ""
+
+
 class JSONFormatter(logging.Formatter):
     """One JSON object per line: timestamp, level, name, message, extras, exception."""
 
@@ -58,8 +66,11 @@ class JSONFormatter(logging.Formatter):
         }
         for key, value in record_extras(record).items():
             entry.setdefault(key, _jsonable(value))
-        if record.exc_info:
-            entry["exc_info"] = self.formatException(record.exc_info)
+        exception = _exception_text(self, record)
+        if exception:
+            entry["exc_info"] = exception
+        if record.stack_info:
+            entry["stack_info"] = record.stack_info
         return json.dumps(entry)
 
 
@@ -84,8 +95,11 @@ class HumanFormatter(logging.Formatter):
             )
         else:
             line = f"{stamp} {level} {record.name} {record.getMessage()}{tail}"
-        if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+        exception = _exception_text(self, record)
+        if exception:
+            line += "\n" + exception
+        if record.stack_info:
+            line += "\n" + record.stack_info
         return line
 
 

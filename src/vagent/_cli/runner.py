@@ -17,12 +17,33 @@ from pathlib import Path
 import trio
 from attrs import frozen
 
+from vagent._core import collapse_excgroups
 from vagent.worker.options import WorkerOptions
 from vagent.worker.worker import Worker
 
 from .reload import wait_for_changes
 
 logger = logging.getLogger("vagent.cli")
+
+
+class ExitCode(enum.IntEnum):
+    """The exit status of the worker subcommands (``start``, ``dev``, ``connect``).
+
+    Chosen so a supervisor can tell the cases apart (e.g. systemd's
+    ``RestartPreventExitStatus=2`` stops restarting a worker whose configuration is wrong).
+    """
+
+    OK = 0
+    """The worker drained and closed after a signal (or ended by itself)."""
+    FATAL = 1
+    """The worker could not run or had to stop: the server refused the credentials, every
+    connection attempt failed (``max_retry``), the health port was unavailable."""
+    CONFIG = 2
+    """The configuration is invalid (missing credentials, bad options), like a usage error."""
+    FORCED = 130
+    """A second SIGINT/SIGTERM cut the graceful shutdown short (128 + SIGINT, as shells
+    report Ctrl-C)."""
+
 
 DEFAULT_DRAIN_TIMEOUT = 1800.0
 """Seconds ``vagent start`` lets running jobs finish after SIGTERM before closing them."""
@@ -61,8 +82,9 @@ async def serve(
 ) -> Outcome:
     """Run a worker until it closes; return why it stopped.
 
-    Raises what :meth:`Worker.run` raises (``WorkerConnectionError``) and missing-credential
-    ``ValidationError`` s.
+    Raises what :meth:`Worker.run` raises (``WorkerConnectionError``, ``HealthServerError``)
+    and missing-credential ``ValidationError`` s, each as itself (never in an
+    ``ExceptionGroup``), so the command can print it as one line.
     """
     worker = make_worker(opts, devmode=config.devmode, register=config.register)
     outcome = Outcome.EXITED
@@ -108,13 +130,16 @@ async def serve(
         await worker.aclose()
 
     shutting_down = trio.Event()
-    async with trio.open_nursery() as nursery:
-        if config.handle_signals:
-            nursery.start_soon(on_signals)
-        await nursery.start(run_worker)
-        if config.watch:
-            nursery.start_soon(on_changes)
-        task_status.started(worker)
-        if config.simulate_room is not None:
-            await worker.simulate_job(config.simulate_room, config.participant_identity)
+    # Collapsed, so a fatal error of the worker (WorkerConnectionError, HealthServerError)
+    # reaches the caller as itself, not wrapped in a one-error ExceptionGroup.
+    with collapse_excgroups():
+        async with trio.open_nursery() as nursery:
+            if config.handle_signals:
+                nursery.start_soon(on_signals)
+            await nursery.start(run_worker)
+            if config.watch:
+                nursery.start_soon(on_changes)
+            task_status.started(worker)
+            if config.simulate_room is not None:
+                await worker.simulate_job(config.simulate_room, config.participant_identity)
     return outcome

@@ -12,6 +12,9 @@ from typing import Any, Protocol
 
 import trio
 
+from vagent._core import collapse_excgroups
+
+from .errors import HealthServerError
 from .http_server import (
     Receive,
     Scope,
@@ -44,18 +47,33 @@ class HealthServer:
         return self._port
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Serve until cancelled; ready once listening."""
-        async with trio.open_nursery() as nursery:
-            self._port = await nursery.start(
-                lambda task_status: serve_http(
-                    self.app,
-                    host=self._host,
-                    port=self._requested_port,
-                    logger_name="vagent.worker.http",
-                    task_status=task_status,
-                )
-            )
-            task_status.started()
+        """Serve until cancelled; ready once listening.
+
+        Raises :class:`HealthServerError` when it cannot listen (port in use, no permission).
+        """
+        listening = False
+        try:
+            with collapse_excgroups():
+                async with trio.open_nursery() as nursery:
+                    self._port = await nursery.start(
+                        lambda task_status: serve_http(
+                            self.app,
+                            host=self._host,
+                            port=self._requested_port,
+                            logger_name="vagent.worker.http",
+                            task_status=task_status,
+                        )
+                    )
+                    listening = True
+                    task_status.started()
+        except OSError as exc:
+            if listening:
+                raise
+            where = f"{self._host or '*'}:{self._requested_port}"
+            raise HealthServerError(
+                f"the health server cannot listen on {where}: {exc.strerror or exc} "
+                "(set WorkerOptions.port, or 0 for any free port)"
+            ) from None
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI application."""

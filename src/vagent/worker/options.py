@@ -216,7 +216,8 @@ class WorkerOptions:
     """How many times in a row to retry connecting to the server before giving up."""
     ws_url: str = field(default=DEFAULT_WS_URL, validator=_is_str)
     api_key: str | None = field(default=None, validator=_optional_str)
-    api_secret: str | None = field(default=None, validator=_optional_str)
+    api_secret: str | None = field(default=None, validator=_optional_str, repr=False)
+    """Never shown in the repr (it signs every token)."""
     host: str = field(default="", validator=_is_str)
     """Interface of the health HTTP server ("" = all interfaces)."""
     port: int | WorkerEnvOption[int] = field(

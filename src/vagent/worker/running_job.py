@@ -31,15 +31,15 @@ class RunningJobInfo:
     """Everything a job executor needs to run one job.
 
     ``url`` and ``token`` are what the job process uses to join the room (the token comes
-    from the server's assignment). ``fake_job`` is True for jobs started without a server
-    behind them (``Worker.simulate_job``, the ``console`` mode): nothing is reported back to
-    a server for them.
+    from the server's assignment; it is left out of the repr). ``fake_job`` is True for
+    jobs started without a server behind them (``Worker.simulate_job``, the ``console``
+    mode): nothing is reported back to a server for them.
     """
 
     accept_arguments: JobAcceptArguments
     job: agent.Job
     url: str
-    token: str
+    token: str = field(repr=False)
     worker_id: str
     fake_job: bool = False
 

@@ -35,8 +35,15 @@ def _json_safe(value: Any) -> Any:
     try:
         json.dumps(value)
     except (TypeError, ValueError):
+        pass
+    except RecursionError:  # repr() would recurse just as deep
+        return f"<{type(value).__name__} nested too deeply to log>"
+    else:
+        return value
+    try:
         return repr(value)
-    return value
+    except RecursionError:
+        return f"<{type(value).__name__} nested too deeply to log>"
 
 
 def record_to_message(record: logging.LogRecord) -> LogRecordMessage:

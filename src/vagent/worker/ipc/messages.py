@@ -212,6 +212,10 @@ def decode_payload(msg_type: int, payload: bytes) -> Message:
         data = json.loads(payload[_JSON_LEN.size : end])
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise IPCProtocolError(f"malformed {name} payload: invalid JSON ({exc})") from None
+    except RecursionError:
+        # The decoder recurses once per level: a hostile or corrupt frame of ``[[[[...`` must
+        # be a protocol error like any other malformed payload, not a crash of the reader.
+        raise IPCProtocolError(f"malformed {name} payload: JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise IPCProtocolError(f"malformed {name} payload: expected a JSON object")
     if blob_field is not None:
