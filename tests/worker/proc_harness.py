@@ -29,7 +29,7 @@ def job_info(job_id: str, scenario: str = "return", **params: Any) -> RunningJob
     )
 
 
-async def wait_for(predicate: Callable[[], Any], *, within: float = 30.0, what: str = "") -> Any:
+async def wait_for(predicate: Callable[[], Any], *, within: float = 60.0, what: str = "") -> Any:
     """Poll ``predicate`` (real time) until truthy; fail the test after ``within`` seconds."""
     with trio.move_on_after(within):
         while not (value := predicate()):  # noqa: ASYNC110 (polling real state)
@@ -57,7 +57,7 @@ class PoolHarness:
     def idle(self) -> list[Any]:
         return [p for p in self.pool.processes if p.state is ExecutorState.IDLE]
 
-    async def wait_idle(self, n: int = 1, within: float = 30.0) -> list[Any]:
+    async def wait_idle(self, n: int = 1, within: float = 60.0) -> list[Any]:
         return await wait_for(
             lambda: len(self.idle()) >= n and self.idle(), within=within, what=f"{n} idle"
         )  # type: ignore[no-any-return]
@@ -65,7 +65,7 @@ class PoolHarness:
     def statuses(self, job_id: str) -> list[JobStatusUpdate]:
         return [u for u in self.updates if u.job_id == job_id]
 
-    async def wait_end(self, job_id: str, within: float = 30.0) -> JobStatusUpdate:
+    async def wait_end(self, job_id: str, within: float = 60.0) -> JobStatusUpdate:
         def ended() -> JobStatusUpdate | None:
             for u in self.statuses(job_id):
                 if u.status is not JobStatus.RUNNING:
@@ -98,7 +98,7 @@ async def running_pool(
         try:
             yield harness
         finally:
-            with trio.fail_after(30):
+            with trio.fail_after(60):
                 await pool.aclose()
             nursery.cancel_scope.cancel()
     assert pool.processes == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from typing import Any
 
@@ -38,6 +39,15 @@ def prewarm_hang_once(proc: JobProcess) -> None:
     os.write(fd, str(os.getpid()).encode())
     os.close(fd)
     time.sleep(60)
+
+
+def prewarm_blocks_loop(proc: JobProcess) -> None:
+    time.sleep(3600)
+
+
+def prewarm_holds_a_thread(proc: JobProcess) -> None:
+    """Leaves a non-daemon thread that never ends (the interpreter would wait for it)."""
+    threading.Thread(target=threading.Event().wait, name="forever").start()
 
 
 def prewarm_fails(proc: JobProcess) -> None:
@@ -71,9 +81,11 @@ async def entrypoint(ctx: JobContext) -> None:
         await trio.sleep_forever()
     if scenario == "memory":
         hog = []
-        for _ in range(params["mb"] // 10):  # in steps, so the job stays responsive to pings
-            hog.append(b"\x01" * (10 * 1024 * 1024))
-            await trio.sleep(0.01)
+        step_mb = params.get("step_mb", 10)
+        for _ in range(params["mb"] // step_mb):  # in steps: the job stays responsive to pings
+            hog.append(b"\x01" * (step_mb * 1024 * 1024))
+            await trio.sleep(params.get("pause", 0.01))
+        logger.info("memory allocated", extra={"mb": params["mb"]})
         await trio.sleep_forever()
     if scenario == "block":
         time.sleep(params.get("seconds", 30))  # noqa: ASYNC251 (blocks the job's loop on purpose)

@@ -239,6 +239,10 @@ class JobExecutor(ABC):
             log_level=logging.getLogger().getEffectiveLevel(),
             shutdown_callback_timeout=config.shutdown_callback_timeout,
             shutdown_grace_period=config.shutdown_grace_period,
+            memory_limit_mb=(
+                config.memory_limit_mb if config.executor_type is JobExecutorType.PROCESS else 0
+            ),
+            memory_check_interval=config.memory_check_interval,
         )
         try:
             # Interpreter start-up has its own, generous bound: on a loaded machine it can

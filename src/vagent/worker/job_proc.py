@@ -12,8 +12,10 @@ inherited as file descriptor ``N``:
 4. on :class:`ShutdownRequest`, shuts the job down gracefully (or exits if idle);
 5. when the supervisor's end closes (the worker died), cancels everything and exits.
 
-Logs go to the worker over IPC. SIGINT is ignored: on Ctrl-C in a terminal the worker,
-which gets it too, drives the graceful shutdown of its jobs.
+Logs go to the worker over IPC. SIGINT and SIGTERM are ignored: a Ctrl-C in a terminal or a
+SIGTERM to the process group reaches the worker too, which drives the graceful shutdown of
+its jobs. A job process never outlives its worker: the kernel kills it when the worker
+dies (Linux), and a lifeline thread exits it otherwise (see :mod:`.proc_handle`).
 
 The thread executor runs :func:`serve_job_process` in a thread with its own ``trio.run``,
 handing the functions over directly; the messages are the same.
@@ -22,13 +24,17 @@ handing the functions over directly; the messages are the same.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import inspect
 import logging
 import os
 import signal
 import socket
 import sys
+import threading
+import time
 from collections.abc import Awaitable, Callable, Sequence
+from types import FrameType
 from typing import Any
 
 import anyio
@@ -60,6 +66,7 @@ from .job_context import (
     install_log_record_factory,
 )
 from .job_runner import JobRunner
+from .memory_limit import start_memory_guard
 from .options import JobExecutorType
 from .running_job import RunningJobInfo
 
@@ -88,6 +95,10 @@ class _JobProcessServer:
         self._room_connector: RoomConnector | None = None
 
     async def serve(self) -> None:
+        # Importing the rtc layer takes a while (seconds on a busy machine): do it before
+        # reporting ready, so it counts as start-up (STARTUP_TIMEOUT), not against the
+        # initialize_timeout that bounds the user's module import and prewarm_fnc.
+        self._room_connector = default_room_connector()
         await self._send(ProcessReady(pid=os.getpid()))
         init = await self._channel.receive()
         if not isinstance(init, InitializeRequest):
@@ -126,8 +137,6 @@ class _JobProcessServer:
                     self._prewarm = resolve_callable(init.prewarm)
             if self._entrypoint is None:
                 return "no entrypoint function was given"
-            # Importing the rtc layer takes a while: do it before any job is waiting.
-            self._room_connector = default_room_connector()
             if self._prewarm is not None:
                 result = self._prewarm(proc)
                 if inspect.isawaitable(result):
@@ -135,6 +144,8 @@ class _JobProcessServer:
         except Exception as exc:
             logger.exception("job process initialization failed")
             return f"{type(exc).__name__}: {exc}"
+        if self._executor_type is JobExecutorType.PROCESS and init.memory_limit_mb > 0:
+            start_memory_guard(init.memory_limit_mb, init.memory_check_interval)
         return ""
 
     async def _read_loop(self, scope: trio.CancelScope) -> None:
@@ -251,17 +262,81 @@ async def _process_main(fd: int) -> None:
     await serve_job_process(channel, executor_type=JobExecutorType.PROCESS, forward_logs=True)
 
 
+EXIT_IPC_FAILED = 1
+"""Exit status when the worker sent something that is not the IPC protocol."""
+EXIT_ORPHANED = 3
+"""Exit status when the worker went away and the job did not end by itself in time."""
+ORPHAN_GRACE = 5.0
+"""Seconds a job process whose worker is gone gets to end by itself (its loop sees the
+IPC socket close and cancels the job) before the lifeline thread exits the process."""
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _leave_signals_to_the_worker(signum: int, frame: FrameType | None) -> None:
+    """SIGINT/SIGTERM reach the whole process group; the worker drains its jobs on them."""
+    del signum, frame
+
+
+def _take_over_signals() -> None:
+    # The worker started this process with both signals blocked (see proc_handle), so one
+    # sent since then is pending: it lands here, in a handler that ignores it.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _leave_signals_to_the_worker)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
+def _die_with_the_worker(worker_pid: int) -> None:
+    """SIGKILL from the kernel when the worker dies (Linux), and exit now if it already did."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            errno = ctypes.get_errno()
+            print(
+                f"vagent job process: prctl(PR_SET_PDEATHSIG) failed: {os.strerror(errno)}",
+                file=sys.stderr,
+            )
+    if os.getppid() != worker_pid:  # the worker died before the request: nobody is left
+        os._exit(EXIT_ORPHANED)
+
+
+def _watch_lifeline(fd: int) -> None:
+    """Block until the worker's end of the lifeline closes; then exit after ORPHAN_GRACE.
+
+    Runs in a daemon thread: it needs neither the event loop nor the GIL-holding main
+    thread's cooperation, so a job that blocks its loop or holds a non-daemon thread still
+    ends once its worker is gone.
+    """
+    try:
+        while os.read(fd, 1):  # the worker never writes: only the end of file comes
+            pass
+    except OSError:
+        pass
+    time.sleep(ORPHAN_GRACE)
+    os._exit(EXIT_ORPHANED)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vagent.worker.job_proc")
     parser.add_argument("--ipc-fd", type=int, required=True, help="inherited IPC socket")
+    parser.add_argument(
+        "--lifeline-fd", type=int, default=None, help="inherited pipe; its end of file ends us"
+    )
+    parser.add_argument("--worker-pid", type=int, default=None, help="the supervising worker")
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _take_over_signals()
+    if args.worker_pid is not None:
+        _die_with_the_worker(args.worker_pid)
+    if args.lifeline_fd is not None:
+        threading.Thread(
+            target=_watch_lifeline, args=(args.lifeline_fd,), name="vagent-lifeline", daemon=True
+        ).start()
     try:
         with collapse_excgroups():
             trio.run(_process_main, args.ipc_fd)
     except (IPCProtocolError, trio.BrokenResourceError) as exc:
         print(f"vagent job process: IPC failed: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_IPC_FAILED
     return 0
 
 

@@ -2,23 +2,24 @@
 
 Why a plain subprocess (``python -m vagent.worker.job_proc``) and not multiprocessing: the
 worker runs trio with threads around it, where ``fork`` is unsafe, so the child has to be a
-fresh interpreter anyway (like multiprocessing's spawn). Spawning it ourselves gives a trio
-``Process`` to wait on and kill, and a socketpair the two trio loops read natively, where
-multiprocessing would bring a blocking ``Connection`` and pickling of arbitrary objects.
-Functions travel by reference (:mod:`.ipc.callable_ref`).
+fresh interpreter anyway (like multiprocessing's spawn). Spawning it ourselves
+(:mod:`.proc_handle`) gives a process to wait on and kill, signal and parent-death handling
+under our control, and a socketpair the two trio loops read natively, where multiprocessing
+would bring a blocking ``Connection`` and pickling of arbitrary objects. Functions travel
+by reference (:mod:`.ipc.callable_ref`).
 """
 
 from __future__ import annotations
 
 import logging
-import socket
-import sys
 
 import psutil
 import trio
 
 from .ipc.channel import IPCChannel
 from .job_executor import JobExecutor
+from .memory_limit import SamplingSchedule
+from .proc_handle import JobProcessHandle, spawn_job_process
 
 logger = logging.getLogger("vagent.worker")
 
@@ -28,33 +29,30 @@ _MB = 1024 * 1024
 class ProcJobExecutor(JobExecutor):
     """One job subprocess: its IPC socket, its exit, its memory."""
 
-    _process: trio.Process | None = None
+    _process: JobProcessHandle | None = None
 
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
     async def _start_worker(self) -> IPCChannel:
-        parent_sock, child_sock = socket.socketpair()
-        try:
-            fd = child_sock.fileno()
-            command = [sys.executable, "-m", "vagent.worker.job_proc", "--ipc-fd", str(fd)]
-            self._process = await trio.lowlevel.open_process(command, pass_fds=(fd,))
-        except BaseException:
-            parent_sock.close()
-            raise
-        finally:
-            child_sock.close()
-        return IPCChannel(trio.SocketStream(trio.socket.from_stdlib_socket(parent_sock)))
+        # Created from this (the event loop's) thread: see proc_handle for why.
+        await trio.lowlevel.checkpoint()
+        self._process = spawn_job_process()
+        sock = self._process.take_ipc_socket()
+        return IPCChannel(trio.SocketStream(trio.socket.from_stdlib_socket(sock)))
 
     async def _wait_worker(self) -> None:
         assert self._process is not None
-        code = await self._process.wait()
+        try:
+            code = await self._process.wait()
+        finally:
+            self._process.close()
         if code != 0:
             logger.info("job process exited", extra={**self._extra(), "exit_code": code})
 
     def _kill_worker(self) -> None:
-        if self._process is not None and self._process.returncode is None:
+        if self._process is not None:
             self._process.kill()
 
     def _start_monitors(self, nursery: trio.Nursery) -> None:
@@ -63,6 +61,7 @@ class ProcJobExecutor(JobExecutor):
             nursery.start_soon(self._memory_loop)
 
     async def _memory_loop(self) -> None:
+        """Warn and kill on RSS (see :mod:`.memory_limit`; the job process guards itself too)."""
         config = self._config
         assert self.pid is not None
         try:
@@ -71,6 +70,7 @@ class ProcJobExecutor(JobExecutor):
             await trio.lowlevel.checkpoint()
             return
         warned = False
+        schedule = SamplingSchedule(config.memory_check_interval)
         while True:
             try:
                 rss_mb = process.memory_info().rss / _MB
@@ -93,4 +93,9 @@ class ProcJobExecutor(JobExecutor):
                     extra={**extra, "memory_warn_mb": config.memory_warn_mb},
                 )
             warned = over_warn
-            await trio.sleep(config.memory_check_interval)
+            thresholds = [config.memory_limit_mb, 0.0 if warned else config.memory_warn_mb]
+            await trio.sleep(
+                schedule.next_interval(
+                    now=trio.current_time(), rss_mb=rss_mb, thresholds_mb=thresholds
+                )
+            )

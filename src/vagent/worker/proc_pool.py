@@ -64,8 +64,9 @@ class ProcPool:
     killed, logged, and replaced, with a growing back-off while failures repeat.
     ``close_timeout`` is how long a graceful shutdown may take before the kill.
     ``memory_warn_mb`` / ``memory_limit_mb`` (0 = off) apply to job processes only (RSS,
-    checked every ``memory_check_interval``); over the limit, the process is killed and its
-    job reported FAILED.
+    checked at least every ``memory_check_interval``, and more often as memory approaches
+    a threshold: see :mod:`.memory_limit`); over the limit, the process
+    is killed and its job reported FAILED.
 
     :attr:`processes` lists the live executors (``pid``, ``state``, ``running_job``).
 
@@ -92,7 +93,7 @@ class ProcPool:
         ping_interval: float = 2.5,
         ping_timeout: float = 90.0,
         high_ping_threshold: float = 0.5,
-        memory_check_interval: float = 5.0,
+        memory_check_interval: float = 0.5,
         max_concurrent_initializations: int | None = None,
         shutdown_callback_timeout: float | None = None,
         shutdown_grace_period: float | None = None,

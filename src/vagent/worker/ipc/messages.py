@@ -53,6 +53,8 @@ class InitializeRequest:
 
     ``entrypoint`` / ``prewarm`` are ``None`` for the thread executor (it hands the callables
     over directly). ``sys_path`` is the worker's, so the child imports what the worker can.
+    ``memory_limit_mb`` (0 = none) starts the process's own memory guard, sampling at least
+    every ``memory_check_interval`` seconds (see :mod:`vagent.worker.memory_limit`).
     """
 
     TYPE: ClassVar[MessageType] = MessageType.INITIALIZE_REQUEST
@@ -62,6 +64,8 @@ class InitializeRequest:
     log_level: int = 0
     shutdown_callback_timeout: float = 10.0
     shutdown_grace_period: float = 2.0
+    memory_limit_mb: float = 0.0
+    memory_check_interval: float = 0.5
 
 
 @frozen(kw_only=True)
