@@ -102,5 +102,18 @@ async def running_pool(
                 await pool.aclose()
             nursery.cancel_scope.cancel()
     assert pool.processes == []
-    assert psutil.Process().children(recursive=True) == []
+    # Job processes only: session fixtures (the real LiveKit server) are children too.
+    leftovers = [
+        _describe(child)
+        for child in psutil.Process().children(recursive=True)
+        if "vagent.worker.job_proc" in _describe(child)
+    ]
+    assert leftovers == []
     assert [pid for pid in harness.pids - {os.getpid()} if psutil.pid_exists(pid)] == []
+
+
+def _describe(process: psutil.Process) -> str:
+    try:
+        return f"{process.pid} {process.status()} {' '.join(process.cmdline())}"
+    except psutil.Error as exc:
+        return f"{process.pid} ({exc})"
