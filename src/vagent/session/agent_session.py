@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 import anyio
 import anyio.lowlevel
@@ -211,6 +211,7 @@ class AgentSession(SessionLifetime, SessionAgents, SessionEvents, Generic[Userda
 
     # -- lifetime ----------------------------------------------------------------------------
 
+    @overload
     async def start(
         self,
         agent: Agent,
@@ -219,16 +220,50 @@ class AgentSession(SessionLifetime, SessionAgents, SessionEvents, Generic[Userda
         room_input_options: NotGivenOr[Any] = NOT_GIVEN,
         room_output_options: NotGivenOr[Any] = NOT_GIVEN,
         task_group: TaskGroup | None = None,
-    ) -> None:
+        capture_run: Literal[False] = False,
+    ) -> None: ...
+    @overload
+    async def start(
+        self,
+        agent: Agent,
+        *,
+        room: NotGivenOr[Any] = NOT_GIVEN,
+        room_input_options: NotGivenOr[Any] = NOT_GIVEN,
+        room_output_options: NotGivenOr[Any] = NOT_GIVEN,
+        task_group: TaskGroup | None = None,
+        capture_run: Literal[True],
+    ) -> RunResult: ...
+    async def start(
+        self,
+        agent: Agent,
+        *,
+        room: NotGivenOr[Any] = NOT_GIVEN,
+        room_input_options: NotGivenOr[Any] = NOT_GIVEN,
+        room_output_options: NotGivenOr[Any] = NOT_GIVEN,
+        task_group: TaskGroup | None = None,
+        capture_run: bool = False,
+    ) -> RunResult | None:
         """Start running ``agent``; returns once it runs (``on_enter`` runs concurrently).
 
         The session attaches to ``task_group``, else to its own ``async with`` block, else to
         the current job's task group; ``OwnershipError`` when there is none. With ``room``,
         inputs/outputs come from ``room_io_builder`` (the session's, else ``room.room_io_builder``
         when the room has one), else ``vagent.rtc.RoomIO``.
+
+        With ``capture_run=True`` (tests) it returns a :class:`RunResult` instead, once
+        ``on_enter`` and every speech it started are done: its events begin with the handoff
+        to ``agent``.
         """
         if self._started or self._run_done is not None:
             raise RuntimeError("AgentSession.start() was already called")
+        if capture_run:
+            return await self._start_captured(
+                agent,
+                room=room,
+                room_input_options=room_input_options,
+                room_output_options=room_output_options,
+                task_group=task_group,
+            )
         owner = task_group or self._owner_tg or current_owner_task_group()
         if owner is None:
             raise OwnershipError(
@@ -242,6 +277,43 @@ class AgentSession(SessionLifetime, SessionAgents, SessionEvents, Generic[Userda
         self._run_done = anyio.Event()
         self._activity_lock = anyio.Lock()
         await owner.start(self._run, agent)
+        return None
+
+    async def _start_captured(
+        self,
+        agent: Agent,
+        *,
+        room: NotGivenOr[Any],
+        room_input_options: NotGivenOr[Any],
+        room_output_options: NotGivenOr[Any],
+        task_group: TaskGroup | None,
+    ) -> RunResult:
+        from .run_result import RunResult
+
+        if self._run_state is not None or self._run_starting:
+            raise RuntimeError("another run() is in progress")
+        result = RunResult()
+        self._run_state = result
+        try:
+            result._agent_handoff(old_agent=None, new_agent=agent)
+            result._handoff_started()  # until on_enter returns: its speeches belong to the run
+            try:
+                await self.start(
+                    agent,
+                    room=room,
+                    room_input_options=room_input_options,
+                    room_output_options=room_output_options,
+                    task_group=task_group,
+                )
+                activity = self._activity
+                if activity is not None:
+                    await activity.wait_entered()
+            finally:
+                result._handoff_finished()
+            await result._wait()
+        finally:
+            self._run_state = None
+        return result
 
     async def _open_room_io(
         self, room: Any, input_options: Any, output_options: Any, owner: TaskGroup

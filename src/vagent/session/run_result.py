@@ -9,6 +9,11 @@ calls, function call outputs and agent handoffs (the user input itself is not li
     result.expect.next_event().is_message(role="assistant")
     result.expect.no_more_events()
 
+Optional steps: ``result.expect.skip_next_event_if(type="message", role="assistant")``.
+Content: ``await result.expect.next_event().is_message(role="assistant").judge(llm,
+intent="asks for the order number")`` (LLM-as-judge). ``session.start(agent,
+capture_run=True)`` returns the :class:`RunResult` of the agent's ``on_enter``.
+
 :func:`mock_tools` replaces tool implementations of an agent class for a test.
 """
 
@@ -18,14 +23,16 @@ import bisect
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import anyio
 import anyio.lowlevel
 from attrs import frozen
 
-from vagent._core import NOT_GIVEN, NotGivenOr, is_given, wallclock
-from vagent.llm import ChatItem, ChatMessage, FunctionCall, FunctionCallOutput
+from vagent._core import NOT_GIVEN, NotGivenOr, ValidationError, is_given, wallclock
+from vagent.llm import LLM, ChatItem, ChatMessage, FunctionCall, FunctionCallOutput
+
+from ._judge import judge_message
 
 if TYPE_CHECKING:
     from .agent import Agent
@@ -167,10 +174,19 @@ class RunAssert:
         ]
         raise AssertionError(f"{message}\nevents:\n" + ("\n".join(lines) or "   (none)"))
 
-    def __getitem__(self, index: int) -> EventAssert:
+    @overload
+    def __getitem__(self, index: int) -> EventAssert: ...
+    @overload
+    def __getitem__(self, index: slice) -> EventRangeAssert: ...
+    def __getitem__(self, index: int | slice) -> EventAssert | EventRangeAssert:
+        """One event (``expect[0]``, ``expect[-1]``), or a range to search
+        (``expect[1:].contains_message(...)``)."""
         __tracebackhide__ = True
+        if isinstance(index, slice):
+            positions = range(len(self._events))[index]
+            return EventRangeAssert(self, list(positions))
         if not isinstance(index, int):
-            raise TypeError(f"run events are indexed by int, not {type(index).__name__}")
+            raise TypeError(f"run events are indexed by int or slice, not {type(index).__name__}")
         position = index + len(self._events) if index < 0 else index
         if not 0 <= position < len(self._events):
             self._fail(f"no event at index {index} ({len(self._events)} events)")
@@ -194,15 +210,56 @@ class RunAssert:
             self.next_event()
         return self
 
+    def skip_next_event_if(
+        self,
+        *,
+        type: Literal["message", "function_call", "function_call_output", "agent_handoff"],
+        role: NotGivenOr[str] = NOT_GIVEN,
+        name: NotGivenOr[str] = NOT_GIVEN,
+        arguments: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
+        output: NotGivenOr[str] = NOT_GIVEN,
+        is_error: NotGivenOr[bool] = NOT_GIVEN,
+        new_agent_type: NotGivenOr[type] = NOT_GIVEN,
+    ) -> EventAssert | None:
+        """Step over the next event if it is of ``type`` and matches the other criteria
+        (``role`` for messages; ``name``/``arguments`` for calls; ``output``/``is_error`` for
+        outputs; ``new_agent_type`` for handoffs). Returns it, or ``None`` (and stays put)
+        when it does not match or no event is left: for optional steps such as a filler
+        message before a tool call."""
+        if self._index >= len(self._events):
+            return None
+        candidate = EventAssert(self._events[self._index], self, self._index)
+        checks: dict[str, Callable[[], object]] = {
+            "message": lambda: candidate.is_message(role=role),
+            "function_call": lambda: candidate.is_function_call(name=name, arguments=arguments),
+            "function_call_output": lambda: candidate.is_function_call_output(
+                output=output, is_error=is_error
+            ),
+            "agent_handoff": lambda: candidate.is_agent_handoff(new_agent_type=new_agent_type),
+        }
+        if type not in checks:
+            raise ValueError(f"unknown run event type {type!r}")
+        try:
+            checks[type]()
+        except AssertionError:
+            return None
+        self._index += 1
+        return candidate
+
     def no_more_events(self) -> None:
         __tracebackhide__ = True
         if self._index < len(self._events):
             self._fail("expected no more events")
 
-    def _contains(self, predicate: Callable[[EventAssert], object], what: str) -> EventAssert:
+    def _contains(
+        self,
+        predicate: Callable[[EventAssert], object],
+        what: str,
+        positions: list[int] | None = None,
+    ) -> EventAssert:
         __tracebackhide__ = True
-        for i, event in enumerate(self._events):
-            candidate = EventAssert(event, self, i)
+        for i in positions if positions is not None else range(len(self._events)):
+            candidate = EventAssert(self._events[i], self, i)
             try:
                 predicate(candidate)
             except AssertionError:
@@ -237,6 +294,53 @@ class RunAssert:
     ) -> EventAssert:
         return self._contains(
             lambda e: e.is_agent_handoff(new_agent_type=new_agent_type), "an agent handoff"
+        )
+
+
+class EventRangeAssert:
+    """``result.expect[a:b]``: searches among those events only."""
+
+    def __init__(self, parent: RunAssert, positions: list[int]) -> None:
+        self._parent = parent
+        self._positions = positions
+
+    def contains_message(self, *, role: NotGivenOr[str] = NOT_GIVEN) -> EventAssert:
+        __tracebackhide__ = True
+        return self._parent._contains(
+            lambda e: e.is_message(role=role), "a message", self._positions
+        )
+
+    def contains_function_call(
+        self,
+        *,
+        name: NotGivenOr[str] = NOT_GIVEN,
+        arguments: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
+    ) -> EventAssert:
+        __tracebackhide__ = True
+        return self._parent._contains(
+            lambda e: e.is_function_call(name=name, arguments=arguments),
+            "a function call",
+            self._positions,
+        )
+
+    def contains_function_call_output(
+        self, *, output: NotGivenOr[str] = NOT_GIVEN, is_error: NotGivenOr[bool] = NOT_GIVEN
+    ) -> EventAssert:
+        __tracebackhide__ = True
+        return self._parent._contains(
+            lambda e: e.is_function_call_output(output=output, is_error=is_error),
+            "a function call output",
+            self._positions,
+        )
+
+    def contains_agent_handoff(
+        self, *, new_agent_type: NotGivenOr[type] = NOT_GIVEN
+    ) -> EventAssert:
+        __tracebackhide__ = True
+        return self._parent._contains(
+            lambda e: e.is_agent_handoff(new_agent_type=new_agent_type),
+            "an agent handoff",
+            self._positions,
         )
 
 
@@ -299,6 +403,27 @@ class EventAssert:
             self._fail(f"expected output {output!r}, got {self._event.item.output!r}")
         if is_given(is_error) and self._event.item.is_error != is_error:
             self._fail(f"expected is_error={is_error}, got {self._event.item.is_error}")
+        return self
+
+    async def judge(self, llm: LLM, *, intent: str) -> EventAssert:
+        """Ask ``llm`` whether this message accomplishes ``intent`` (LLM-as-judge); fails with
+        the judge's reason when it does not. Works with any vagent LLM (see
+        :mod:`vagent.session._judge` for the request, and how a FakeLLM answers it)."""
+        __tracebackhide__ = True
+        self.is_message()
+        assert isinstance(self._event, ChatMessageEvent)
+        message = self._event.item.text_content or ""
+        if not message.strip():
+            self._fail("cannot judge an empty message")
+        if not intent.strip():
+            self._fail("judge() needs an intent")
+        try:
+            success, reason = await judge_message(llm, message=message, intent=intent)
+        except ValidationError as exc:
+            self._fail(f"judgement impossible: {exc}")
+            raise  # unreachable: _fail raises
+        if not success:
+            self._fail(f"judgement failed: {reason}")
         return self
 
     def is_agent_handoff(self, *, new_agent_type: NotGivenOr[type] = NOT_GIVEN) -> EventAssert:
