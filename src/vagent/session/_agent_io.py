@@ -6,6 +6,7 @@ Public names are re-exported by :mod:`vagent.session.io`.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from .io import AudioInput, AudioOutput, TextOutput, VideoInput, VideoOutput
 
 ChangedCallback = Callable[[], None]
+
+logger = logging.getLogger("vagent.session")
 
 
 class _Slot:
@@ -210,6 +213,21 @@ class AudioForwardStatistics:
     frames_forwarded: int
     frames_dropped: int
     inputs_attached: int
+    frames_rejected: int = 0  # malformed frames (not an AudioFrame, or a bad format)
+
+
+def frame_problem(frame: object) -> str | None:
+    """Why ``frame`` cannot be used as input audio, or ``None`` when it can."""
+    if not isinstance(frame, rtc.AudioFrame):
+        return f"expected an rtc.AudioFrame, got {type(frame).__name__}"
+    if frame.sample_rate <= 0:
+        return f"sample_rate must be positive, got {frame.sample_rate}"
+    if frame.num_channels <= 0:
+        return f"num_channels must be positive, got {frame.num_channels}"
+    expected = frame.samples_per_channel * frame.num_channels
+    if len(frame.data) != expected:
+        return f"data holds {len(frame.data)} samples, the format says {expected}"
+    return None
 
 
 class AudioInputForwarder:
@@ -235,12 +253,14 @@ class AudioInputForwarder:
         self._forwarded = 0
         self._dropped = 0
         self._attached = 0
+        self._rejected = 0
 
     def statistics(self) -> AudioForwardStatistics:
         return AudioForwardStatistics(
             frames_forwarded=self._forwarded,
             frames_dropped=self._dropped,
             inputs_attached=self._attached,
+            frames_rejected=self._rejected,
         )
 
     async def run(  # noqa: ASYNC114
@@ -300,9 +320,24 @@ class AudioInputForwarder:
         scope.cancel()
 
     async def _pump(self, source: AudioInput, push: Callable[[rtc.AudioFrame], bool]) -> None:
+        reported = False
         async for frame in source:
             if self._input.active_audio is not source:
                 return  # detached while this frame was read: it is not forwarded
+            problem = frame_problem(frame)
+            if problem is not None:
+                # Dropped: one bad frame from a user's input must not end the session. Logged
+                # once per attached input (a broken source sends many), counted always.
+                self._rejected += 1
+                if not reported:
+                    reported = True
+                    logger.warning(
+                        "dropped a malformed audio frame from %s: %s (later ones are counted in "
+                        "statistics().frames_rejected)",
+                        source.label,
+                        problem,
+                    )
+                continue
             if push(frame):
                 self._forwarded += 1
             else:
