@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import trio
@@ -62,6 +63,17 @@ _RETRYABLE = (
     ServerProtocolError,
     ServerUnresponsiveError,
 )
+
+
+@contextmanager
+def _fail_after(seconds: float, what: str) -> Iterator[None]:
+    """``trio.fail_after`` whose ``TooSlowError`` says what timed out (trio's has no text,
+    which left the reconnect warnings with an empty error)."""
+    try:
+        with trio.fail_after(seconds):
+            yield
+    except trio.TooSlowError:
+        raise trio.TooSlowError(f"{what} timed out after {seconds} s") from None
 
 
 def _is_retryable(exc: BaseException) -> bool:
@@ -180,7 +192,7 @@ class ServerLink:
                     "url": self._url,
                     "delay": delay,
                     "attempt": retry_count,
-                    "error": str(error),
+                    "error": str(error) or type(error).__name__,
                 },
             )
             with trio.move_on_after(delay):
@@ -201,10 +213,10 @@ class ServerLink:
         try:
             with collapse_excgroups():
                 async with trio.open_nursery() as nursery:
-                    with trio.fail_after(CONNECT_TIMEOUT):
+                    with _fail_after(CONNECT_TIMEOUT, f"connecting to {host}:{port}"):
                         stream = await _open_stream(host, port, secure)
                     try:
-                        with trio.fail_after(CONNECT_TIMEOUT):
+                        with _fail_after(CONNECT_TIMEOUT, "the WebSocket handshake"):
                             ws = await trio_websocket.wrap_client_stream(
                                 nursery, stream, host_header, resource, extra_headers=headers
                             )
@@ -231,7 +243,7 @@ class ServerLink:
         self, ws: trio_websocket.WebSocketConnection, mark_registered: Callable[[], None]
     ) -> None:
         await ws.send_message(self._register_request.SerializeToString())
-        with trio.fail_after(REGISTER_TIMEOUT):
+        with _fail_after(REGISTER_TIMEOUT, "waiting for the server's register reply"):
             first = parse_server_message(await ws.get_message())
         if first.WhichOneof("message") != "register":
             raise ServerProtocolError(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from livekit import rtc
@@ -35,6 +38,11 @@ class StreamAdapter(STT):
     task, in utterance order, so the VAD keeps listening meanwhile: the next utterance's
     START_OF_SPEECH may come before the previous FINAL_TRANSCRIPT. A recognize() that fails
     (after its retries) ends the stream with that error.
+
+    The wrapped STT's ``metrics_collected`` events are re-emitted by the adapter while one of
+    its streams or ``recognize()`` calls runs, and only then: the adapter subscribes to the
+    (often shared) wrapped STT for that time, so adapters made per session or per handoff
+    leave nothing behind on it.
     """
 
     def __init__(self, *, stt: STT, vad: VAD) -> None:
@@ -42,7 +50,22 @@ class StreamAdapter(STT):
         self._stt = stt
         self._vad = vad
         self._label = f"{stt.label} (via {type(self).__name__})"
-        stt.on("metrics_collected", lambda m: self.emit("metrics_collected", m))
+        self._users = 0  # streams and recognize() calls running: forward metrics meanwhile
+
+    @contextmanager
+    def _forwarding_metrics(self) -> Iterator[None]:
+        if self._users == 0:
+            self._stt.on("metrics_collected", self._forward_metrics)
+        self._users += 1
+        try:
+            yield
+        finally:
+            self._users -= 1
+            if self._users == 0:
+                self._stt.off("metrics_collected", self._forward_metrics)
+
+    def _forward_metrics(self, metrics: object) -> None:
+        self.emit("metrics_collected", metrics)
 
     @property
     def wrapped_stt(self) -> STT:
@@ -65,7 +88,8 @@ class StreamAdapter(STT):
         conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
     ) -> SpeechEvent:
         """Delegates to the wrapped STT (its retries, metrics and errors)."""
-        return await self._stt.recognize(buffer, language=language, conn_options=conn_options)
+        with self._forwarding_metrics():
+            return await self._stt.recognize(buffer, language=language, conn_options=conn_options)
 
     def stream(
         self,
@@ -95,7 +119,7 @@ class StreamAdapterWrapper(RecognizeStream):
         # far more than a conversation produces during one recognize() call; when it is full
         # the VAD reader waits, then the VAD's own input drops frames (its documented policy).
         utterances_send, utterances_recv = open_channel(4, list[rtc.AudioFrame])
-        with collapse_excgroups():
+        with self._adapter._forwarding_metrics(), collapse_excgroups():
             async with (
                 self._adapter.vad.stream() as vad_stream,
                 anyio.create_task_group() as tg,
