@@ -29,7 +29,7 @@ _INSTRUCTIONS = (
 
 
 @function_tool(name=JUDGE_TOOL)
-async def _check_intent(success: bool, reason: str) -> tuple[bool, str]:
+def _check_intent(success: bool, reason: str) -> tuple[bool, str]:
     """Record the verdict on whether the message accomplishes the intent.
 
     Args:
