@@ -23,8 +23,15 @@ from ._chunks import (
 from ._fallback import AvailabilityChangedEvent, FallbackAdapter
 from ._llm import LLM, ChunkSender, LLMStream
 from ._partial_json import parse_partial_json
+from ._raw_tools import (
+    RawFunctionTool,
+    RawFunctionToolInfo,
+    get_raw_function_info,
+    is_raw_function_tool,
+)
 from ._response_format import ResponseFormat, to_response_format
 from ._tool_arguments import prepare_function_arguments
+from ._tool_context import ProviderTool, ToolContext, ToolEntry, Toolset, flatten_tools
 from ._tool_schema import (
     build_legacy_openai_schema,
     build_parameters_schema,
@@ -36,8 +43,8 @@ from ._tools import (
     InjectedContext,
     NamedToolChoice,
     StopResponse,
+    Tool,
     ToolChoice,
-    ToolContext,
     ToolError,
     ToolParameter,
     find_function_tools,
@@ -71,20 +78,29 @@ __all__ = [
     "LLMError",
     "LLMStream",
     "NamedToolChoice",
+    "ProviderTool",
+    "RawFunctionTool",
+    "RawFunctionToolInfo",
     "ReadOnlyChatContext",
     "ResponseFormat",
     "StopResponse",
+    "Tool",
     "ToolChoice",
     "ToolContext",
+    "ToolEntry",
     "ToolError",
     "ToolParameter",
+    "Toolset",
     "build_legacy_openai_schema",
     "build_parameters_schema",
     "build_strict_openai_schema",
     "find_function_tools",
+    "flatten_tools",
     "function_tool",
     "get_function_info",
+    "get_raw_function_info",
     "is_function_tool",
+    "is_raw_function_tool",
     "parse_function_arguments",
     "parse_partial_json",
     "prepare_function_arguments",

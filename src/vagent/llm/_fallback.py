@@ -28,6 +28,7 @@ succeeds.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import anyio
@@ -51,7 +52,7 @@ from ._chat_context import ChatContext
 from ._chunks import LLMError
 from ._llm import LLM, LLMStream
 from ._response_format import ResponseFormat, to_response_format
-from ._tools import FunctionTool, ToolChoice
+from ._tools import Tool, ToolChoice
 
 logger = logging.getLogger("vagent.llm")
 
@@ -129,7 +130,7 @@ class FallbackAdapter(LLM):
         self,
         *,
         chat_ctx: ChatContext,
-        tools: NotGivenOr[list[FunctionTool]] = NOT_GIVEN,
+        tools: NotGivenOr[Sequence[Tool]] = NOT_GIVEN,
         tool_choice: NotGivenOr[ToolChoice] = NOT_GIVEN,
         conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
         parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
@@ -150,7 +151,7 @@ class FallbackAdapter(LLM):
         return _FallbackStream(
             self,
             chat_ctx=chat_ctx,
-            tools=tools if isinstance(tools, list) else [],
+            tools=list(tools) if is_given(tools) else [],
             conn_options=conn_options,
             response_format=shape,
             request=request,
@@ -163,7 +164,7 @@ class _FallbackStream(LLMStream):
         adapter: FallbackAdapter,
         *,
         chat_ctx: ChatContext,
-        tools: list[FunctionTool],
+        tools: list[Tool],
         conn_options: APIConnectOptions,
         response_format: ResponseFormat | None,
         request: dict[str, Any],

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
 from typing import Any, Literal
 
@@ -48,7 +48,7 @@ from vagent.pipeline.metrics import LLMMetrics
 from ._chat_context import ChatContext
 from ._chunks import ChatChunk, CollectedResponse, CompletionUsage, FunctionToolCall, LLMError
 from ._response_format import ResponseFormat
-from ._tools import FunctionTool, ToolChoice
+from ._tools import Tool, ToolChoice
 
 LLMEventName = Literal["metrics_collected", "error", "llm_availability_changed"]
 
@@ -90,7 +90,7 @@ class LLM(abc.ABC, EventEmitter[LLMEventName]):
         self,
         *,
         chat_ctx: ChatContext,
-        tools: NotGivenOr[list[FunctionTool]] = NOT_GIVEN,
+        tools: NotGivenOr[Sequence[Tool]] = NOT_GIVEN,
         tool_choice: NotGivenOr[ToolChoice] = NOT_GIVEN,
         conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
         parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
@@ -149,7 +149,7 @@ class LLMStream(OwnedStream[None, ChatChunk]):
         llm: LLM,
         *,
         chat_ctx: ChatContext,
-        tools: list[FunctionTool],
+        tools: list[Tool],
         conn_options: APIConnectOptions,
         response_format: ResponseFormat | None = None,
     ) -> None:
@@ -173,7 +173,7 @@ class LLMStream(OwnedStream[None, ChatChunk]):
         return self._chat_ctx
 
     @property
-    def tools(self) -> list[FunctionTool]:
+    def tools(self) -> list[Tool]:
         return self._tools
 
     @property

@@ -9,6 +9,7 @@ from vagent._core import ValidationError
 from . import _pydantic_params
 from ._argument_json import parse_function_arguments
 from ._json_schema import uses_pydantic
+from ._raw_tools import RawFunctionTool
 from ._serialization import accepts_none, converter, error_lines
 from ._tools import FunctionTool, InjectedContext
 
@@ -31,6 +32,8 @@ def prepare_function_arguments(
     ``inspect.Signature.bind``, every parameter that can be passed by position is, defaults
     included; keyword-only parameters go in ``kwargs``.
 
+    A :class:`RawFunctionTool` gets the parsed object as ``raw_arguments``, unchecked.
+
     Raises :class:`ValidationError` naming the tool and every problem: unrecoverable JSON,
     not an object, unexpected or missing arguments, values of the wrong type (with their
     path, e.g. ``location.city``), or an injected parameter with no ``context`` given.
@@ -43,6 +46,8 @@ def prepare_function_arguments(
             data = parse_function_arguments(json_arguments)
         except ValidationError as exc:
             raise ValidationError(f"{prefix}: {exc}") from None
+    if isinstance(tool, RawFunctionTool):
+        return tool.bind_arguments(data, context)
 
     parameters = tool.parameters()
     known = {p.name for p in parameters if not p.injected}

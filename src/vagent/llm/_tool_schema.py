@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._json_schema import parameters_schema
+from ._raw_tools import RawFunctionTool
 from ._tools import FunctionTool
 
 
@@ -22,8 +23,11 @@ def build_parameters_schema(tool: FunctionTool, *, strict: bool = False) -> dict
     """The JSON schema of the tool's parameters (an ``object`` schema).
 
     Injected parameters (:class:`InjectedContext`) are left out. Raises
-    :class:`ValidationError` naming the parameter when a type cannot be described.
+    :class:`ValidationError` naming the parameter when a type cannot be described. A
+    :class:`RawFunctionTool` gives a copy of its ``raw_schema["parameters"]``, as is.
     """
+    if isinstance(tool, RawFunctionTool):
+        return tool.raw_schema["parameters"]  # type: ignore[no-any-return]
     return parameters_schema(
         tool.name, [p for p in tool.parameters() if not p.injected], strict=strict
     )
@@ -51,8 +55,11 @@ def build_strict_openai_schema(tool: FunctionTool) -> dict[str, Any]:
     """The tool for OpenAI chat completions in strict mode.
 
     ``{"type": "function", "function": {"name", "strict": True, "description",
-    "parameters"}}`` with the strict parameters schema.
+    "parameters"}}`` with the strict parameters schema. A :class:`RawFunctionTool` is sent
+    without ``strict`` (its schema as given may not meet strict mode's rules).
     """
+    if isinstance(tool, RawFunctionTool):
+        return build_legacy_openai_schema(tool)
     return {
         "type": "function",
         "function": {

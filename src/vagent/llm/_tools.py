@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import inspect
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypedDict, TypeVar, get_args, get_origin, overload
 
 import docstring_parser
@@ -103,7 +103,18 @@ def is_injected_annotation(annotation: Any) -> bool:
     return isinstance(origin, type) and issubclass(origin, InjectedContext)
 
 
-class FunctionTool:
+class Tool:
+    """What an agent can offer an LLM: a function tool the session calls (:class:`FunctionTool`,
+    :class:`RawFunctionTool`) or a provider tool the provider runs itself (:class:`ProviderTool`).
+    """
+
+    @property
+    def id(self) -> str:
+        """A name unique among the tools offered together."""
+        raise NotImplementedError
+
+
+class FunctionTool(Tool):
     """A function or method marked with :func:`function_tool`.
 
     Calling it calls the original (``await tool(...)`` for async functions). Accessed through
@@ -138,6 +149,11 @@ class FunctionTool:
 
     @property
     def name(self) -> str:
+        return self._info.name
+
+    @property
+    def id(self) -> str:
+        """The tool's name."""
         return self._info.name
 
     @property
@@ -266,17 +282,41 @@ def _inspect_parameters(
 def function_tool(f: F, /) -> FunctionTool: ...
 @overload
 def function_tool(
-    *, name: str | None = None, description: str | None = None
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    raw_schema: dict[str, Any] | None = None,
 ) -> Callable[[F], FunctionTool]: ...
 def function_tool(
-    f: F | None = None, /, *, name: str | None = None, description: str | None = None
+    f: F | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    raw_schema: dict[str, Any] | None = None,
 ) -> FunctionTool | Callable[[F], FunctionTool]:
     """Mark a function or method as a tool the LLM may call.
 
     Use bare (``@function_tool``) or with ``name``/``description`` overriding the function's
     name and docstring description. Parameter descriptions come from the docstring's
     ``Args:`` section or from ``Annotated[T, "description"]``.
+
+    With ``raw_schema={"name": ..., "description": ..., "parameters": {...}}`` the tool is a
+    :class:`RawFunctionTool`: the LLM is shown that JSON schema as given, and the function
+    receives the arguments as one dict, ``raw_arguments`` (see :mod:`._raw_tools`).
     """
+    if raw_schema is not None:
+        from ._raw_tools import raw_function_tool
+
+        if name is not None or description is not None:
+            raise ValidationError(
+                "function_tool(raw_schema=...) takes the name and description from the schema"
+            )
+        return (
+            raw_function_tool(f, raw_schema)
+            if f is not None
+            else (lambda fn: raw_function_tool(fn, raw_schema))
+        )
 
     def decorate(fn: F) -> FunctionTool:
         if isinstance(fn, FunctionTool):
@@ -312,8 +352,10 @@ def _check_at_definition(tool: FunctionTool) -> None:
 
 
 def is_function_tool(obj: object) -> bool:
-    """True for values made by :func:`function_tool`."""
-    return isinstance(obj, FunctionTool)
+    """True for values made by :func:`function_tool` without ``raw_schema``."""
+    from ._raw_tools import RawFunctionTool
+
+    return isinstance(obj, FunctionTool) and not isinstance(obj, RawFunctionTool)
 
 
 def get_function_info(tool: FunctionTool) -> FunctionToolInfo:
@@ -336,52 +378,3 @@ def find_function_tools(obj: object) -> list[FunctionTool]:
             else:
                 names.pop(attr, None)
     return [getattr(obj, attr) for attr in names]
-
-
-class ToolContext:
-    """The tools offered to an LLM, by name. Duplicate names raise :class:`ValidationError`."""
-
-    def __init__(self, tools: Sequence[FunctionTool]) -> None:
-        self._tools: dict[str, FunctionTool] = {}
-        self.update_tools(tools)
-
-    @classmethod
-    def empty(cls) -> ToolContext:
-        return cls([])
-
-    @property
-    def function_tools(self) -> dict[str, FunctionTool]:
-        """A copy of the name -> tool mapping."""
-        return dict(self._tools)
-
-    def update_tools(self, tools: Sequence[FunctionTool]) -> None:
-        """Replace the tools."""
-        by_name: dict[str, FunctionTool] = {}
-        for tool in tools:
-            if not isinstance(tool, FunctionTool):
-                raise ValidationError(f"{tool!r} is not a function tool (use @function_tool)")
-            if tool.name in by_name:
-                raise ValidationError(f"duplicate function tool name: {tool.name!r}")
-            by_name[tool.name] = tool
-        self._tools = by_name
-
-    def get(self, name: str) -> FunctionTool | None:
-        """The tool called ``name``, or ``None``."""
-        return self._tools.get(name)
-
-    def flatten(self) -> list[FunctionTool]:
-        """The tools as a list, in the order given."""
-        return list(self._tools.values())
-
-    def copy(self) -> ToolContext:
-        return ToolContext(self.flatten())
-
-    def __len__(self) -> int:
-        return len(self._tools)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, ToolContext):
-            return NotImplemented
-        return self._tools == other._tools
-
-    __hash__ = None  # type: ignore[assignment]

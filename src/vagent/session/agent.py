@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import anyio.lowlevel
 
 from vagent._core import NOT_GIVEN, NotGivenOr, ValidationError, is_given, wallclock
-from vagent.llm import ChatContext, ChatMessage, find_function_tools
+from vagent.llm import ChatContext, ChatMessage, find_function_tools, flatten_tools
 from vagent.pipeline.text_transforms import TextTransform, resolve_text_transforms
 
 from . import nodes
@@ -25,7 +25,7 @@ from .model_settings import ModelSettings
 if TYPE_CHECKING:
     from livekit import rtc
 
-    from vagent.llm import LLM, ChatChunk, FunctionTool
+    from vagent.llm import LLM, ChatChunk, Tool, ToolEntry
     from vagent.pipeline.stt import STT, SpeechEvent
     from vagent.pipeline.tts import TTS
     from vagent.pipeline.vad import VAD
@@ -60,7 +60,7 @@ class Agent:
         *,
         instructions: str,
         chat_ctx: NotGivenOr[ChatContext | None] = NOT_GIVEN,
-        tools: list[FunctionTool] | None = None,
+        tools: Sequence[ToolEntry] | None = None,
         turn_detection: NotGivenOr[TurnDetectionMode | None] = NOT_GIVEN,
         stt: NotGivenOr[STT | None] = NOT_GIVEN,
         vad: NotGivenOr[VAD | None] = NOT_GIVEN,
@@ -77,7 +77,7 @@ class Agent:
         _check_delay("min_endpointing_delay", min_endpointing_delay)
         _check_delay("max_endpointing_delay", max_endpointing_delay)
         self._instructions = instructions
-        self._tools: list[FunctionTool] = _dedupe([*(tools or []), *find_function_tools(self)])
+        self._tools: list[ToolEntry] = _dedupe([*(tools or []), *find_function_tools(self)])
         self._chat_ctx = chat_ctx.copy() if is_given(chat_ctx) and chat_ctx else ChatContext.empty()
         self._turn_detection = turn_detection
         self._stt = stt
@@ -108,8 +108,12 @@ class Agent:
         return self._instructions
 
     @property
-    def tools(self) -> list[FunctionTool]:
-        """The agent's tools (a copy): those given plus its ``@function_tool`` methods."""
+    def tools(self) -> list[ToolEntry]:
+        """The agent's tools (a copy): those given plus its ``@function_tool`` methods.
+
+        Entries may be function tools, provider tools and toolsets (a named group, added or
+        dropped as one entry with :meth:`update_tools`); the LLM is offered them flattened.
+        """
         return list(self._tools)
 
     @property
@@ -172,7 +176,7 @@ class Agent:
         if self._activity is not None:
             sync_instructions(self)
 
-    async def update_tools(self, tools: list[FunctionTool]) -> None:
+    async def update_tools(self, tools: Sequence[ToolEntry]) -> None:
         """Replace the tools; the next LLM request uses them."""
         await anyio.lowlevel.checkpoint()
         self._tools = _dedupe(list(tools))
@@ -211,7 +215,7 @@ class Agent:
     def llm_node(
         self,
         chat_ctx: ChatContext,
-        tools: list[FunctionTool],
+        tools: list[Tool],
         model_settings: ModelSettings,
     ) -> AsyncIterable[ChatChunk | str] | Any:
         """Generate the reply: yields ``ChatChunk`` (text and tool calls) or ``str``."""
@@ -240,14 +244,18 @@ class Agent:
         return f"{type(self).__name__}(label={self._label!r})"
 
 
-def _dedupe(tools: list[FunctionTool]) -> list[FunctionTool]:
-    seen: dict[str, FunctionTool] = {}
+def _dedupe(tools: Sequence[ToolEntry]) -> list[ToolEntry]:
+    """``tools`` with repeated entries dropped; two different tools of one name (also inside
+    toolsets) raise :class:`ValidationError`."""
+    try:
+        flatten_tools(tools)
+    except ValidationError as exc:
+        raise ValidationError(f"agent tools: {exc}") from None
+    kept: list[ToolEntry] = []
     for tool in tools:
-        name = tool.info.name
-        if name in seen and seen[name] is not tool:
-            raise ValidationError(f"two tools are named {name!r}")
-        seen[name] = tool
-    return list(seen.values())
+        if not any(tool is k or tool == k for k in kept):
+            kept.append(tool)
+    return kept
 
 
 INSTRUCTIONS_ID = "instructions"

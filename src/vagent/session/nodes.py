@@ -30,7 +30,7 @@ from vagent._core import NOT_GIVEN
 if TYPE_CHECKING:
     from livekit import rtc
 
-    from vagent.llm import ChatChunk, ChatContext, FunctionTool
+    from vagent.llm import ChatChunk, ChatContext, Tool
     from vagent.pipeline.stt import SpeechEvent
 
     from .agent import Agent
@@ -101,7 +101,7 @@ async def default_stt_node(  # noqa: ASYNC900
 async def default_llm_node(  # noqa: ASYNC900 (compatibility generator, see above)
     agent: Agent,
     chat_ctx: ChatContext,
-    tools: list[FunctionTool],
+    tools: list[Tool],
     model_settings: ModelSettings,
 ) -> AsyncIterator[ChatChunk]:
     """Chunks (text and tool calls) from the agent's LLM."""

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from attrs import frozen
 
 if TYPE_CHECKING:
-    from vagent.llm import ChatItem, ChatMessage, FunctionTool
+    from vagent.llm import ChatItem, ChatMessage, ToolEntry
 
     from .agent import Agent
     from .speech_handle import SpeechHandle
@@ -34,7 +34,7 @@ class SpeculativeReply:
     message: ChatMessage  # the user message the reply answers (not committed yet)
     context_items: tuple[ChatItem, ...]  # the agent's chat context it was made from
     instructions: str
-    tools: tuple[FunctionTool, ...]
+    tools: tuple[ToolEntry, ...]
 
     @classmethod
     def snapshot(cls, handle: SpeechHandle, message: ChatMessage, agent: Agent) -> SpeculativeReply:

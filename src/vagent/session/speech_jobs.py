@@ -25,7 +25,7 @@ from attrs import evolve
 from livekit import rtc
 
 from vagent._core import NotGivenOr, is_given, wallclock
-from vagent.llm import ChatContext, FunctionCall, FunctionTool, ToolChoice
+from vagent.llm import ChatContext, FunctionCall, FunctionTool, Tool, ToolChoice, flatten_tools
 from vagent.pipeline.text_transforms import TextTransform
 
 from .agent import node_overridden
@@ -54,7 +54,7 @@ def plan_step(
     model_settings: ModelSettings,
     *,
     tools_tg: TaskGroup | None = None,
-    llm_request: tuple[ChatContext, list[FunctionTool]] | None = None,
+    llm_request: tuple[ChatContext, list[Tool]] | None = None,
     text: str | AsyncIterable[str] | None = None,
     audio: AsyncIterable[rtc.AudioFrame] | None = None,
     thinking: bool,
@@ -63,7 +63,7 @@ def plan_step(
     agent = activity._agent
     llm_call: Callable[[], Any] | None = None
     llm_stream: Callable[[], Any] | None = None
-    tools: list[FunctionTool] = []
+    tools: list[Tool] = []
     if llm_request is not None:
         chat_ctx, tools = llm_request
         if node_overridden(agent, "llm_node"):
@@ -159,7 +159,8 @@ async def reply_job(
         first_ctx = activity._llm_chat_ctx(instructions)
     chat_ctx = first_ctx
     while True:
-        tools = activity._agent.tools  # a fresh list: an llm_node may add tools to it
+        # a fresh, flat list (toolsets expanded): an llm_node may add tools to it
+        tools = flatten_tools(activity._agent.tools)
         result = StepResult()
         plan = plan_step(
             activity,
@@ -224,7 +225,7 @@ async def run_tool(
     activity: AgentActivity,
     handle: SpeechHandle,
     record: ToolCallRecord,
-    tools: list[FunctionTool],
+    tools: list[Tool],
 ) -> None:
     from .speech_handle import current_tool_call_var
 
@@ -235,7 +236,7 @@ async def run_tool(
     )
     implementation = activity._session._mocked_tool(type(activity._agent), record.call.name)
     await execute_tool_call(
-        record, tool, context, implementation=implementation, available=list(tools)
+        record, tool, context, implementation=implementation, available=_function_tools(tools)
     )
 
 
@@ -251,5 +252,10 @@ def streaming_tts(tts: TTS) -> TTS:
     return adapter
 
 
-def find_tool(tools: list[FunctionTool], name: str) -> FunctionTool | None:
-    return next((tool for tool in tools if tool.info.name == name), None)
+def _function_tools(tools: list[Any]) -> list[FunctionTool]:
+    """The function tools of ``tools`` (a toolset an llm node added is expanded)."""
+    return [t for t in flatten_tools(tools) if isinstance(t, FunctionTool)]
+
+
+def find_tool(tools: list[Any], name: str) -> FunctionTool | None:
+    return next((tool for tool in _function_tools(tools) if tool.name == name), None)

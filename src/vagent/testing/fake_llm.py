@@ -47,10 +47,10 @@ from vagent.llm import (
     ChatContext,
     ChoiceDelta,
     CompletionUsage,
-    FunctionTool,
     FunctionToolCall,
     LLMStream,
     ResponseFormat,
+    Tool,
     ToolChoice,
     to_response_format,
 )
@@ -115,7 +115,7 @@ class FakeLLMRequest:
     """What one ``chat()`` call asked for (the context is a copy taken at call time)."""
 
     chat_ctx: ChatContext
-    tools: list[FunctionTool]
+    tools: list[Tool]
     tool_choice: NotGivenOr[ToolChoice]
     conn_options: APIConnectOptions
     response_format: ResponseFormat | None = None
@@ -180,14 +180,14 @@ class FakeLLM(LLM):
         self,
         *,
         chat_ctx: ChatContext,
-        tools: NotGivenOr[list[FunctionTool]] = NOT_GIVEN,
+        tools: NotGivenOr[Sequence[Tool]] = NOT_GIVEN,
         tool_choice: NotGivenOr[ToolChoice] = NOT_GIVEN,
         conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
         parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
         extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
         response_format: NotGivenOr[Any] = NOT_GIVEN,
     ) -> LLMStream:
-        tool_list = list(tools) if isinstance(tools, list) else []
+        tool_list = list(tools) if is_given(tools) else []
         shape = to_response_format(response_format) if is_given(response_format) else None
         self.requests.append(
             FakeLLMRequest(
@@ -231,7 +231,7 @@ class _FakeStream(LLMStream):
         llm: FakeLLM,
         *,
         chat_ctx: ChatContext,
-        tools: list[FunctionTool],
+        tools: list[Tool],
         conn_options: APIConnectOptions,
         response_format: ResponseFormat | None,
         response: FakeLLMResponse | str,

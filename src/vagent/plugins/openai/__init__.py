@@ -5,6 +5,7 @@ Works with the OpenAI API and with any server speaking its wire format (llama.cp
 created on first use and closed by ``aclose()`` (or ``async with``).
 """
 
+from . import tools
 from ._client import DEFAULT_BASE_URL
 from ._llm import LLM, ChatStream
 from ._sse import SSEDecoder, SSEEvent
@@ -20,4 +21,5 @@ __all__ = [
     "SSEDecoder",
     "SSEEvent",
     "encode_wav",
+    "tools",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -12,6 +13,7 @@ from vagent._core import (
     NOT_GIVEN,
     APIConnectOptions,
     NotGivenOr,
+    ValidationError,
     is_given,
 )
 from vagent.llm import (
@@ -21,6 +23,7 @@ from vagent.llm import (
     FunctionTool,
     LLMStream,
     ResponseFormat,
+    Tool,
     ToolChoice,
     to_response_format,
 )
@@ -35,6 +38,7 @@ from ._client import (
 )
 from ._messages import to_openai_messages, to_openai_tool_choice, to_openai_tools
 from ._sse import SSEDecoder
+from .tools import OpenAITool
 
 DEFAULT_LLM_MODEL = "gpt-4.1"
 
@@ -94,7 +98,7 @@ class LLM(BaseLLM):
         self,
         *,
         chat_ctx: ChatContext,
-        tools: NotGivenOr[list[FunctionTool]] = NOT_GIVEN,
+        tools: NotGivenOr[Sequence[Tool]] = NOT_GIVEN,
         tool_choice: NotGivenOr[ToolChoice] = NOT_GIVEN,
         conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
         parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
@@ -122,8 +126,18 @@ class LLM(BaseLLM):
             body["max_completion_tokens"] = self._max_completion_tokens
         if shape is not None:
             body["response_format"] = shape.to_openai()
-        if tool_list:
-            body["tools"] = to_openai_tools(tool_list)
+        function_tools = [t for t in tool_list if isinstance(t, FunctionTool)]
+        if function_tools:
+            body["tools"] = to_openai_tools(function_tools)
+        for tool in tool_list:
+            if isinstance(tool, OpenAITool):
+                tool.add_to_request(body)
+            elif not isinstance(tool, FunctionTool):
+                raise ValidationError(
+                    f"{self.label} cannot use the provider tool {tool!r}: it takes function "
+                    "tools and vagent.plugins.openai.tools"
+                )
+        if body.get("tools"):
             parallel = (
                 parallel_tool_calls if is_given(parallel_tool_calls) else self._parallel_tool_calls
             )
@@ -168,7 +182,7 @@ class ChatStream(LLMStream):
         llm: LLM,
         *,
         chat_ctx: ChatContext,
-        tools: list[FunctionTool],
+        tools: list[Tool],
         conn_options: APIConnectOptions,
         body: dict[str, Any],
         response_format: ResponseFormat | None = None,
