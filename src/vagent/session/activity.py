@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.lowlevel
 from anyio.abc import TaskGroup, TaskStatus
-from attrs import define
+from attrs import define, evolve
 from livekit import rtc
 
 from vagent._core import (
@@ -33,6 +33,7 @@ from vagent._core import (
     is_given,
     open_channel,
     send_or_drop,
+    wallclock,
 )
 from vagent.llm import (
     ChatContext,
@@ -374,9 +375,18 @@ class AgentActivity(TurnHandling):
             tool_choice = "none"
         handle = self._new_handle(allow_interruptions)
 
+        asked_while_stopped = self._tg is None
+
         def prepare() -> SpeechJob:
             if user_message is not None:
-                self.commit_item(user_message)
+                # Asked before this activity ran (a handoff): stamped when committed, after
+                # whatever was said meanwhile.
+                message = (
+                    evolve(user_message, created_at=wallclock())
+                    if asked_while_stopped
+                    else user_message
+                )
+                self.commit_item(message)
             # The context is read now, so speeches created later (a run's user message, a
             # greeting's successor) are not in it; unless interrupted speeches still have to
             # commit what was heard: the job reads it once they did.

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.lowlevel
 
-from vagent._core import NOT_GIVEN, NotGivenOr, ValidationError, is_given, wallclock
+from vagent._core import NOT_GIVEN, NotGivenOr, ValidationError, is_given
 from vagent.llm import ChatContext, ChatMessage, find_function_tools, flatten_tools
 from vagent.pipeline.text_transforms import TextTransform, resolve_text_transforms
 
@@ -264,22 +264,19 @@ INSTRUCTIONS_ID = "instructions"
 
 def sync_instructions(agent: Agent) -> None:
     """Put ``agent``'s instructions in its chat context as the system message at the front
-    (replacing one carried over from another agent); none when they are empty."""
+    (replacing one carried over from another agent); none when they are empty.
+
+    It is stamped ``created_at=0.0``: items are inserted in time order, and an item created
+    before the agent started (a user message it answers) must still come after it."""
     items = agent._chat_ctx.items
     index = next((i for i, item in enumerate(items) if item.id == INSTRUCTIONS_ID), None)
-    old = items.pop(index) if index is not None else None
-    if not agent.instructions:
-        return
-    # Stamped no later than the oldest item, so time-ordered inserts stay behind it.
-    stamp = min([item.created_at for item in items[:1]] + [wallclock()])
-    if old is not None:
-        stamp = min(stamp, old.created_at)
-    items.insert(
-        0,
-        ChatMessage(
-            id=INSTRUCTIONS_ID, role="system", content=[agent.instructions], created_at=stamp
-        ),
-    )
+    if index is not None:
+        del items[index]
+    if agent.instructions:
+        message = ChatMessage(
+            id=INSTRUCTIONS_ID, role="system", content=[agent.instructions], created_at=0.0
+        )
+        items.insert(0, message)
 
 
 def node_overridden(agent: Agent, name: str) -> bool:
