@@ -42,6 +42,7 @@ _START_TIMEOUT = 30.0  # seconds until the server answers HTTP; it takes ~1 s wh
 _STOP_TIMEOUT = 10.0  # seconds after SIGTERM (graceful), then again after SIGINT (forced)
 _UDP_PORTS = 24  # WebRTC ports in the ICE range; a test uses at most a few peer connections
 _LOG_TAIL_LINES = 120
+_LOG_LINE_CHARS = 600  # its info lines can hold whole SDP offers
 
 
 def find_server_binary() -> str | None:
@@ -217,7 +218,11 @@ class LiveKitServer:
             text = self.log_path.read_text(errors="replace")
         except FileNotFoundError:
             return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
+        tail = text.splitlines()[-lines:]
+        return "\n".join(
+            line if len(line) <= _LOG_LINE_CHARS else line[:_LOG_LINE_CHARS] + " [...]"
+            for line in tail
+        )
 
 
 @contextlib.contextmanager

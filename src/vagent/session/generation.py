@@ -69,6 +69,7 @@ class StepResult:
     authorized_at: float | None = None  # wall clock, stamps the assistant message
     text_flushed: bool = False
     audio_flushed: bool = False
+    audio_cleared: bool = False
 
     @property
     def text(self) -> str:
@@ -215,17 +216,27 @@ async def run_step(plan: StepPlan, result: StepResult) -> None:
             on_text = None if result.audio_used else plan.on_first_frame
             tg.start_soon(_forward_text, shown_recv, plan.text_out, result, text_done, on_text)
             if plan.audio_out is not None:
-                if audio_recv is not None:
-                    await _forward_audio(audio_recv, plan.audio_out, result, plan.on_first_frame)
-                if not result.audio_started:
-                    # Flushed even without audio (a text-only step), once the text is out: a
-                    # transcript synchronizer then releases that text at once instead of
-                    # holding it until the next speech.
-                    await text_done.wait()
-                plan.audio_out.flush()
-                result.audio_flushed = True
-                if result.audio_started:
-                    result.playback = await plan.audio_out.wait_for_playout()
+                try:
+                    if audio_recv is not None:
+                        await _forward_audio(
+                            audio_recv, plan.audio_out, result, plan.on_first_frame
+                        )
+                    if not result.audio_started:
+                        # Flushed even without audio (a text-only step), once the text is
+                        # out: a transcript synchronizer then releases that text at once
+                        # instead of holding it until the next speech.
+                        await text_done.wait()
+                    plan.audio_out.flush()
+                    result.audio_flushed = True
+                    if result.audio_started:
+                        result.playback = await plan.audio_out.wait_for_playout()
+                except anyio.get_cancelled_exc_class():
+                    # Interrupted: silence the agent now, not once every stage has unwound
+                    # (a TTS call in a worker thread finishes its sentence first, seconds on
+                    # a busy machine); until the output is cleared, a transcript
+                    # synchronizer keeps showing words nobody hears.
+                    _clear_audio(plan, result)
+                    raise
     # A playout the output reports as interrupted (cleared) did not complete.
     result.completed = result.playback is None or not result.playback.interrupted
 
@@ -242,7 +253,7 @@ async def settle_outputs(plan: StepPlan, result: StepResult) -> None:
     cleared = False
     if audio_out is not None:
         if not result.completed and result.audio_started:
-            audio_out.clear_buffer()
+            _clear_audio(plan, result)
             cleared = True
         elif opened and not result.audio_flushed:
             audio_out.flush()
@@ -252,6 +263,18 @@ async def settle_outputs(plan: StepPlan, result: StepResult) -> None:
         result.playback = await audio_out.wait_for_playout()
     else:
         await anyio.lowlevel.checkpoint()
+
+
+def _clear_audio(plan: StepPlan, result: StepResult) -> None:
+    """Clear the step's audio output once, if its audio started and did not complete."""
+    if (
+        plan.audio_out is not None
+        and result.audio_started
+        and not result.completed
+        and not result.audio_cleared
+    ):
+        result.audio_cleared = True
+        plan.audio_out.clear_buffer()
 
 
 class _CountingAudioSink:

@@ -1,0 +1,216 @@
+"""A conversation over real WebRTC media: `vagent start` worker, real server, rtc participant.
+
+The worker runs ``agents/voice_agent.py`` (silero VAD, pocketsphinx with a phrase list, a
+scripted LLM, piper TTS) and is dispatched explicitly by agent name through vagent's own
+server API client. The user is the livekit rtc SDK (``live_participant.py``) publishing
+piper-synthesized speech in real time.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from e2e_harness import (
+    VOICE_AGENT,
+    JobReports,
+    VagentWorker,
+    participant_token,
+    speech,
+    voiced_seconds,
+    voiced_span,
+)
+from live_participant import LiveParticipant, Utterance, open_live_participant
+
+from real_livekit_server import LiveKitServer
+from vagent import api
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.local_models,
+    pytest.mark.livekit_server,
+    pytest.mark.timeout(300),
+]
+
+AGENT_NAME = "e2e-voice"
+WAIT = 90.0  # bound of each wait: generous for a loaded 2-core machine, never a sleep
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> JobReports:
+    return JobReports(tmp_path_factory.mktemp("reports"))
+
+
+@pytest.fixture(scope="module")
+def voice_worker(
+    livekit_server: LiveKitServer, reports: JobReports, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[VagentWorker]:
+    worker = VagentWorker(
+        VOICE_AGENT,
+        url=livekit_server.url,
+        api_key=livekit_server.api_key,
+        api_secret=livekit_server.api_secret,
+        log_path=tmp_path_factory.mktemp("worker") / "worker.log",
+        env={"E2E_AGENT_NAME": AGENT_NAME, "E2E_REPORT_DIR": str(reports.directory)},
+    )
+    try:
+        worker.wait_for_log_sync("registered worker", timeout=WAIT)
+        yield worker
+    finally:
+        worker.stop()
+
+
+async def _dispatch(server: LiveKitServer, room: str) -> api.AgentDispatch:
+    async with api.LiveKitAPI(server.url, server.api_key, server.api_secret) as lkapi:
+        # departure_timeout: the room closes 1 s after the user leaves, ending the job
+        await lkapi.room.create_room(api.CreateRoomRequest(name=room, departure_timeout=1))
+        dispatch = await lkapi.agent_dispatch.create_dispatch(
+            api.CreateAgentDispatchRequest(agent_name=AGENT_NAME, room=room, metadata="e2e")
+        )
+        listed = await lkapi.agent_dispatch.list_dispatch(room)
+        assert [d.id for d in listed if d.agent_name == AGENT_NAME] == [dispatch.id]
+        return dispatch
+
+
+def _agent_identity(user: LiveParticipant) -> str:
+    agents = [identity for identity, kind in user.joined if kind == 4]  # PARTICIPANT_KIND_AGENT
+    assert len(agents) == 1, user.joined
+    return agents[0]
+
+
+async def _wait_listening(user: LiveParticipant) -> str:
+    await user.wait_until(
+        lambda: any(kind == 4 for _, kind in user.joined), within=WAIT, what="the agent joins"
+    )
+    agent = _agent_identity(user)
+    await user.wait_until(
+        lambda: "listening" in user.agent_states(agent),
+        within=WAIT,
+        what="the agent is listening",
+    )
+    # The agent subscribed to the microphone once it listens; give its track a frame path.
+    return agent
+
+
+def _final_texts(user: LiveParticipant, sender: str) -> list[str]:
+    return [t.text for t in user.transcriptions if t.sender == sender and t.final]
+
+
+async def test_a_spoken_question_gets_a_spoken_answer(
+    livekit_server: LiveKitServer, voice_worker: VagentWorker, reports: JobReports
+) -> None:
+    room = f"talk-{secrets.token_hex(4)}"
+    await _dispatch(livekit_server, room)
+    token = participant_token(livekit_server, room, "user")
+    async with open_live_participant(livekit_server.url, token) as user:
+        agent = await _wait_listening(user)
+        question = user.say(speech("What time is it?"))
+        await user.wait_until(
+            lambda: any("half past four" in t for t in _final_texts(user, agent)),
+            within=WAIT,
+            what="the agent's reply is transcribed",
+        )
+        await user.wait_until(
+            lambda: (
+                user.agent_states(agent)[-1:] == ["listening"]
+                and "speaking" in user.agent_states(agent)
+            ),
+            within=WAIT,
+            what="the agent is listening again after speaking",
+        )
+        assert question.ended_at is not None
+        reply = speech("It is half past four.")
+        heard = user.snapshot(lambda: user.voiced_frames(since=question.ended_at or 0))
+        assert heard, "the agent's audio track carried no voice"
+        span = heard[-1].at - heard[0].at
+        assert span == pytest.approx(voiced_span(reply), abs=0.5), (span, voiced_span(reply))
+        states = user.agent_states(agent)
+        assert states[states.index("listening") :][:4] == [
+            "listening",
+            "thinking",
+            "speaking",
+            "listening",
+        ], states
+        assert _final_texts(user, "user") == ["what time is it"]
+        assert _final_texts(user, agent) == ["It is half past four."]
+    # The user left: the session closes, then the job ends.
+    closed = await reports.wait_for(room, "session_closed", within=WAIT)
+    assert closed["reason"] == "participant_disconnected"
+    assert [(m["role"], m["text"]) for m in closed["history"]] == [
+        ("user", "what time is it"),
+        ("assistant", "It is half past four."),
+    ]
+    await reports.wait_for(room, "job_shutdown", within=WAIT)
+
+
+STORY = (
+    "Once upon a time, in a small village by the sea, there lived an old fisherman "
+    "who went out every morning before sunrise. One day his net came back heavy with "
+    "something that was not a fish at all, but a bottle holding a very long letter. "
+    "He sat on the rocks and read it slowly, line after line, until the sun was high."
+)
+
+
+def _story_heard(user: LiveParticipant, request: Utterance, barge: Utterance) -> float:
+    """Seconds of voice the user received from the story: the agent's voice after the
+    request, up to the first silence of 0.6 s after the user barged in (the reply to the
+    interruption comes later; the story's own pauses are shorter)."""
+    heard = 0.0
+    last = None
+    for frame in user.voiced_frames(since=request.ended_at or 0.0):
+        if last is not None and frame.at - last >= 0.6 and last >= (barge.started_at or 0.0):
+            break
+        heard += frame.samples / 48000
+        last = frame.at
+    return heard
+
+
+async def test_barge_in_stops_the_agent_and_keeps_what_was_heard(
+    livekit_server: LiveKitServer, voice_worker: VagentWorker, reports: JobReports
+) -> None:
+    room = f"barge-{secrets.token_hex(4)}"
+    await _dispatch(livekit_server, room)
+    token = participant_token(livekit_server, room, "user")
+    async with open_live_participant(livekit_server.url, token) as user:
+        agent = await _wait_listening(user)
+        request = user.say(speech("Tell me a story."))
+        await user.wait_until(
+            lambda: (
+                request.ended_at is not None and user.voiced_seconds(since=request.ended_at) >= 2.0
+            ),
+            within=WAIT,
+            what="the agent has told two seconds of its story",
+        )
+        barge = user.say(speech("What time is it?"))
+        await user.wait_until(
+            lambda: any("half past four" in t for t in _final_texts(user, agent)),
+            within=WAIT,
+            what="the agent answers the interruption",
+        )
+        assert request.ended_at is not None
+        assert barge.started_at is not None
+        story_heard = user.snapshot(lambda: _story_heard(user, request, barge))
+        story_texts = [t for t in _final_texts(user, agent) if t.startswith("Once upon")]
+    closed = await reports.wait_for(room, "session_closed", within=WAIT)
+    history = closed["history"]
+    assert [(m["role"], m["interrupted"]) for m in history] == [
+        ("user", False),
+        ("assistant", True),
+        ("user", False),
+        ("assistant", False),
+    ], history
+    told = history[1]["text"]
+    assert told, history
+    assert STORY.startswith(told), told
+    assert len(told) < len(STORY) * 0.7, told
+    assert [m["text"] for m in history[2:]] == ["what time is it", "It is half past four."]
+    # The transcript the user saw stops where the history does.
+    assert [t.strip() for t in story_texts] == [told]
+    # The agent's audio stopped: the user heard a part of the story, the text of that part
+    # is what the history keeps (within a second of speech, the audio path's slack).
+    assert story_heard < voiced_seconds(speech(STORY)) * 0.7
+    assert voiced_seconds(speech(told)) == pytest.approx(story_heard, abs=1.0), (
+        told,
+        story_heard,
+    )
