@@ -141,6 +141,8 @@ class VagentWorker:
         except ProcessLookupError:
             pass
         self._reader.join(timeout=10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
 
 class JobReports:
