@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import trio
+from live_participant import LiveParticipant
 from livekit import rtc
 
 from vagent import api
@@ -179,6 +180,30 @@ def participant_token(server: Any, room: str, identity: str) -> str:
         .with_grants(api.VideoGrants(room_join=True, room=room))
         .to_jwt()
     )
+
+
+def agent_identity(user: LiveParticipant) -> str:
+    agents = [identity for identity, kind in user.joined if kind == 4]  # PARTICIPANT_KIND_AGENT
+    assert len(agents) == 1, user.joined
+    return agents[0]
+
+
+async def wait_listening(user: LiveParticipant, *, within: float) -> str:
+    """Wait until an agent joined and published ``lk.agent.state`` listening; its identity."""
+    await user.wait_until(
+        lambda: any(kind == 4 for _, kind in user.joined), within=within, what="the agent joins"
+    )
+    agent = agent_identity(user)
+    await user.wait_until(
+        lambda: "listening" in user.agent_states(agent),
+        within=within,
+        what="the agent is listening",
+    )
+    return agent
+
+
+def final_texts(user: LiveParticipant, sender: str) -> list[str]:
+    return [t.text for t in user.transcriptions if t.sender == sender and t.final]
 
 
 @functools.cache

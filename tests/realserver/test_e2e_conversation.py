@@ -16,10 +16,12 @@ from e2e_harness import (
     VOICE_AGENT,
     JobReports,
     VagentWorker,
+    final_texts,
     participant_token,
     speech,
     voiced_seconds,
     voiced_span,
+    wait_listening,
 )
 from live_participant import LiveParticipant, Utterance, open_live_participant
 
@@ -73,30 +75,6 @@ async def _dispatch(server: LiveKitServer, room: str) -> api.AgentDispatch:
         return dispatch
 
 
-def _agent_identity(user: LiveParticipant) -> str:
-    agents = [identity for identity, kind in user.joined if kind == 4]  # PARTICIPANT_KIND_AGENT
-    assert len(agents) == 1, user.joined
-    return agents[0]
-
-
-async def _wait_listening(user: LiveParticipant) -> str:
-    await user.wait_until(
-        lambda: any(kind == 4 for _, kind in user.joined), within=WAIT, what="the agent joins"
-    )
-    agent = _agent_identity(user)
-    await user.wait_until(
-        lambda: "listening" in user.agent_states(agent),
-        within=WAIT,
-        what="the agent is listening",
-    )
-    # The agent subscribed to the microphone once it listens; give its track a frame path.
-    return agent
-
-
-def _final_texts(user: LiveParticipant, sender: str) -> list[str]:
-    return [t.text for t in user.transcriptions if t.sender == sender and t.final]
-
-
 async def test_a_spoken_question_gets_a_spoken_answer(
     livekit_server: LiveKitServer, voice_worker: VagentWorker, reports: JobReports
 ) -> None:
@@ -104,10 +82,10 @@ async def test_a_spoken_question_gets_a_spoken_answer(
     await _dispatch(livekit_server, room)
     token = participant_token(livekit_server, room, "user")
     async with open_live_participant(livekit_server.url, token) as user:
-        agent = await _wait_listening(user)
+        agent = await wait_listening(user, within=WAIT)
         question = user.say(speech("What time is it?"))
         await user.wait_until(
-            lambda: any("half past four" in t for t in _final_texts(user, agent)),
+            lambda: any("half past four" in t for t in final_texts(user, agent)),
             within=WAIT,
             what="the agent's reply is transcribed",
         )
@@ -132,8 +110,8 @@ async def test_a_spoken_question_gets_a_spoken_answer(
             "speaking",
             "listening",
         ], states
-        assert _final_texts(user, "user") == ["what time is it"]
-        assert _final_texts(user, agent) == ["It is half past four."]
+        assert final_texts(user, "user") == ["what time is it"]
+        assert final_texts(user, agent) == ["It is half past four."]
     # The user left: the session closes, then the job ends.
     closed = await reports.wait_for(room, "session_closed", within=WAIT)
     assert closed["reason"] == "participant_disconnected"
@@ -173,7 +151,7 @@ async def test_barge_in_stops_the_agent_and_keeps_what_was_heard(
     await _dispatch(livekit_server, room)
     token = participant_token(livekit_server, room, "user")
     async with open_live_participant(livekit_server.url, token) as user:
-        agent = await _wait_listening(user)
+        agent = await wait_listening(user, within=WAIT)
         request = user.say(speech("Tell me a story."))
         await user.wait_until(
             lambda: (
@@ -184,14 +162,14 @@ async def test_barge_in_stops_the_agent_and_keeps_what_was_heard(
         )
         barge = user.say(speech("What time is it?"))
         await user.wait_until(
-            lambda: any("half past four" in t for t in _final_texts(user, agent)),
+            lambda: any("half past four" in t for t in final_texts(user, agent)),
             within=WAIT,
             what="the agent answers the interruption",
         )
         assert request.ended_at is not None
         assert barge.started_at is not None
         story_heard = user.snapshot(lambda: _story_heard(user, request, barge))
-        story_texts = [t for t in _final_texts(user, agent) if t.startswith("Once upon")]
+        story_texts = [t for t in final_texts(user, agent) if t.startswith("Once upon")]
     closed = await reports.wait_for(room, "session_closed", within=WAIT)
     history = closed["history"]
     assert [(m["role"], m["interrupted"]) for m in history] == [
@@ -214,3 +192,45 @@ async def test_barge_in_stops_the_agent_and_keeps_what_was_heard(
         told,
         story_heard,
     )
+
+
+async def test_the_room_service_sees_the_agent_and_ends_the_job_with_the_room(
+    livekit_server: LiveKitServer, voice_worker: VagentWorker, reports: JobReports
+) -> None:
+    room = f"rooms-{secrets.token_hex(4)}"
+    await _dispatch(livekit_server, room)
+    token = participant_token(livekit_server, room, "user")
+    async with (
+        api.LiveKitAPI(
+            livekit_server.url, livekit_server.api_key, livekit_server.api_secret
+        ) as lkapi,
+        open_live_participant(livekit_server.url, token) as user,
+    ):
+        agent = await wait_listening(user, within=WAIT)
+        people = await lkapi.room.list_participants(api.ListParticipantsRequest(room=room))
+        by_identity = {p.identity: p for p in people.participants}
+        assert set(by_identity) == {"user", agent}
+        # The job's token: an agent participant that may publish, subscribe and send data.
+        info = await lkapi.room.get_participant(
+            api.RoomParticipantIdentity(room=room, identity=agent)
+        )
+        assert info.sid == by_identity[agent].sid
+        assert info.kind == api.ParticipantInfo.Kind.AGENT
+        assert info.permission.agent
+        assert info.permission.can_publish
+        assert info.permission.can_subscribe
+        assert info.permission.can_publish_data
+        assert info.attributes["lk.agent.state"] == "listening"
+        assert info.attributes["lk.agent.name"] == AGENT_NAME
+        assert [t.type for t in info.tracks] == [api.TrackType.AUDIO]
+        # Removing the user does not close the session (livekit-agents closes it only when
+        # the user hangs up, is rejected or the room is deleted); deleting the room ends it.
+        await lkapi.room.remove_participant(api.RoomParticipantIdentity(room=room, identity="user"))
+        await user.wait_until(lambda: user.disconnected, within=WAIT, what="the user is removed")
+        assert reports.events(room, "session_closed") == []
+        await lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
+        closed = await reports.wait_for(room, "session_closed", within=WAIT)
+        assert closed["reason"] == "job_shutdown"
+        await reports.wait_for(room, "job_shutdown", within=WAIT)
+        listed = await lkapi.room.list_rooms(api.ListRoomsRequest(names=[room]))
+        assert list(listed.rooms) == []

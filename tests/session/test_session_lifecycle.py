@@ -16,6 +16,7 @@ from vagent.session import (
     Agent,
     AgentSession,
     AgentState,
+    CloseEvent,
     CloseReason,
     RunContext,
     owner_task_group,
@@ -125,6 +126,30 @@ async def test_start_in_a_given_task_group_and_job_owner(autojump_clock: object)
             await other.start(Agent(instructions=""))  # attaches to the job's task group
         assert other.agent_state is AgentState.LISTENING
         tg.cancel_scope.cancel()
+
+
+async def test_a_session_ended_by_its_job_closes_with_job_shutdown(
+    autojump_clock: object,
+) -> None:
+    # As livekit-agents: the job shutting down closes its sessions with JOB_SHUTDOWN (it
+    # said USER_INITIATED; found by the real-server test deleting a job's room).
+    closes: list[CloseEvent] = []
+    async with anyio.create_task_group() as job:
+        with owner_task_group(job):
+            session: AgentSession[Any] = AgentSession(llm=FakeLLM())
+            session.on("close", closes.append)
+            await session.start(Agent(instructions=""))
+        job.cancel_scope.cancel()
+    assert [c.reason for c in closes] == [CloseReason.JOB_SHUTDOWN]
+    # a session closed by its own code in a job keeps the reason it was given
+    async with anyio.create_task_group() as job:
+        with owner_task_group(job):
+            other: AgentSession[Any] = AgentSession(llm=FakeLLM())
+            other.on("close", closes.append)
+            await other.start(Agent(instructions=""))
+        await other.aclose()
+        job.cancel_scope.cancel()
+    assert [c.reason for c in closes][1:] == [CloseReason.USER_INITIATED]
 
 
 async def test_events_async_iterator(autojump_clock: object) -> None:

@@ -41,7 +41,7 @@ from ._session_agents import SessionAgents
 from ._session_events import SessionEvents
 from ._session_lifetime import CLOSE_TIMEOUT, SessionLifetime
 from .activity import AgentActivity
-from .events import AgentState, UserState
+from .events import AgentState, CloseReason, UserState
 from .io import AgentInput, AgentOutput, AudioInputForwarder, AudioOutput, TextOutput
 from .session_options import VoiceOptions
 from .transcript_sync import _SyncedAudioOutput as _SyncedAudioOutput
@@ -132,6 +132,7 @@ class AgentSession(SessionLifetime, SessionAgents, SessionEvents, Generic[Userda
         self._history = ChatContext.empty()
         self._tg: TaskGroup | None = None
         self._started = False
+        self._owned_by_job = False
         self._run_state: RunResult | None = None
         self._run_starting = False
         self._mock_tools: dict[tuple[type, str], Callable[..., Any]] = {}
@@ -276,6 +277,10 @@ class AgentSession(SessionLifetime, SessionAgents, SessionEvents, Generic[Userda
             logger.debug("session starts without audio or text output")
         self._run_done = anyio.Event()
         self._activity_lock = anyio.Lock()
+        # Attached to the job's task group: the job ending is what closes it (JOB_SHUTDOWN).
+        self._owned_by_job = owner is current_owner_task_group() and owner is not (
+            task_group or self._owner_tg
+        )
         await owner.start(self._run, agent)
         return None
 
@@ -362,6 +367,9 @@ class AgentSession(SessionLifetime, SessionAgents, SessionEvents, Generic[Userda
                         tg.start_soon(self._watch_user_away, self._opts.user_away_timeout)
                     task_status.started()
         finally:
+            if self._owned_by_job and not scope.cancel_called:
+                # Cancelled from outside, by the job's task group: the job shut down.
+                self._close_reason = CloseReason.JOB_SHUTDOWN
             self._tg = None
             self._activity = None
             self._started = False
