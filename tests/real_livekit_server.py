@@ -127,6 +127,7 @@ class LiveKitServer:
     def __init__(self, binary: str, workdir: Path) -> None:
         self.binary = binary
         self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
         self.api_key = API_KEY
         self.api_secret = secrets.token_urlsafe(32)  # 43 characters, HS256 needs >= 32 bytes
         self.port = _free_tcp_port()
