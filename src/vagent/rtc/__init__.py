@@ -5,7 +5,9 @@ livekit rtc needs an asyncio loop; vagent hosts one in a thread per job process
 :class:`Room` wraps an ``rtc.Room`` on that bridge; :class:`RoomBase` is the facade it
 shares with ``vagent.testing.fake_room.FakeRoom``. The worker gets rooms for jobs from
 :func:`create_room_connector`. :class:`RoomIO` connects an ``AgentSession`` to a room;
-:class:`LiveKitAPI` calls LiveKit's server API (``JobContext.api``).
+:class:`LiveKitAPI` calls LiveKit's server API (``JobContext.api``). Participants call each other
+with RPC (``local_participant.register_rpc_method`` / ``perform_rpc``; :class:`RpcError`
+and :class:`RpcInvocationData` are livekit rtc's own classes).
 """
 
 from ._audio import DEFAULT_AUDIO_BUFFER_FRAMES, AudioFrameReceiver, BridgedAudioSource
@@ -38,6 +40,7 @@ from ._room_base import (
     TextWriter,
 )
 from ._room_video_input import RoomVideoInput
+from ._rpc import RpcError, RpcHandler, RpcInvocationData
 from ._values import (
     ATTRIBUTE_AGENT_STATE,
     ATTRIBUTE_PUBLISH_ON_BEHALF,
@@ -74,6 +77,7 @@ from .room import (
 )
 from .room_io import RoomIO
 from .room_io_options import (
+    DEFAULT_CLOSE_ON_DISCONNECT_REASONS,
     DEFAULT_ROOM_INPUT_OPTIONS,
     DEFAULT_ROOM_OUTPUT_OPTIONS,
     RoomInputOptions,
@@ -90,6 +94,7 @@ __all__ = [
     "ATTRIBUTE_TRANSCRIPTION_TRACK_ID",
     "DEFAULT_AUDIO_BUFFER_FRAMES",
     "DEFAULT_CANCEL_TIMEOUT",
+    "DEFAULT_CLOSE_ON_DISCONNECT_REASONS",
     "DEFAULT_EVENT_BUFFER",
     "DEFAULT_PARTICIPANT_KINDS",
     "DEFAULT_ROOM_INPUT_OPTIONS",
@@ -135,6 +140,9 @@ __all__ = [
     "RoomOutputOptions",
     "RoomService",
     "RoomVideoInput",
+    "RpcError",
+    "RpcHandler",
+    "RpcInvocationData",
     "RtcBridge",
     "RtcCallCancelledError",
     "RtcError",

@@ -88,6 +88,7 @@ class RtcRoomConnector:
         owner: anyio.CancelScope = await ctx.task_group.start(
             self._own_bridge, ctx, room, name="rtc bridge"
         )
+        room._set_owner(ctx.task_group)  # the job runs the room's RPC handlers
         try:
             await room.connect(
                 ctx.info.url,

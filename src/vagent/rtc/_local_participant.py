@@ -11,13 +11,17 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import anyio
+from anyio.abc import TaskGroup
 from livekit import rtc
+
+from vagent._core import OwnershipError, current_owner_task_group
 
 from . import _convert as convert
 from ._audio import BridgedAudioSource, open_audio_source
 from ._bridge import RtcBridge
 from ._errors import RtcError
 from ._room_base import LocalParticipantBase
+from ._rpc import RpcServer
 from ._values import LocalTrackPublication, TextStreamInfo
 
 if TYPE_CHECKING:
@@ -71,6 +75,11 @@ class PublishedAudioTrack:
         await self._source.wait_for_playout()
 
 
+def _unregister_on_loop(room: rtc.Room, method: str) -> None:
+    if room.isconnected():
+        room.local_participant.unregister_rpc_method(method)
+
+
 class _RtcTextWriter:
     def __init__(self, bridge: RtcBridge, writer: rtc.TextStreamWriter) -> None:
         self._bridge = bridge
@@ -107,10 +116,70 @@ class RtcLocalParticipant(LocalParticipantBase):
     def __init__(self, room: Room) -> None:
         super().__init__()
         self._room = room
+        self._rpc_server = RpcServer(self._rpc_handlers)
+        self._rpc_owner: TaskGroup | None = None
 
     def _rtc(self) -> tuple[RtcBridge, rtc.LocalParticipant]:
         bridge, room = self._room._require_connected()
         return bridge, room.local_participant
+
+    # -- RPC -------------------------------------------------------------------------------
+
+    def _rpc_registered(self, method: str) -> None:
+        if self._rpc_owner is None:
+            self._rpc_owner = self._room._owner_tg or current_owner_task_group()
+            if self._rpc_owner is None:
+                del self._rpc_handlers[method]
+                raise OwnershipError(
+                    "register_rpc_method needs an owner for its handlers: call it in a job "
+                    "(entrypoint or a task it started) or inside `async with open_room(...)`"
+                )
+        bridge, rtc_room = self._room._bridge, self._room._rtc_room
+        if bridge is not None and bridge.running and rtc_room is not None:  # joining or joined
+            self._prepare_rpc(bridge)
+            bridge.submit_nowait(self._register_rpc_on_loop, rtc_room, [method])
+
+    def _rpc_unregistered(self, method: str) -> None:
+        bridge, rtc_room = self._room._bridge, self._room._rtc_room
+        if bridge is not None and bridge.running and rtc_room is not None:
+            bridge.submit_nowait(_unregister_on_loop, rtc_room, method)
+
+    def _prepare_rpc(self, bridge: RtcBridge) -> None:
+        """Run the RPC server when handlers are registered (the room is joining)."""
+        if self._rpc_handlers:
+            self._rpc_server.ensure_running(
+                self._rpc_owner, bridge.portal, self._room.wait_disconnected
+            )
+
+    def _register_rpc_on_loop(self, room: rtc.Room, methods: list[str] | None = None) -> None:
+        """Bridge loop: tell livekit about ``methods`` (default: all), once it joined."""
+        if not room.isconnected():
+            return  # the join registers everything once it completes
+        local = room.local_participant
+        for method in list(self._rpc_handlers) if methods is None else methods:
+            local.register_rpc_method(method, self._rpc_server.bridge_handler(method))
+
+    async def perform_rpc(
+        self,
+        *,
+        destination_identity: str,
+        method: str,
+        payload: str,
+        response_timeout: float | None = None,
+        max_round_trip_latency: float | None = None,
+    ) -> str:
+        bridge, local = self._rtc()
+
+        async def perform() -> str:
+            return await local.perform_rpc(
+                destination_identity=destination_identity,
+                method=method,
+                payload=payload,
+                response_timeout=response_timeout,
+                max_round_trip_latency=max_round_trip_latency,
+            )
+
+        return await bridge.call(perform)
 
     async def set_attributes(self, attributes: Mapping[str, str]) -> None:
         bridge, local = self._rtc()

@@ -22,7 +22,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar, overload
 
 import anyio
 from livekit import rtc
@@ -31,6 +31,7 @@ from vagent._core import EventEmitter
 
 from ._errors import RoomNotConnectedError
 from ._outlet import Outlet, OverflowPolicy
+from ._rpc import RpcHandler
 from ._values import (
     AutoSubscribe,
     DataReceived,
@@ -53,6 +54,8 @@ from ._values import (
 from ._video import DEFAULT_VIDEO_BUFFER_FRAMES
 
 logger = logging.getLogger("vagent.rtc")
+
+H = TypeVar("H", bound=RpcHandler)
 
 DEFAULT_PARTICIPANT_KINDS: list[int] = [
     rtc.ParticipantKind.PARTICIPANT_KIND_SIP,
@@ -122,6 +125,7 @@ class LocalParticipantBase(ABC):
         self._identity = identity
         self._attributes: dict[str, str] = {}
         self._publications: dict[str, LocalTrackPublication] = {}
+        self._rpc_handlers: dict[str, RpcHandler] = {}
 
     @property
     def identity(self) -> str:
@@ -180,6 +184,61 @@ class LocalParticipantBase(ABC):
 
         ``sender_identity`` publishes on behalf of another participant (the agent sends the
         user's transcriptions under the user's identity).
+        """
+
+    # -- RPC (livekit rtc SDK names and semantics; see vagent.rtc._rpc) ----------------------
+
+    @overload
+    def register_rpc_method(self, method_name: str, handler: H) -> H: ...
+    @overload
+    def register_rpc_method(self, method_name: str, handler: None = None) -> Callable[[H], H]: ...
+
+    def register_rpc_method(
+        self, method_name: str, handler: H | None = None
+    ) -> H | Callable[[H], H]:
+        """Answer calls of ``method_name`` with ``handler`` (decorator form without it).
+
+        ``handler(data: rtc.RpcInvocationData)`` returns the response payload; it may be
+        async. Raise ``rtc.RpcError`` to send an error; other exceptions reach the caller as
+        ``APPLICATION_ERROR``. May be called before the room connects. Registering a method
+        again replaces its handler.
+        """
+
+        def register(fn: H) -> H:
+            self._rpc_handlers[method_name] = fn
+            self._rpc_registered(method_name)
+            return fn
+
+        return register if handler is None else register(handler)
+
+    def unregister_rpc_method(self, method: str) -> None:
+        """Stop answering ``method`` (callers then get ``UNSUPPORTED_METHOD``)."""
+        if self._rpc_handlers.pop(method, None) is not None:
+            self._rpc_unregistered(method)
+
+    def _rpc_registered(self, method: str) -> None:
+        """A handler was (re)registered (the real room tells livekit)."""
+        del method
+
+    def _rpc_unregistered(self, method: str) -> None:
+        """A handler was removed."""
+        del method
+
+    @abstractmethod
+    async def perform_rpc(
+        self,
+        *,
+        destination_identity: str,
+        method: str,
+        payload: str,
+        response_timeout: float | None = None,
+        max_round_trip_latency: float | None = None,
+    ) -> str:
+        """Call ``method`` of participant ``destination_identity``; returns its payload.
+
+        Raises ``rtc.RpcError``: the handler's error, or livekit's built-in ones
+        (``UNSUPPORTED_METHOD``, ``RECIPIENT_NOT_FOUND``, ``RESPONSE_TIMEOUT`` after
+        ``response_timeout`` seconds, default 15, ...).
         """
 
     @abstractmethod

@@ -24,6 +24,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import anyio
+from anyio.abc import TaskGroup
 from livekit import rtc
 
 from vagent._core import ValidationError, collapse_excgroups
@@ -66,6 +67,7 @@ class Room(RoomBase):
         self._bridge = bridge
         self._rtc_room: rtc.Room | None = None
         self._local = RtcLocalParticipant(self)
+        self._owner_tg: TaskGroup | None = None  # runs the room's own tasks (RPC handlers)
 
     @property
     def local_participant(self) -> RtcLocalParticipant:
@@ -77,6 +79,11 @@ class Room(RoomBase):
 
     def _attach_bridge(self, bridge: RtcBridge) -> None:
         self._bridge = bridge
+
+    def _set_owner(self, task_group: TaskGroup) -> None:
+        """The task group that runs the room's own tasks (RPC handlers): the job's, or
+        ``open_room``'s."""
+        self._owner_tg = task_group
 
     def _bridge_running(self) -> bool:
         return self._bridge is not None and self._bridge.running
@@ -125,6 +132,7 @@ class Room(RoomBase):
         )
         if e2ee is not None:
             options.encryption = e2ee
+        self._local._prepare_rpc(bridge)
         try:
             await bridge.call(self._connect_on_loop, bridge, url, token, options, auto)
         except rtc.ConnectError as exc:
@@ -144,6 +152,7 @@ class Room(RoomBase):
         portal = bridge.portal
         install_listeners(room, auto, lambda event: portal.submit(self._apply, event))
         await room.connect(url, token, options)
+        self._local._register_rpc_on_loop(room)
         participants = []
         for participant in room.remote_participants.values():
             for publication in participant.track_publications.values():
@@ -326,18 +335,23 @@ async def open_room(
     """``async with``: a :class:`Room` on ``bridge``, left (within a deadline) at the end.
 
     With ``url`` and ``token`` it is connected on entry; otherwise call ``connect`` later.
+    The block owns the room's own tasks (RPC handlers).
     """
     room = Room(bridge)
-    try:
-        if url is not None or token is not None:
-            await room.connect(
-                url or "",
-                token or "",
-                e2ee=e2ee,
-                auto_subscribe=auto_subscribe,
-                rtc_config=rtc_config,
-            )
-        yield room
-    finally:
-        with anyio.move_on_after(DISCONNECT_TIMEOUT + 1.0, shield=True):
-            await room.disconnect()  # it also has its own deadline
+    with collapse_excgroups():
+        async with anyio.create_task_group() as tg:
+            room._set_owner(tg)
+            try:
+                if url is not None or token is not None:
+                    await room.connect(
+                        url or "",
+                        token or "",
+                        e2ee=e2ee,
+                        auto_subscribe=auto_subscribe,
+                        rtc_config=rtc_config,
+                    )
+                yield room
+            finally:
+                with anyio.move_on_after(DISCONNECT_TIMEOUT + 1.0, shield=True):
+                    await room.disconnect()  # it also has its own deadline
+                tg.cancel_scope.cancel()

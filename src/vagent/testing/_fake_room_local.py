@@ -20,6 +20,7 @@ from vagent.rtc import (
     RtcError,
     TextStreamInfo,
 )
+from vagent.rtc._rpc import RpcErrorCode, builtin_rpc_error, invoke_locally
 
 if TYPE_CHECKING:
     from .fake_room import FakeRoom
@@ -222,6 +223,31 @@ class FakeLocalParticipant(LocalParticipantBase):
         finally:
             track.unpublished = True
             self._publications.pop(publication.sid, None)
+
+    async def perform_rpc(
+        self,
+        *,
+        destination_identity: str,
+        method: str,
+        payload: str,
+        response_timeout: float | None = None,
+        max_round_trip_latency: float | None = None,
+    ) -> str:
+        """Call a method the test registered on a remote participant (runs it in this task)."""
+        del max_round_trip_latency
+        self._room._require_connected()
+        remote = self._room._participants.get(destination_identity)
+        if remote is None:
+            await anyio.lowlevel.checkpoint()
+            raise builtin_rpc_error(RpcErrorCode.RECIPIENT_NOT_FOUND)
+        return await invoke_locally(
+            remote.rpc_handlers.get(method),
+            caller_identity=self._identity,
+            method=method,
+            payload=payload,
+            response_timeout=response_timeout,
+            request_id=shortuuid("RPC_"),
+        )
 
     async def send_text(
         self,

@@ -23,6 +23,7 @@ from vagent.rtc import (
     TrackSubscribed,
     TrackUnpublished,
 )
+from vagent.rtc._rpc import RpcErrorCode, RpcHandler, builtin_rpc_error, invoke_locally
 
 from ._fake_room_local import _sid
 
@@ -142,6 +143,8 @@ class FakeRemoteParticipant:
     ) -> None:
         self._room = room
         self.identity = identity
+        self.rpc_handlers: dict[str, RpcHandler] = {}
+        """Methods this participant answers (``register_rpc_method``)."""
         self._info = RemoteParticipant(
             identity=identity,
             sid=_sid("PA"),
@@ -230,6 +233,32 @@ class FakeRemoteParticipant:
             DataReceived(
                 participant_identity=self.identity, data=payload, topic=topic, reliable=reliable
             )
+        )
+
+    def register_rpc_method(self, method_name: str, handler: RpcHandler) -> None:
+        """Answer the agent's ``perform_rpc`` calls of ``method_name`` with ``handler``."""
+        self.rpc_handlers[method_name] = handler
+
+    async def perform_rpc(
+        self, *, method: str, payload: str, response_timeout: float | None = None
+    ) -> str:
+        """Call the agent's ``method`` as this participant; runs its handler in this task.
+
+        Raises ``rtc.RpcError`` as livekit would (``UNSUPPORTED_METHOD``, the handler's
+        error, ``APPLICATION_ERROR``, ``RESPONSE_TIMEOUT``, ``RECIPIENT_DISCONNECTED`` when
+        the agent is not in the room).
+        """
+        if not self._room.isconnected():
+            await anyio.lowlevel.checkpoint()
+            raise builtin_rpc_error(RpcErrorCode.RECIPIENT_DISCONNECTED)
+        local = self._room.local_participant
+        return await invoke_locally(
+            local._rpc_handlers.get(method),
+            caller_identity=self.identity,
+            method=method,
+            payload=payload,
+            response_timeout=response_timeout,
+            request_id=shortuuid("RPC_"),
         )
 
     def leave(self, *, reason: int = rtc.DisconnectReason.CLIENT_INITIATED) -> None:

@@ -1,0 +1,196 @@
+"""vagent rooms against the real LiveKit server (marked ``livekit_server``; real time).
+
+Two participants join one room through vagent's own ``Room`` (one rtc bridge each), so what
+one sends the other receives through the real server.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+import trio
+from livekit import rtc
+from livekit.protocol import agent as agent_proto, models as models_proto, room as room_proto
+
+from real_livekit_server import LiveKitServer
+from vagent.api import LiveKitAPI
+from vagent.rtc import (
+    Room,
+    RpcError,
+    RpcInvocationData,
+    TrackPublished,
+    create_room_connector,
+    open_room,
+    open_rtc_bridge,
+)
+from vagent.session import Agent, AgentSession, CloseEvent, CloseReason
+from vagent.testing.fake_llm import FakeLLM
+from vagent.worker.ipc import JobExited
+from vagent.worker.job_context import JobContext, JobProcess
+from vagent.worker.job_runner import JobRunner
+from vagent.worker.options import JobExecutorType
+from vagent.worker.running_job import JobAcceptArguments, RunningJobInfo
+from vagent.worker.tokens import VideoGrants, create_token, participant_token
+
+pytestmark = [pytest.mark.slow, pytest.mark.livekit_server, pytest.mark.timeout(60)]
+
+Code = rtc.RpcError.ErrorCode
+
+
+def room_name(test: str) -> str:
+    return f"{test}-{secrets.token_hex(4)}"
+
+
+def token(server: LiveKitServer, room: str, identity: str) -> str:
+    return participant_token(server.api_key, server.api_secret, room=room, identity=identity)
+
+
+@asynccontextmanager
+async def vagent_room() -> AsyncIterator[Room]:
+    """A vagent room on its own bridge (not connected yet: the test connects it)."""
+    async with open_rtc_bridge() as bridge, open_room(bridge) as room:
+        yield room
+
+
+async def test_rpc_between_two_participants_through_the_server(
+    livekit_server: LiveKitServer,
+) -> None:
+    name = room_name("rpc")
+    cancelled: list[str] = []
+    handler_cancelled = trio.Event()
+    with trio.fail_after(45):
+        async with (
+            vagent_room() as agent,
+            vagent_room() as user,
+        ):
+            # registered before the room is joined: answered once it is
+            @agent.local_participant.register_rpc_method("greet")
+            async def greet(data: RpcInvocationData) -> str:
+                await trio.sleep(0.05)  # trio code on vagent's loop
+                return f"hello {data.caller_identity}: {data.payload}"
+
+            async def refuses(data: RpcInvocationData) -> str:
+                raise RpcError(2001, "not now", data="later")
+
+            async def breaks(data: RpcInvocationData) -> str:
+                raise ValueError("a bug")
+
+            async def slow(data: RpcInvocationData) -> str:
+                try:
+                    await trio.sleep(30)
+                except trio.Cancelled:
+                    cancelled.append(data.method)
+                    handler_cancelled.set()
+                    raise
+                return "late"
+
+            agent.local_participant.register_rpc_method("refuses", refuses)
+            await agent.connect(livekit_server.url, token(livekit_server, name, "agent"))
+            # registered after the room is joined
+            agent.local_participant.register_rpc_method("breaks", breaks)
+            agent.local_participant.register_rpc_method("slow", slow)
+            await user.connect(livekit_server.url, token(livekit_server, name, "user"))
+            await user.wait_for_participant(identity="agent")
+            await agent.wait_for_participant(identity="user")
+            call = user.local_participant.perform_rpc
+
+            assert await call(destination_identity="agent", method="greet", payload="hi") == (
+                "hello user: hi"
+            )
+
+            async def error_of(method: str, **kwargs: float) -> tuple[int, str, str | None]:
+                with pytest.raises(RpcError) as caught:
+                    await call(destination_identity="agent", method=method, payload="", **kwargs)
+                return caught.value.code, caught.value.message, caught.value.data
+
+            assert await error_of("refuses") == (2001, "not now", "later")
+            assert (await error_of("breaks"))[0] == Code.APPLICATION_ERROR
+            assert (await error_of("missing"))[0] == Code.UNSUPPORTED_METHOD
+            assert (await error_of("slow", response_timeout=1.0))[0] == Code.RESPONSE_TIMEOUT
+            with trio.fail_after(5):
+                await handler_cancelled.wait()  # the caller gave up: the handler is cancelled
+            agent.local_participant.unregister_rpc_method("greet")
+            assert (await error_of("greet"))[0] == Code.UNSUPPORTED_METHOD
+
+            # the other way round
+            user.local_participant.register_rpc_method("where", lambda data: "Paris")
+            assert (
+                await agent.local_participant.perform_rpc(
+                    destination_identity="user", method="where", payload=""
+                )
+                == "Paris"
+            )
+    assert cancelled == ["slow"]
+
+
+async def test_a_job_session_joins_the_room_and_closes_when_the_caller_hangs_up(
+    livekit_server: LiveKitServer,
+) -> None:
+    """Items of a real call: ``session.start(agent, room=ctx.room)`` without
+    ``ctx.connect()`` joins the room (the caller sees the agent's audio track); the caller
+    hanging up closes the session (``PARTICIPANT_DISCONNECTED``); the room closes after its
+    departure timeout and the job ends."""
+    name = room_name("job")
+    async with LiveKitAPI(
+        livekit_server.url, livekit_server.api_key, livekit_server.api_secret
+    ) as api:
+        await api.room.create_room(
+            # The server tells the others that a participant left about 3 s after it did;
+            # the room closes 5 s after its last user left.
+            room_proto.CreateRoomRequest(name=name, departure_timeout=5, empty_timeout=60)
+        )
+    closed: list[CloseEvent] = []
+
+    async def entrypoint(ctx: JobContext) -> None:
+        session: AgentSession[None] = AgentSession(llm=FakeLLM([]))
+        session.on("close", closed.append)
+        await session.start(Agent(instructions="hi"), room=ctx.room)
+
+    job_token = create_token(  # what the server's job assignment grants
+        livekit_server.api_key,
+        livekit_server.api_secret,
+        grants=VideoGrants(room_join=True, room=name, agent=True, can_update_own_metadata=True),
+        identity="agent-job",
+        kind="agent",
+    )
+    runner = JobRunner(
+        proc=JobProcess(executor_type=JobExecutorType.THREAD),
+        info=RunningJobInfo(
+            accept_arguments=JobAcceptArguments(identity="agent-job"),
+            job=agent_proto.Job(id="AJ_real", room=models_proto.Room(name=name)),
+            url=livekit_server.url,
+            token=job_token,
+            worker_id="W_real",
+        ),
+        entrypoint=entrypoint,
+        shutdown_callback_timeout=5.0,
+        shutdown_grace_period=5.0,
+        room_connector=create_room_connector(),
+    )
+    exited: list[JobExited] = []
+
+    async def started() -> None:
+        await trio.lowlevel.checkpoint()
+
+    async def run_job() -> None:
+        exited.append(await runner.run(started))
+
+    with trio.fail_after(45):
+        async with vagent_room() as user, trio.open_nursery() as nursery:
+            await user.connect(livekit_server.url, token(livekit_server, name, "caller"))
+            async with user.events() as events:
+                nursery.start_soon(run_job)
+                async for event in events:  # the agent joins and publishes its audio
+                    if isinstance(event, TrackPublished) and (
+                        event.participant.identity == "agent-job"
+                    ):
+                        break
+            assert runner.ctx.room.isconnected()
+            assert closed == []
+            await user.disconnect()  # the caller hangs up
+    assert [event.reason for event in closed] == [CloseReason.PARTICIPANT_DISCONNECTED]
+    assert not exited[0].failed, exited[0].error
+    assert exited[0].reason.startswith("room disconnected"), exited[0].reason
