@@ -81,7 +81,7 @@ async def test_judge_asks_the_llm_whether_the_message_fits_the_intent(
     assert "tells when order 42 ships" in prompt
     assert "Order 42 ships tomorrow." in prompt
 
-    with pytest.raises(AssertionError, match="judgement failed: it does not mention a refund"):
+    with pytest.raises(AssertionError, match="Judgement failed: it does not mention a refund"):
         await reply.judge(verdict(False, "it does not mention a refund"), intent="offers a refund")
     with pytest.raises(AssertionError, match="expected a message"):
         await result.expect[2].judge(judge, intent="anything")
@@ -96,7 +96,7 @@ async def test_judge_accepts_a_verdict_written_as_json_text(autojump_clock: obje
 
     # a small model that answers in text instead of calling the tool
     texty = FakeLLM(default=FakeLLMResponse(content='{"success": false, "reason": "too vague"}'))
-    with pytest.raises(AssertionError, match="judgement failed: too vague"):
+    with pytest.raises(AssertionError, match="Judgement failed: too vague"):
         await result.expect[-1].judge(texty, intent="gives a date")
 
 

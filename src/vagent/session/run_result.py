@@ -423,7 +423,7 @@ class EventAssert:
             self._fail(f"judgement impossible: {exc}")
             raise  # unreachable: _fail raises
         if not success:
-            self._fail(f"judgement failed: {reason}")
+            self._fail(f"Judgement failed: {reason}")
         return self
 
     def is_agent_handoff(self, *, new_agent_type: NotGivenOr[type] = NOT_GIVEN) -> EventAssert:
