@@ -5,7 +5,9 @@
 2. Runs every workload on both sides, each run in its own subprocess (vagent: this
    interpreter; reference: the reference venv), checks that both sides behave the same
    (history: messages, tool calls, tool outputs) before their timings count.
-3. Writes ``benchmarks/RESULTS.md`` and ``benchmarks/latency.png`` and prints the table.
+3. Runs the real-server latency benchmark (:mod:`benchmarks.realserver`: both frameworks as
+   workers of one ``livekit-server --dev``, a user over WebRTC).
+4. Writes ``benchmarks/RESULTS.md`` and ``benchmarks/latency.png`` and prints the table.
 
 ``--quick`` runs fewer repetitions (a smoke run, a couple of minutes).
 """
@@ -22,12 +24,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.realserver import report as realserver_report
 from benchmarks.workloads import report
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = ROOT / ".benchmarks-env"
 REF_PY = ENV / "bin" / "python"
 REFERENCE_PIN = "livekit-agents==1.8.9"
+REFERENCE_EXTRAS = ("livekit-plugins-silero==1.8.9", "matplotlib")  # silero: the real-server run
 SIDES = ("vagent", "livekit-agents")
 LAG_LIMIT = 0.010
 
@@ -37,7 +41,10 @@ def log(msg: str) -> None:
 
 
 def ensure_reference_env() -> None:
-    check = "import livekit.agents, matplotlib; assert livekit.agents.__version__ == '1.8.9'"
+    check = (
+        "import livekit.agents, livekit.plugins.silero, matplotlib; "
+        "assert livekit.agents.__version__ == '1.8.9'"
+    )
     if (
         REF_PY.exists()
         and subprocess.run([REF_PY, "-c", check], capture_output=True).returncode == 0
@@ -48,11 +55,11 @@ def ensure_reference_env() -> None:
         raise SystemExit("uv is needed to build the reference environment (.benchmarks-env)")
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": os.environ.get("UV_PYTHON_DOWNLOADS", "never")}
     env.pop("VIRTUAL_ENV", None)
-    log("preparing .benchmarks-env (livekit-agents 1.8.9, matplotlib)")
+    log("preparing .benchmarks-env (livekit-agents 1.8.9, its silero plugin, matplotlib)")
     if not REF_PY.exists():
         subprocess.run([uv, "venv", "-q", "-p", "3.11", str(ENV)], check=True, env=env)
     subprocess.run(
-        [uv, "pip", "install", "-q", "-p", str(REF_PY), REFERENCE_PIN, "matplotlib"],
+        [uv, "pip", "install", "-q", "-p", str(REF_PY), REFERENCE_PIN, *REFERENCE_EXTRAS],
         check=True,
         env=env,
     )
@@ -229,6 +236,18 @@ def main() -> None:
             log(f"profiling vagent {fig['profile_with']}")
             prof = run_workload("vagent", workload, *wargs, profile=True)
             profiles[fig["profile_with"]] = prof.get("profile") or prof.get("error", "")
+    log("real-server latency (python -m benchmarks.realserver)")
+    results["realserver"] = run_json(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.realserver",
+            "--json",
+            "--turns",
+            "6" if quick else "30",
+        ],
+        timeout=1800,
+    )
     benches = {} if args.no_engineer_benches else engineer_benches()
     table += report.worker_figures(benches)
     png = ROOT / "benchmarks" / "latency.png"
@@ -244,6 +263,7 @@ def main() -> None:
         ref_python=str(REF_PY),
         quick=quick,
     )
+    md = md.rstrip("\n") + "\n\n" + realserver_report.section(results["realserver"]) + "\n"
     (ROOT / "benchmarks" / "RESULTS.md").write_text(md)
     (ENV / "last-results.json").write_text(json.dumps(results))
     print(report.table_text(table))
