@@ -175,3 +175,18 @@ async def test_a_tool_of_the_draining_agent_can_still_speak(autojump_clock: obje
     texts = [e.item.text_content for e in result.events if e.type == "message"]
     assert texts == ["Goodbye from the outgoing agent."]
     result.expect.contains_agent_handoff(new_agent_type=Second)
+
+
+async def test_handoff_during_a_speculative_reply(autojump_clock: object) -> None:
+    # preemptive generation started a reply at the final transcript (2.7); a handoff at 2.8
+    # drains the agent: the speculation, never scheduled (manual turns: no end of turn comes),
+    # is dropped instead of waited for.
+    from session_scenario import voice_session
+
+    async with voice_session(preemptive_generation=True, turn_detection="manual") as voice:
+        await anyio.sleep(2.8)
+        second = Second()
+        voice.session.update_agent(second)
+        with anyio.fail_after(5):
+            await second.entered.wait()
+        assert voice.session.current_agent is second

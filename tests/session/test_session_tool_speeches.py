@@ -697,3 +697,33 @@ async def test_agent_chat_ctx_starts_with_its_instructions(autojump_clock: objec
             "hello",
         ]
     assert [i.type for i in session.history.items] == ["message", "message"]
+
+
+# -- the handle and interrupt() as livekit-agents callers use them ------------------------------
+
+
+async def test_interrupt_can_be_awaited_and_handles_report_errors(autojump_clock: object) -> None:
+    async def broken() -> Any:
+        yield "Hello "
+        raise ValueError("broken source")
+
+    llm = FakeLLM([FakeLLMResponse(input="story", content="Once upon a time.", duration=5.0)])
+    async with AgentSession(llm=llm) as session:
+        await session.start(Agent(instructions=""))
+        reply = session.generate_reply(user_input="story")
+        await anyio.sleep(1)
+        await session.interrupt()  # returns once the interrupted reply committed and ended
+        assert reply.done()
+        assert reply.interrupted
+        assert reply.exception() is None
+        assert reply.interrupt() is reply  # a no-op once done
+        failed = session.say(broken())
+        await failed  # awaiting never raises
+        assert isinstance(failed.exception(), ValueError)
+        pending = session.say("later", allow_interruptions=False)
+        with pytest.raises(RuntimeError, match="not done"):
+            pending.exception()
+        pending.allow_interruptions = True
+        pending.interrupt()
+        await pending
+        assert pending.interrupted

@@ -47,6 +47,7 @@ from .events import AgentState
 from .preemptive import SpeculativeReply
 from .speech_handle import (
     SPEECH_PRIORITY_NORMAL,
+    SpeechesDone,
     SpeechHandle,
     current_speech_var,
     current_tool_call_var,
@@ -248,6 +249,7 @@ class AgentActivity(TurnHandling):
         included), then close and wait until closed."""
         if not self._closed.is_set():
             await self.run_on_exit()
+            self.cancel_speculation()  # never scheduled: the drain would wait for it forever
             self._scheduler.drain()
             await self._scheduler_done.wait()
         self.close()
@@ -516,9 +518,10 @@ class AgentActivity(TurnHandling):
     def _tools_finished(self, handle: SpeechHandle) -> None:
         self._awaiting_tools.discard(handle)
 
-    def on_first_output(self, handle: SpeechHandle) -> None:
+    def on_first_output(self, handle: SpeechHandle, *, audio: bool) -> None:
         """The step's first audio frame (or text, without audio) is about to be output."""
-        self.reconcile_pause(handle)
+        if audio:
+            self.reconcile_pause(handle)
         self.speaking_started(handle)
 
     # -- scheduler callbacks -------------------------------------------------------------------------
@@ -536,10 +539,12 @@ class AgentActivity(TurnHandling):
         state = AgentState.THINKING if self._awaiting_tools else AgentState.LISTENING
         self._session._update_agent_state(state)
 
-    def interrupt(self) -> None:
-        """Interrupt the current speech, every queued interruptible one, and those waiting
-        for their tools (the tools finish; no reply follows them)."""
-        self._scheduler.interrupt_all()
+    def interrupt(self, *, force: bool = False) -> SpeechesDone:
+        """Interrupt the current speech, every queued interruptible one (all with ``force``),
+        and those waiting for their tools (the tools finish; no reply follows them)."""
+        interrupted = self._scheduler.interrupt_all(force=force)
         for handle in list(self._awaiting_tools):
-            if handle.allow_interruptions:
+            if not handle.done() and (force or handle.allow_interruptions):
                 handle._cancel()
+                interrupted.append(handle)
+        return SpeechesDone(interrupted)

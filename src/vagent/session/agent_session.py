@@ -49,7 +49,7 @@ from .transcript_sync import _SyncedAudioOutput as _SyncedAudioOutput
 if TYPE_CHECKING:
     from .agent import Agent
     from .run_result import RunResult
-    from .speech_handle import SpeechHandle
+    from .speech_handle import SpeechesDone, SpeechHandle
 
 logger = logging.getLogger("vagent.session")
 
@@ -423,9 +423,13 @@ class AgentSession(SessionLifetime, SessionAgents, SessionEvents, Generic[Userda
             allow_interruptions=allow_interruptions,
         )
 
-    def interrupt(self) -> None:
-        """Interrupt the current speech and queued interruptible ones."""
-        self._require_activity().interrupt()
+    def interrupt(self, *, force: bool = False) -> SpeechesDone:
+        """Interrupt the current speech and queued interruptible ones (all with ``force``).
+
+        Their audio stops and no further LLM step runs; tools they started finish and are
+        recorded. Returns at once; ``await`` the result to wait until every interrupted
+        speech committed what was heard."""
+        return self._require_activity().interrupt(force=force)
 
     def commit_user_turn(self) -> None:
         """End the user's turn now (manual turn detection)."""

@@ -113,7 +113,8 @@ class StepPlan:
     use_tts: bool
     tts_stream: Callable[[], Any] | None  # the default tts node: opens the TTS stream
     on_authorized: Callable[[], None]
-    on_first_frame: Callable[[], None]
+    on_first_frame: Callable[[], None]  # the first audio frame is about to be played
+    on_first_text: Callable[[], None]  # the first text of a step without audio is shown
     start_tool: Callable[[FunctionCall], ToolCallRecord]  # runs it in the speech's tasks
     ignore_tool_calls: bool = False  # tool_choice "none": calls are logged and dropped
     text_transforms: Sequence[TextTransform] = ()  # applied to text the TTS speaks
@@ -213,7 +214,7 @@ async def run_step(plan: StepPlan, result: StepResult) -> None:
             result.authorized_at = wallclock()
             plan.on_authorized()
             text_done = anyio.Event()
-            on_text = None if result.audio_used else plan.on_first_frame
+            on_text = None if result.audio_used else plan.on_first_text
             tg.start_soon(_forward_text, shown_recv, plan.text_out, result, text_done, on_text)
             if plan.audio_out is not None:
                 try:

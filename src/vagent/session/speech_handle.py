@@ -19,6 +19,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 
 from vagent._core import shortuuid
 
@@ -44,6 +45,22 @@ current_tool_call_var: contextvars.ContextVar[Any] = contextvars.ContextVar(
 )
 
 DoneCallback = Callable[["SpeechHandle"], None]
+
+
+class SpeechesDone:
+    """What ``session.interrupt()`` returns: awaiting it waits until every speech it
+    interrupted is done (committed what was heard); ignoring it is fine."""
+
+    def __init__(self, handles: list[SpeechHandle]) -> None:
+        self._handles = handles
+
+    def __await__(self) -> Generator[Any, None, None]:
+        async def wait() -> None:
+            await anyio.lowlevel.checkpoint()
+            for handle in self._handles:
+                await handle._done.wait()
+
+        return wait().__await__()
 
 
 class SpeechHandle:
@@ -98,6 +115,14 @@ class SpeechHandle:
     def allow_interruptions(self) -> bool:
         return self._allow_interruptions
 
+    @allow_interruptions.setter
+    def allow_interruptions(self, value: bool) -> None:
+        """Allow or refuse interruptions from now on (``RuntimeError`` when refusing them on
+        a speech already interrupted)."""
+        if self._interrupted and not value:
+            raise RuntimeError("this speech is already interrupted")
+        self._allow_interruptions = value
+
     @property
     def interrupted(self) -> bool:
         """True once :meth:`interrupt` (or an interruption by the user) took effect."""
@@ -117,12 +142,24 @@ class SpeechHandle:
         """True once the speech finished playing, was interrupted, or failed."""
         return self._done.is_set()
 
+    def exception(self) -> BaseException | None:
+        """The error that ended this speech (a provider's ``APIError``, a failing say()
+        source), or ``None``; awaiting the handle never raises. ``RuntimeError`` when the
+        speech is not done yet."""
+        if not self.done():
+            raise RuntimeError("the speech is not done yet")
+        return self._error
+
     def interrupt(self, *, force: bool = False) -> SpeechHandle:
-        """Stop this speech now: its generation and playout are cancelled.
+        """Stop this speech now: its audio and any further LLM step are cancelled; tools it
+        already started run to completion (no reply follows them).
 
         What was already heard is committed to the history. Raises ``RuntimeError`` when the
-        speech does not allow interruptions (``force=True`` overrides). No-op once done.
+        speech does not allow interruptions (``force=True`` overrides). No-op once done or
+        interrupted.
         """
+        if self._interrupted or self.done():
+            return self
         if not self._allow_interruptions and not force:
             raise RuntimeError("this speech does not allow interruptions")
         self._cancel()

@@ -75,13 +75,17 @@ class SpeechScheduler:
         self._draining = True
         self.wakeup()
 
-    def interrupt_all(self) -> None:
-        """Interrupt the current speech and every queued interruptible one."""
-        if self._current is not None and self._current.allow_interruptions:
-            self._current._cancel()
-        for _, _, handle in self._heap:
-            if handle.allow_interruptions:
+    def interrupt_all(self, *, force: bool = False) -> list[SpeechHandle]:
+        """Interrupt the current speech and every queued interruptible one (all of them
+        with ``force``); returns those interrupted."""
+        interrupted: list[SpeechHandle] = []
+        candidates = [self._current] if self._current is not None else []
+        candidates += [handle for _, _, handle in self._heap]
+        for handle in candidates:
+            if not handle.done() and (force or handle.allow_interruptions):
                 handle._cancel()
+                interrupted.append(handle)
+        return interrupted
 
     async def run(self) -> None:
         """Authorize speech steps one at a time until drained (cancel to stop)."""
