@@ -18,11 +18,15 @@ from livekit.protocol import agent as agent_proto, models as models_proto, room 
 from real_livekit_server import LiveKitServer
 from vagent.api import LiveKitAPI
 from vagent.rtc import (
+    Outlet,
     Room,
+    RoomEvent,
     RpcError,
     RpcInvocationData,
+    SipDTMFReceived,
     TrackPublished,
     create_room_connector,
+    dtmf_code,
     open_room,
     open_rtc_bridge,
 )
@@ -194,3 +198,31 @@ async def test_a_job_session_joins_the_room_and_closes_when_the_caller_hangs_up(
     assert [event.reason for event in closed] == [CloseReason.PARTICIPANT_DISCONNECTED]
     assert not exited[0].failed, exited[0].error
     assert exited[0].reason.startswith("room disconnected"), exited[0].reason
+
+
+async def test_dtmf_keys_travel_through_the_server(livekit_server: LiveKitServer) -> None:
+    name = room_name("dtmf")
+    with trio.fail_after(45):
+        async with vagent_room() as agent, vagent_room() as caller:
+            await agent.connect(livekit_server.url, token(livekit_server, name, "agent"))
+            await caller.connect(livekit_server.url, token(livekit_server, name, "caller"))
+            await agent.wait_for_participant(identity="caller")
+            await caller.wait_for_participant(identity="agent")
+            async with agent.events() as agent_events, caller.events() as caller_events:
+                for digit in "12#":
+                    await caller.local_participant.publish_dtmf(code=dtmf_code(digit), digit=digit)
+                await agent.local_participant.publish_dtmf(code=dtmf_code("*"), digit="*")
+                pressed = [await _next_dtmf(agent_events) for _ in range(3)]
+                sent = await _next_dtmf(caller_events)
+    assert [(e.code, e.digit) for e in pressed] == [(1, "1"), (2, "2"), (11, "#")]
+    assert {e.participant.identity for e in pressed if e.participant} == {"caller"}
+    assert (sent.code, sent.digit) == (10, "*")
+    assert sent.participant is not None
+    assert sent.participant.identity == "agent"
+
+
+async def _next_dtmf(events: Outlet[RoomEvent]) -> SipDTMFReceived:
+    async for event in events:
+        if isinstance(event, SipDTMFReceived):
+            return event
+    raise AssertionError("the room's events ended")

@@ -47,6 +47,7 @@ from ._values import (
     ATTRIBUTE_TRANSCRIPTION_FINAL,
     ATTRIBUTE_TRANSCRIPTION_SEGMENT_ID,
     ATTRIBUTE_TRANSCRIPTION_TRACK_ID,
+    DTMF_DIGITS,
     TOPIC_CHAT,
     TOPIC_TRANSCRIPTION,
     AutoSubscribe,
@@ -61,12 +62,14 @@ from ._values import (
     RemoteParticipant,
     RemoteTrackPublication,
     RoomEvent,
+    SipDTMFReceived,
     TextStreamInfo,
     TextStreamMessage,
     TrackPublished,
     TrackSubscribed,
     TrackUnpublished,
     TrackUnsubscribed,
+    dtmf_code,
 )
 from ._video import DEFAULT_VIDEO_BUFFER_FRAMES, VideoFrameReceiver
 from .room import (
@@ -103,6 +106,7 @@ __all__ = [
     "DEFAULT_TEXT_BUFFER",
     "DEFAULT_VIDEO_BUFFER_FRAMES",
     "DISCONNECT_TIMEOUT",
+    "DTMF_DIGITS",
     "TOPIC_CHAT",
     "TOPIC_TRANSCRIPTION",
     "AudioFrameReceiver",
@@ -148,6 +152,7 @@ __all__ = [
     "RtcError",
     "RtcLocalParticipant",
     "RtcRoomConnector",
+    "SipDTMFReceived",
     "TextInputEvent",
     "TextStreamInfo",
     "TextStreamMessage",
@@ -159,6 +164,7 @@ __all__ = [
     "TwirpError",
     "VideoFrameReceiver",
     "create_room_connector",
+    "dtmf_code",
     "open_room",
     "open_rtc_bridge",
 ]

@@ -22,7 +22,7 @@ from ._bridge import RtcBridge
 from ._errors import RtcError
 from ._room_base import LocalParticipantBase
 from ._rpc import RpcServer
-from ._values import LocalTrackPublication, TextStreamInfo
+from ._values import LocalTrackPublication, TextStreamInfo, dtmf_code
 
 if TYPE_CHECKING:
     from .room import Room
@@ -285,6 +285,15 @@ class RtcLocalParticipant(LocalParticipantBase):
             if bridge.running:
                 with anyio.move_on_after(_CLEANUP_TIMEOUT, shield=True):
                     await writer.aclose()
+
+    async def publish_dtmf(self, *, code: int, digit: str) -> None:
+        dtmf_code(digit)  # a clear error for a bad digit, before anything is sent
+        bridge, local = self._rtc()
+
+        async def publish() -> None:
+            await local.publish_dtmf(code=code, digit=digit)
+
+        await bridge.call(publish)
 
     async def publish_data(
         self,

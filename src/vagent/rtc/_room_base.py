@@ -10,7 +10,8 @@ event is then
   (``participant_connected(participant)``, ``participant_disconnected(participant)``,
   ``participant_attributes_changed(changed, participant)``, ``track_published(publication,
   participant)``, ``track_subscribed(publication, participant)``, ``data_received(event)``,
-  ``disconnected(reason)``, ``reconnecting()``, ``reconnected()``). Listeners run inline.
+  ``sip_dtmf_received(event)``, ``disconnected(reason)``, ``reconnecting()``,
+  ``reconnected()``). Listeners run inline.
 
 Subclasses provide the media and data operations (:class:`RoomBase` abstract methods and
 :class:`LocalParticipantBase`).
@@ -44,6 +45,7 @@ from ._values import (
     Reconnecting,
     RemoteParticipant,
     RoomEvent,
+    SipDTMFReceived,
     TextStreamInfo,
     TextStreamMessage,
     TrackPublished,
@@ -78,6 +80,7 @@ RoomEventName = Literal[
     "track_subscribed",
     "track_unsubscribed",
     "data_received",
+    "sip_dtmf_received",
     "reconnecting",
     "reconnected",
     "disconnected",
@@ -240,6 +243,12 @@ class LocalParticipantBase(ABC):
         (``UNSUPPORTED_METHOD``, ``RECIPIENT_NOT_FOUND``, ``RESPONSE_TIMEOUT`` after
         ``response_timeout`` seconds, default 15, ...).
         """
+
+    @abstractmethod
+    async def publish_dtmf(self, *, code: int, digit: str) -> None:
+        """Send a DTMF key to the SIP participants of the room (``digit`` one of
+        :data:`DTMF_DIGITS`; ``code`` livekit's number for it). ``ValidationError`` for
+        another digit."""
 
     @abstractmethod
     async def publish_data(
@@ -484,7 +493,7 @@ class RoomBase(ABC):
                 emit(event.type, event.changed_attributes, event.participant)
             case TrackPublished() | TrackUnpublished() | TrackSubscribed() | TrackUnsubscribed():
                 emit(event.type, event.publication, event.participant)
-            case DataReceived():
+            case DataReceived() | SipDTMFReceived():
                 emit(event.type, event)
             case Disconnected():
                 emit(event.type, event.reason)

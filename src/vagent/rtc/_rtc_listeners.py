@@ -24,6 +24,7 @@ from ._values import (
     Reconnected,
     Reconnecting,
     RoomEvent,
+    SipDTMFReceived,
     TrackPublished,
     TrackSubscribed,
     TrackUnpublished,
@@ -107,6 +108,16 @@ def install_listeners(
             )
         )
 
+    def on_sip_dtmf(dtmf: rtc.SipDTMF) -> None:
+        participant = dtmf.participant
+        deliver(
+            SipDTMFReceived(
+                code=dtmf.code,
+                digit=dtmf.digit,
+                participant=convert.remote_participant(participant) if participant else None,
+            )
+        )
+
     def on_disconnected(reason: int) -> None:
         deliver(Disconnected(reason=reason_name(reason)))
 
@@ -118,6 +129,7 @@ def install_listeners(
     room.on("track_subscribed", on_track_subscribed)
     room.on("track_unsubscribed", on_track_unsubscribed)
     room.on("data_received", on_data_received)
+    room.on("sip_dtmf_received", on_sip_dtmf)
     room.on("reconnecting", lambda: deliver(Reconnecting()))
     room.on("reconnected", lambda: deliver(Reconnected()))
     room.on("disconnected", on_disconnected)

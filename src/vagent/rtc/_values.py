@@ -16,6 +16,8 @@ from typing import Literal, TypeAlias
 from attrs import field, frozen
 from livekit import rtc
 
+from vagent._core import ValidationError
+
 ATTRIBUTE_AGENT_STATE = "lk.agent.state"
 """Participant attribute carrying the agent state (listening, thinking, speaking, ...)."""
 
@@ -188,6 +190,34 @@ class DataReceived:
     reliable: bool = True
 
 
+DTMF_DIGITS = "0123456789*#ABCD"
+"""The keys of a telephone keypad (and the A-D column) that DTMF can carry."""
+
+
+def dtmf_code(digit: str) -> int:
+    """livekit's code for a DTMF ``digit``: ``"0"``-``"9"`` their value, ``"*"`` 10, ``"#"``
+    11, ``"A"``-``"D"`` 12-15. ``ValidationError`` for anything else."""
+    if not isinstance(digit, str) or len(digit) != 1 or digit not in DTMF_DIGITS:
+        raise ValidationError(f"not a DTMF digit: {digit!r} (one of {DTMF_DIGITS!r})")
+    if digit.isdigit():
+        return int(digit)
+    return {"*": 10, "#": 11}.get(digit, 12 + "ABCD".find(digit))
+
+
+@frozen(kw_only=True)
+class SipDTMFReceived:
+    """A DTMF key a SIP caller pressed (livekit's ``sip_dtmf_received``).
+
+    ``code`` and ``digit`` as livekit sends them (``"1"`` is code 1, ``"*"`` 10, ``"#"``
+    11); ``participant`` is who pressed it (``None`` when a server SDK sent it).
+    """
+
+    type: Literal["sip_dtmf_received"] = "sip_dtmf_received"
+    code: int
+    digit: str
+    participant: RemoteParticipant | None = None
+
+
 @frozen(kw_only=True)
 class Reconnecting:
     """The connection to the server broke; livekit is reconnecting."""
@@ -219,6 +249,7 @@ RoomEvent: TypeAlias = (
     | TrackSubscribed
     | TrackUnsubscribed
     | DataReceived
+    | SipDTMFReceived
     | Reconnecting
     | Reconnected
     | Disconnected

@@ -10,6 +10,7 @@
   False); the agent state is published as the participant attribute ``lk.agent.state``.
 - **Linked participant**: the one given (identity), else the first remote participant that
   is not publishing on the agent's behalf (attribute ``lk.publish_on_behalf``).
+  DTMF keys it presses (``sip_dtmf_received``) count as user activity for the away timer.
   ``set_participant`` switches; when the linked participant leaves and comes back, its
   audio (and video) resumes. When it leaves for good (hung up, rejected, room deleted),
   the session closes with ``CloseReason.PARTICIPANT_DISCONNECTED`` unless
@@ -61,6 +62,7 @@ from ._values import (
     ParticipantDisconnected,
     RemoteParticipant,
     RoomEvent,
+    SipDTMFReceived,
     TextStreamMessage,
     TrackPublished,
     TrackSubscribed,
@@ -397,6 +399,8 @@ class RoomIO:
                         self._linked = None
                         self._notify(restart_audio=True)
                         self._on_linked_participant_left(event.participant)
+                case SipDTMFReceived():
+                    self._on_dtmf(event)
                 case Disconnected():
                     self._linked = None
                     self._notify(restart_audio=True)
@@ -482,6 +486,14 @@ class RoomIO:
             except Exception:
                 logger.warning("publishing the agent state failed", exc_info=True)
             published = state
+
+    def _on_dtmf(self, event: SipDTMFReceived) -> None:
+        """A key pressed by the linked participant is user activity (as livekit-agents)."""
+        if event.participant is None or event.participant.identity != self._linked_identity():
+            return
+        reset = getattr(self._session, "reset_away_timer", None)
+        if reset is not None:
+            reset()
 
     def _on_linked_participant_left(self, participant: RemoteParticipant) -> None:
         reason = participant.disconnect_reason

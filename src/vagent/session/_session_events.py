@@ -123,6 +123,15 @@ class SessionEvents(EventEmitter[EventTypes]):
         self._state_signal = self._state_signal or anyio.Event()
         await self._state_signal.wait()
 
+    def reset_away_timer(self) -> None:
+        """Restart the user-away countdown after user activity the session does not hear
+        (RoomIO calls it for DTMF keys of its linked participant). A user who was
+        ``away`` is ``listening`` again. Never blocks."""
+        if self._user_state is UserState.AWAY:
+            self._update_user_state(UserState.LISTENING)
+        else:
+            self._signal_state()
+
     async def _watch_user_away(self, away_after: float) -> None:
         while True:
             quiet = self._user_state is UserState.LISTENING and self._agent_state in (

@@ -19,6 +19,7 @@ from vagent.rtc import (
     LocalTrackPublication,
     RtcError,
     TextStreamInfo,
+    dtmf_code,
 )
 from vagent.rtc._rpc import RpcErrorCode, builtin_rpc_error, invoke_locally
 
@@ -188,6 +189,8 @@ class FakeLocalParticipant(LocalParticipantBase):
         self.data_packets: list[DataReceived] = []
         self.attribute_history: list[dict[str, str]] = []
         """Each ``set_attributes`` call's argument, in order."""
+        self.dtmf_sent: list[tuple[int, str]] = []
+        """``(code, digit)`` of each ``publish_dtmf``, in order."""
 
     def texts(self, topic: str) -> list[FakeTextStream]:
         """The text streams sent on ``topic``, in order."""
@@ -248,6 +251,12 @@ class FakeLocalParticipant(LocalParticipantBase):
             response_timeout=response_timeout,
             request_id=shortuuid("RPC_"),
         )
+
+    async def publish_dtmf(self, *, code: int, digit: str) -> None:
+        dtmf_code(digit)
+        self._room._require_connected()
+        await anyio.lowlevel.checkpoint()
+        self.dtmf_sent.append((code, digit))
 
     async def send_text(
         self,

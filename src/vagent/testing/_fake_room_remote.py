@@ -17,11 +17,13 @@ from vagent.rtc import (
     ParticipantAttributesChanged,
     RemoteParticipant,
     RemoteTrackPublication,
+    SipDTMFReceived,
     TextStreamInfo,
     TextStreamMessage,
     TrackPublished,
     TrackSubscribed,
     TrackUnpublished,
+    dtmf_code,
 )
 from vagent.rtc._rpc import RpcErrorCode, RpcHandler, builtin_rpc_error, invoke_locally
 
@@ -232,6 +234,15 @@ class FakeRemoteParticipant:
         self._room._apply_if_connected(
             DataReceived(
                 participant_identity=self.identity, data=payload, topic=topic, reliable=reliable
+            )
+        )
+
+    def publish_dtmf(self, digit: str, *, code: int | None = None) -> None:
+        """Press a DTMF key as this (SIP) participant: ``sip_dtmf_received`` in the room."""
+        expected = dtmf_code(digit)
+        self._room._apply_if_connected(
+            SipDTMFReceived(
+                code=expected if code is None else code, digit=digit, participant=self._info
             )
         )
 
