@@ -10,6 +10,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import numpy as np
 import pytest
 import trio
 from livekit import rtc
@@ -25,6 +26,7 @@ from vagent.rtc import (
     RpcInvocationData,
     SipDTMFReceived,
     TrackPublished,
+    TrackSubscribed,
     create_room_connector,
     dtmf_code,
     open_room,
@@ -226,3 +228,66 @@ async def _next_dtmf(events: Outlet[RoomEvent]) -> SipDTMFReceived:
         if isinstance(event, SipDTMFReceived):
             return event
     raise AssertionError("the room's events ended")
+
+
+async def test_a_paused_reply_resumes_for_the_listener_through_the_server(
+    livekit_server: LiveKitServer,
+) -> None:
+    """RoomIO's audio output paused 0.3 s into 1 s of speech, for 0.5 s: the caller hears
+    the whole second, with a 0.5 s gap (Opus in between, so energy is compared, not
+    samples)."""
+    from vagent.rtc._room_audio_output import RoomAudioOutput
+
+    name = room_name("pause")
+    rate = 48000
+    t = np.arange(rate) / rate
+    tone = (8000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)  # 1 s
+    frames = [
+        rtc.AudioFrame(tone[i : i + 480].tobytes(), rate, 1, 480) for i in range(0, rate, 480)
+    ]
+    levels: list[float] = []
+    with trio.fail_after(45):
+        async with vagent_room() as agent, vagent_room() as caller:
+            await agent.connect(livekit_server.url, token(livekit_server, name, "agent"))
+            await caller.connect(livekit_server.url, token(livekit_server, name, "caller"))
+            async with (
+                caller.events() as events,
+                agent.local_participant.open_audio_track("agent", sample_rate=rate) as track,
+            ):
+                async for event in events:
+                    if isinstance(event, TrackSubscribed) and event.participant.identity == "agent":
+                        break
+                async with (
+                    caller.open_audio_stream("agent", sample_rate=rate) as heard,
+                    trio.open_nursery() as nursery,
+                ):
+
+                    async def listen() -> None:
+                        async for frame in heard:
+                            data = np.frombuffer(frame.data, dtype=np.int16).astype(np.float64)
+                            levels.extend(
+                                float(np.sqrt(np.mean(chunk**2)))
+                                for chunk in np.split(data, len(data) // 480)
+                            )
+
+                    nursery.start_soon(listen)
+                    output = RoomAudioOutput(track)
+                    await nursery.start(output.run)
+                    for frame in frames:
+                        await output.capture_frame(frame)
+                    output.flush()
+                    await trio.sleep(0.3)
+                    output.pause()
+                    await trio.sleep(0.5)
+                    output.resume()
+                    finished = await output.wait_for_playout()
+                    await trio.sleep(0.5)  # the tail through the server
+                    nursery.cancel_scope.cancel()
+    voiced = [level > 1000 for level in levels]  # 10 ms chunks
+    first = voiced.index(True)
+    last = len(voiced) - 1 - voiced[::-1].index(True)
+    inside = voiced[first : last + 1]
+    longest_gap = max(len(run) for run in "".join("x" if v else " " for v in inside).split("x"))
+    assert not finished.interrupted
+    assert sum(voiced) / 100 == pytest.approx(1.0, abs=0.1)  # all of it was heard
+    assert longest_gap / 100 == pytest.approx(0.5, abs=0.15)  # once, after a pause
