@@ -2,13 +2,13 @@
 
 Run it in this terminal, no LiveKit server needed::
 
-    vagent console examples/assistant.py            # type to it
-    vagent console examples/assistant.py --audio    # talk to it (microphone and speaker)
+    vagent run examples/assistant.py            # type to it
+    vagent run examples/assistant.py --audio    # talk to it (microphone and speaker)
 
-or as a worker serving a LiveKit server::
+or, with ``LIVEKIT_URL`` / ``_API_KEY`` / ``_API_SECRET`` set, as a worker serving a LiveKit
+server (``--dev`` reloads on changes)::
 
-    vagent dev examples/assistant.py                # LIVEKIT_URL / _API_KEY / _API_SECRET
-    vagent start examples/assistant.py
+    vagent run examples/assistant.py
 
 With ``OPENAI_API_KEY`` set it uses OpenAI for the LLM, speech-to-text and text-to-speech.
 Without it everything runs offline: a small local LLM (SmolLM2-135M served by llama.cpp on

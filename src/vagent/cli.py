@@ -2,21 +2,26 @@
 
 Two ways to run an agent:
 
-- ``vagent start|dev|connect|download-files path/to/agent.py [options]``: the file defines
-  ``opts = WorkerOptions(...)`` or an ``entrypoint(ctx)`` function (plus optional ``prewarm``
-  and ``request_fnc``); see :mod:`vagent._cli.loader`.
+- ``vagent run path/to/agent.py [options]``: a LiveKit worker when a server is named
+  (``--url`` or ``LIVEKIT_URL``, with ``--api-key``/``--api-secret`` or ``LIVEKIT_API_KEY``/
+  ``LIVEKIT_API_SECRET``), else the agent in this terminal (``console``); ``--dev`` reloads
+  on changes. The livekit-agents modes stay: ``start``, ``dev``, ``console``,
+  ``connect --room R``, ``download-files``. The file defines ``opts = WorkerOptions(...)``,
+  an ``entrypoint(ctx)`` function, or ends with
+  ``cli.run_app(WorkerOptions(entrypoint_fnc=...))``; see :mod:`vagent._cli.loader`.
 - a script ending with ``cli.run_app(WorkerOptions(entrypoint_fnc=entrypoint))``, run as
-  ``python agent.py start|dev|connect|download-files [options]``, like livekit-agents.
+  ``python agent.py run|start|dev|console|connect|download-files [options]``, like
+  livekit-agents.
 
-Subcommands: ``start`` (production defaults, JSON logs, SIGTERM drains running jobs),
-``dev`` (development defaults, colored logs, restarts when a ``.py`` file changes),
-``connect --room R`` (development, starts a job in room R at once), ``download-files``.
-Common options: ``--url``, ``--api-key``, ``--api-secret`` (else ``LIVEKIT_URL``,
-``LIVEKIT_API_KEY``, ``LIVEKIT_API_SECRET``), ``--log-level``.
+``start`` uses production defaults (JSON logs, SIGTERM drains running jobs), ``dev``
+development defaults (colored logs, restarts when a ``.py`` file changes). Common options:
+``--url``, ``--api-key``, ``--api-secret``, ``--log-level``; ``vagent --version``.
 
 More subcommands plug in with :func:`register_subcommand` (see :data:`SUBCOMMANDS`); modules
-listed in ``vagent._cli.commands.SUBCOMMAND_MODULES`` (``vagent.console``) are imported on
-demand so ``vagent console agent.py`` works.
+listed in ``vagent._cli.commands.SUBCOMMAND_MODULES`` are imported on demand.
+
+``vagent --help`` imports only this module and :mod:`vagent._cli.commands` (no trio, no
+livekit): everything else loads when a command runs.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from vagent._cli.commands import (
     SUBCOMMANDS,
@@ -33,15 +39,18 @@ from vagent._cli.commands import (
     load_subcommands_for,
     register_subcommand,
 )
-from vagent._cli.loader import load_module, options_from_module
-from vagent._core import ValidationError
-from vagent.worker.options import WorkerOptions
+
+if TYPE_CHECKING:
+    from vagent.worker.options import WorkerOptions
 
 __all__ = ["SUBCOMMANDS", "Subcommand", "main", "register_subcommand", "run_app"]
 
 
 def run_app(opts: WorkerOptions, argv: Sequence[str] | None = None) -> None:
     """Run ``opts`` with the subcommand given on the command line; exits the process."""
+    from vagent._core import ValidationError
+    from vagent.worker.options import WorkerOptions
+
     if not isinstance(opts, WorkerOptions):
         raise ValidationError(f"run_app needs WorkerOptions, got {type(opts).__name__}")
     prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "agent"
@@ -56,8 +65,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     arguments = sys.argv[1:] if argv is None else list(argv)
     load_subcommands_for(arguments)
     args = build_parser("vagent", with_agent_file=True).parse_args(arguments)
+
+    from vagent._cli.loader import load_agent_options
+    from vagent._core import ValidationError
+
     try:
-        opts = options_from_module(load_module(args.agent_file))
+        opts = load_agent_options(args.agent_file)
     except ValidationError as exc:
         print(f"vagent: error: {exc}", file=sys.stderr)
         sys.exit(2)

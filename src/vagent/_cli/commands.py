@@ -1,10 +1,13 @@
 """The subcommands of ``vagent`` and of scripts calling ``cli.run_app(opts)``.
 
 :data:`SUBCOMMANDS` maps a name to a :class:`Subcommand`; :func:`register_subcommand` adds
-one (the ``console`` mode plugs in here). Every subcommand gets the common options
-``--url``, ``--api-key``, ``--api-secret`` and ``--log-level``, and its ``run`` receives the
-parsed arguments and the worker options (with those credentials applied); it returns the
-process exit code.
+one. Every subcommand gets the common options ``--url``, ``--api-key``, ``--api-secret`` and
+``--log-level``, and its ``run`` receives the parsed arguments and the worker options (with
+those credentials applied); it returns the process exit code.
+
+This module is what ``vagent --help`` loads, so it imports nothing heavy: the built-in
+commands' ``run`` functions import the worker, trio or the console only when they run
+(``vagent --help`` and ``vagent --version`` never load trio, livekit or numpy).
 """
 
 from __future__ import annotations
@@ -13,22 +16,25 @@ import argparse
 import importlib
 import logging
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
-import trio
 from attrs import frozen
 
-from vagent._core import ValidationError
-from vagent.worker.errors import HealthServerError, WorkerConnectionError
-from vagent.worker.options import WorkerOptions
-
-from .logs import setup_logging
-from .reload import restart_process
-from .runner import DEFAULT_DRAIN_TIMEOUT, ExitCode, Outcome, RunConfig, serve
+if TYPE_CHECKING:
+    from vagent.worker.options import WorkerOptions
 
 logger = logging.getLogger("vagent.cli")
+
+DEFAULT_DRAIN_TIMEOUT = 1800.0
+"""Seconds running jobs get to finish after SIGTERM/SIGINT in ``start`` (as livekit-agents)."""
+
+CREDENTIAL_ENV = ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET")
+
+RunFunction = Callable[[argparse.Namespace, "WorkerOptions"], int]
 
 
 def _no_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,15 +47,18 @@ class Subcommand:
 
     name: str
     help: str
-    run: Callable[[argparse.Namespace, WorkerOptions], int]
+    run: RunFunction
     add_arguments: Callable[[argparse.ArgumentParser], None] = _no_arguments
     devmode: bool = True
     """Which defaults apply (and so which log format): development or production."""
+    delegate: Callable[[argparse.Namespace], str] | None = None
+    """For a command that is another one in disguise (``run``): the name of the command to
+    run for these arguments; that command's ``run``, log format and defaults then apply."""
 
 
 SUBCOMMANDS: dict[str, Subcommand] = {}
 
-SUBCOMMAND_MODULES: list[str] = ["vagent.console"]
+SUBCOMMAND_MODULES: list[str] = []
 """Modules that register more subcommands when imported; imported only when the command
 line asks for a subcommand not registered yet (so ``start`` does not pay for them)."""
 
@@ -71,6 +80,18 @@ def load_subcommands_for(argv: list[str]) -> None:
             logger.debug("subcommand module unavailable", extra={"module": name, "error": str(exc)})
 
 
+def lazy_run(module: str, function: str) -> RunFunction:
+    """A ``run`` that imports ``module`` only when called, then calls its ``function``."""
+
+    def run(args: argparse.Namespace, opts: WorkerOptions) -> int:
+        target: RunFunction = getattr(importlib.import_module(module), function)
+        return target(args, opts)
+
+    run.__name__ = run.__qualname__ = function
+    run.__doc__ = f"Runs ``{module}.{function}`` (imported on first use)."
+    return run
+
+
 def apply_credentials(opts: WorkerOptions, args: argparse.Namespace) -> WorkerOptions:
     """The options with ``--url`` / ``--api-key`` / ``--api-secret`` applied when given."""
     changes = {
@@ -83,48 +104,32 @@ def apply_credentials(opts: WorkerOptions, args: argparse.Namespace) -> WorkerOp
         if value
     }
     # Job processes inherit the environment: JobContext.api uses the same credentials.
-    for env_name, value in (
-        ("LIVEKIT_URL", args.url),
-        ("LIVEKIT_API_KEY", args.api_key),
-        ("LIVEKIT_API_SECRET", args.api_secret),
+    for env_name, value in zip(
+        CREDENTIAL_ENV, (args.url, args.api_key, args.api_secret), strict=True
     ):
         if value:
             os.environ[env_name] = value
     return attrs.evolve(opts, **changes) if changes else opts
 
 
-def run_worker(opts: WorkerOptions, config: RunConfig) -> int:
-    """Run the worker in a fresh trio loop; the exit code for the process."""
-    try:
-        outcome = trio.run(serve, opts, config)
-    except WorkerConnectionError as exc:
-        logger.error("cannot connect to LiveKit: %s", exc)
-        return ExitCode.FATAL
-    except HealthServerError as exc:
-        logger.error("cannot start the worker: %s", exc)
-        return ExitCode.FATAL
-    except ValidationError as exc:
-        logger.error("invalid worker configuration: %s", exc)
-        return ExitCode.CONFIG
-    if outcome is Outcome.RELOAD:
-        restart_process()
-    return ExitCode.FORCED if outcome is Outcome.FORCED else ExitCode.OK
+def has_server_url(args: argparse.Namespace) -> bool:
+    """Whether a LiveKit server was named: ``--url`` or ``LIVEKIT_URL``."""
+    return bool(args.url or os.environ.get("LIVEKIT_URL"))
 
 
 def watch_paths(args: argparse.Namespace, opts: WorkerOptions) -> list[Path]:
     """What ``dev`` watches: the directory of the agent file (or of the entrypoint's module)."""
     source = getattr(args, "agent_file", None)
     if source is None:
-        module = __import__("sys").modules.get(opts.entrypoint_fnc.__module__)
+        module = sys.modules.get(opts.entrypoint_fnc.__module__)
         source = getattr(module, "__file__", None)
     return [Path(source).resolve().parent] if source else []
 
 
-def _start(args: argparse.Namespace, opts: WorkerOptions) -> int:
-    return run_worker(opts, RunConfig(devmode=False, drain_timeout=args.drain_timeout))
+# -- the built-in commands' arguments --------------------------------------------------
 
 
-def _start_arguments(parser: argparse.ArgumentParser) -> None:
+def _drain_timeout_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--drain-timeout",
         type=float,
@@ -133,22 +138,8 @@ def _start_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _dev(args: argparse.Namespace, opts: WorkerOptions) -> int:
-    watch = [] if args.no_reload else watch_paths(args, opts)
-    return run_worker(opts, RunConfig(devmode=True, watch=watch))
-
-
 def _dev_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-reload", action="store_true", help="do not restart on file changes")
-
-
-def _connect(args: argparse.Namespace, opts: WorkerOptions) -> int:
-    config = RunConfig(
-        devmode=True,
-        simulate_room=args.room,
-        participant_identity=args.participant_identity,
-    )
-    return run_worker(opts, config)
 
 
 def _connect_arguments(parser: argparse.ArgumentParser) -> None:
@@ -156,53 +147,110 @@ def _connect_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--participant-identity", default=None, help="the participant to serve")
 
 
-def _download_files(args: argparse.Namespace, opts: WorkerOptions) -> int:
-    del args, opts
-    try:
-        from vagent.plugins import Plugin
-    except ImportError:
-        plugins: list[object] = []
-    else:
-        plugins = list(getattr(Plugin, "registered_plugins", []))
-    if not plugins:
-        logger.info("no plugin needs files")
-    for plugin in plugins:
-        logger.info("downloading files", extra={"plugin": type(plugin).__name__})
-        plugin.download_files()  # type: ignore[attr-defined]
-    return 0
+def console_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--audio`` and ``--input``, shared by ``console`` and ``run``."""
+    parser.add_argument(
+        "--audio",
+        action="store_true",
+        help="console: talk through the microphone and speaker (falls back to text without "
+        "devices)",
+    )
+    parser.add_argument(
+        "--input",
+        metavar="FILE",
+        default=None,
+        help="console: read user turns from FILE ('-': standard input), one per line, each "
+        "sent once the agent listens again; exit after the last reply",
+    )
 
+
+def _console_arguments(parser: argparse.ArgumentParser) -> None:
+    console_arguments(parser)
+    parser.add_argument(
+        "--reload", action="store_true", help="restart when a .py file of the agent changes"
+    )
+    # Logs go to stderr, next to the transcript: keep them to warnings unless asked.
+    parser.set_defaults(log_level="WARNING")
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dev",
+        action="store_true",
+        help="development mode: restart when a .py file of the agent changes",
+    )
+    _drain_timeout_argument(parser)
+    console_arguments(parser)
+    parser.set_defaults(log_level=None)  # per mode: WARNING in the console, else INFO
+
+
+def _run_delegate(args: argparse.Namespace) -> str:
+    """``run``: a worker when a LiveKit server is named, else the console."""
+    if has_server_url(args):
+        args.no_reload = not args.dev
+        return "dev" if args.dev else "start"
+    args.reload = args.dev
+    return "console"
+
+
+CONSOLE_COMMAND = Subcommand(
+    name="console",
+    help="talk to the agent in this terminal (text, or --audio), with no LiveKit server",
+    run=lazy_run("vagent.console._command", "run_console_command"),
+    add_arguments=_console_arguments,
+    devmode=True,
+)
 
 for _command in (
     Subcommand(
+        name="run",
+        help="run the agent: a worker when LiveKit credentials are set (--url or LIVEKIT_URL), "
+        "else in this terminal; --dev reloads on changes",
+        run=lambda args, opts: resolve(args).run(args, opts),
+        add_arguments=_run_arguments,
+        delegate=_run_delegate,
+    ),
+    CONSOLE_COMMAND,
+    Subcommand(
         name="start",
         help="run the worker in production mode",
-        run=_start,
-        add_arguments=_start_arguments,
+        run=lazy_run("vagent._cli.modes", "start"),
+        add_arguments=_drain_timeout_argument,
         devmode=False,
     ),
     Subcommand(
         name="dev",
         help="run the worker in development mode, reloading on file changes",
-        run=_dev,
+        run=lazy_run("vagent._cli.modes", "dev"),
         add_arguments=_dev_arguments,
     ),
     Subcommand(
         name="connect",
         help="run the worker and start a job in an existing room",
-        run=_connect,
+        run=lazy_run("vagent._cli.modes", "connect"),
         add_arguments=_connect_arguments,
     ),
     Subcommand(
         name="download-files",
         help="download the files plugins need (models)",
-        run=_download_files,
+        run=lazy_run("vagent._cli.modes", "download_files"),
     ),
 ):
     register_subcommand(_command)
 
 
+def version_string() -> str:
+    from vagent import __version__
+
+    return f"vagent {__version__}"
+
+
 def build_parser(prog: str, *, with_agent_file: bool) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description="Run a vagent worker.")
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Run a vagent agent: `run` picks a LiveKit worker or this terminal.",
+    )
+    parser.add_argument("--version", action="version", version=version_string())
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in SUBCOMMANDS.values():
         sp = sub.add_parser(command.name, help=command.help, description=command.help)
@@ -221,8 +269,28 @@ def build_parser(prog: str, *, with_agent_file: bool) -> argparse.ArgumentParser
     return parser
 
 
+def resolve(args: argparse.Namespace) -> Subcommand:
+    """The command that runs for ``args`` (following ``delegate``); fills in defaults."""
+    command = SUBCOMMANDS[args.command]
+    if command.delegate is not None:
+        target = SUBCOMMANDS[command.delegate(args)]
+        if args.log_level is None:
+            args.log_level = "WARNING" if target is CONSOLE_COMMAND else "INFO"
+        args.delegated_to = target.name
+        return target
+    return command
+
+
 def dispatch(args: argparse.Namespace, opts: WorkerOptions) -> int:
     """Set up logging for the subcommand's mode and run it."""
-    command = SUBCOMMANDS[args.command]
+    from .logs import setup_logging
+
+    command = resolve(args)
     setup_logging(args.log_level, devmode=command.devmode)
+    if SUBCOMMANDS[args.command].delegate is not None and command is CONSOLE_COMMAND:
+        print(
+            "vagent: no LiveKit server given (--url or LIVEKIT_URL): running the agent in this "
+            "terminal",
+            file=sys.stderr,
+        )
     return command.run(args, apply_credentials(opts, args))

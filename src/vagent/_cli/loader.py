@@ -1,8 +1,12 @@
-"""Loading an agent file for ``vagent start|dev|connect <file.py>``.
+"""Loading an agent file for ``vagent run|start|dev|console|connect <file.py>``.
 
-Convention: the file defines either
+The options are found, in this order:
 
-- ``opts`` (or ``worker_options``): a :class:`vagent.WorkerOptions`, used as is; or
+- ``opts`` (or ``worker_options``): a :class:`vagent.WorkerOptions`, used as is;
+- ``cli.run_app(WorkerOptions(entrypoint_fnc=..., ...))`` in the file (livekit-agents
+  style, usually under ``if __name__ == "__main__":``): the call is read from the source
+  (it is not run) and its ``WorkerOptions`` rebuilt from the module's functions and the
+  literal arguments (:mod:`._run_app_source`);
 - ``entrypoint``: an async function taking the ``JobContext``, plus optionally
   ``prewarm`` (taking the ``JobProcess``) and ``request_fnc`` (taking the ``JobRequest``),
   from which the options are built.
@@ -21,6 +25,8 @@ from types import ModuleType
 
 from vagent._core import ValidationError
 from vagent.worker.options import WorkerOptions
+
+from ._run_app_source import options_from_run_app
 
 MODULE_PREFIX = "vagent_agent_"
 
@@ -60,11 +66,14 @@ def options_from_module(module: ModuleType) -> WorkerOptions:
                     f"got {type(value).__name__}"
                 )
             return value
+    from_run_app = options_from_run_app(module)
+    if from_run_app is not None:
+        return from_run_app
     entrypoint = getattr(module, "entrypoint", None)
     if entrypoint is None:
         raise ValidationError(
             f"{module.__file__} defines neither `opts = WorkerOptions(...)` nor an "
-            "`entrypoint(ctx)` function"
+            "`entrypoint(ctx)` function, and calls no `cli.run_app(WorkerOptions(...))`"
         )
     kwargs = {}
     if getattr(module, "prewarm", None) is not None:
@@ -72,3 +81,8 @@ def options_from_module(module: ModuleType) -> WorkerOptions:
     if getattr(module, "request_fnc", None) is not None:
         kwargs["request_fnc"] = module.request_fnc
     return WorkerOptions(entrypoint_fnc=entrypoint, **kwargs)
+
+
+def load_agent_options(path: str | Path) -> WorkerOptions:
+    """Load the agent file at ``path`` and return its worker options (module docstring)."""
+    return options_from_module(load_module(path))

@@ -1,7 +1,9 @@
 """The ``console`` subcommand: ``vagent console <agent file> [--audio] [--input FILE]``.
 
-Registered with :func:`vagent.cli.register_subcommand` when :mod:`vagent.console` is
-imported; also reachable from a script's ``cli.run_app(opts)`` as ``python agent.py console``.
+The command itself (its name, help and arguments) is declared with the other built-in
+commands in :mod:`vagent._cli.commands`, so ``vagent --help`` lists it without importing
+the console; :func:`run_console_command` is what it runs. Also reachable from a script's
+``cli.run_app(opts)`` as ``python agent.py console``.
 """
 
 from __future__ import annotations
@@ -9,32 +11,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vagent._cli.commands import Subcommand, register_subcommand
+from vagent._cli.commands import CONSOLE_COMMAND, register_subcommand, watch_paths
 from vagent._core import ValidationError
 from vagent.worker.options import WorkerOptions
 
 from ._run import ConsoleConfig, run_console
 
 
-def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--audio",
-        action="store_true",
-        help="talk through the microphone and speaker (falls back to text without devices)",
-    )
-    parser.add_argument(
-        "--input",
-        metavar="FILE",
-        default=None,
-        help="read user turns from FILE ('-': standard input), one per line, each sent after "
-        "the previous reply; exit after the last reply",
-    )
-    # Logs go to stderr, next to the transcript: keep them to warnings unless asked.
-    parser.set_defaults(log_level="WARNING")
-
-
-def _run(args: argparse.Namespace, opts: WorkerOptions) -> int:
-    config = ConsoleConfig(audio=args.audio, input_path=args.input)
+def run_console_command(args: argparse.Namespace, opts: WorkerOptions) -> int:
+    """Run ``console`` for parsed arguments (``audio``, ``input``, optional ``reload``)."""
+    watch = tuple(watch_paths(args, opts)) if getattr(args, "reload", False) else ()
+    config = ConsoleConfig(audio=args.audio, input_path=args.input, watch=watch)
     try:
         return run_console(opts, config)
     except ValidationError as exc:
@@ -42,15 +29,9 @@ def _run(args: argparse.Namespace, opts: WorkerOptions) -> int:
         return 2
 
 
-CONSOLE_COMMAND = Subcommand(
-    name="console",
-    help="talk to the agent in this terminal (text, or --audio), with no LiveKit server",
-    run=_run,
-    add_arguments=_arguments,
-    devmode=True,
-)
-
-
 def register() -> None:
-    """Add ``console`` to the ``vagent`` subcommands (idempotent)."""
+    """Add ``console`` to the ``vagent`` subcommands (idempotent; it is built in)."""
     register_subcommand(CONSOLE_COMMAND)
+
+
+__all__ = ["CONSOLE_COMMAND", "register", "run_console_command"]

@@ -28,12 +28,14 @@ import signal
 import sys
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import AsyncExitStack, aclosing
+from pathlib import Path
 from typing import Any, TextIO
 
 import trio
 from attrs import frozen
 from livekit.protocol import agent, models
 
+from vagent._cli.reload import restart_process, wait_for_changes
 from vagent._core import ValidationError, collapse_excgroups, owner_task_group
 from vagent.session import AgentSession
 from vagent.session.transcript_sync import TranscriptSynchronizer
@@ -74,14 +76,25 @@ class ConsoleConfig:
     audio: bool = False
     input_path: str | None = None
     handle_signals: bool = True
+    watch: tuple[Path, ...] = ()
+    """Directories whose ``.py`` files restart the console when they change (``--reload``)."""
+
+
+RESTART_EXIT_CODE = 75
+"""What :func:`console_main` returns when a watched file changed: :func:`run_console` then
+replaces the process with a fresh run of the same command line."""
 
 
 def run_console(opts: WorkerOptions, config: ConsoleConfig, *, stdout: TextIO | None = None) -> int:
-    """Run the console in a fresh trio loop; returns the process exit code."""
+    """Run the console in a fresh trio loop; returns the process exit code (or restarts
+    the process when a watched file changed)."""
     try:
-        return trio.run(console_main, opts, config, stdout or sys.stdout)
+        code = trio.run(console_main, opts, config, stdout or sys.stdout)
     except KeyboardInterrupt:  # before the signal watcher runs (during prewarm)
         return 130
+    if code == RESTART_EXIT_CODE:
+        restart_process()
+    return code
 
 
 LineSource = Callable[[str | None], AsyncGenerator[str, None]]
@@ -160,10 +173,19 @@ async def _run_job(
         printer.notice(f"{mode} mode: type a message and press Enter; Ctrl-D or Ctrl-C to quit")
 
     exited = None
+    changed: set[str] = set()
+
+    async def restart_on_changes() -> None:
+        changed.update(await wait_for_changes(config.watch))
+        printer.notice("source changed: restarting")
+        await _close(console, runner, "source changed")
+
     with collapse_excgroups():
         async with trio.open_nursery() as nursery:
             if config.handle_signals:
                 nursery.start_soon(_watch_signals, console, runner, nursery.cancel_scope)
+            if config.watch:
+                nursery.start_soon(restart_on_changes)
             for run_device in devices.runners if devices is not None else ():
                 await nursery.start(run_device)
             nursery.start_soon(_drive_input, console, runner, config, entrypoint_done, line_source)
@@ -172,6 +194,8 @@ async def _run_job(
     printer.agent_end()
     if exited is None:  # a second interrupt cut the close short
         return 130
+    if changed:
+        return RESTART_EXIT_CODE
     if console.session is None and not exited.failed:
         printer.notice("the entrypoint ended without starting an AgentSession on ctx.room")
     if exited.failed:
