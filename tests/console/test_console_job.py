@@ -9,11 +9,12 @@ from typing import Any
 import trio
 from console_helpers import transcript
 
+from vagent._core import APIStatusError
 from vagent.console import AudioDevices, ConsoleConfig, console_main
 from vagent.llm import function_tool
 from vagent.session import Agent, AgentSession, RunContext
 from vagent.testing.fake_io import FakeAudioInput, FakeAudioOutput
-from vagent.testing.fake_llm import FakeLLM, FakeLLMResponse, FakeToolCall
+from vagent.testing.fake_llm import FakeLLM, FakeLLMFailure, FakeLLMResponse, FakeToolCall
 from vagent.testing.fake_stt import FakeSTT
 from vagent.testing.fake_tts import FakeTTS
 from vagent.testing.fake_vad import FakeUserSpeech, FakeVAD
@@ -265,3 +266,102 @@ async def test_the_console_room_stands_in_for_a_room(
     assert code == 1
     assert "LookupError" in out.getvalue()
     assert "someone-else" in out.getvalue()
+
+
+class Specialist(Agent):
+    def __init__(self) -> None:
+        super().__init__(instructions="the specialist")
+
+    async def on_enter(self) -> None:
+        self.session.say("Specialist here.")
+
+
+class Receptionist(Agent):
+    def __init__(self) -> None:
+        super().__init__(instructions="the receptionist")
+
+    @function_tool
+    async def transfer(self, ctx: RunContext[Any]) -> Agent:
+        """Hand the user to the specialist."""
+        return Specialist()
+
+
+async def _run_scripted(llm: FakeLLM, agent: Agent, *lines: str) -> tuple[int, list[str]]:
+    async def entrypoint(ctx: JobContext) -> None:
+        await ctx.connect()
+        session: AgentSession[None] = AgentSession(llm=llm)
+        await session.start(agent, room=ctx.room)
+
+    out = io.StringIO()
+    config = ConsoleConfig(input_path="-", handle_signals=False)
+    with trio.fail_after(60):
+        code = await console_main(
+            WorkerOptions(entrypoint_fnc=entrypoint), config, out, line_source=scripted(*lines)
+        )
+    return code, transcript(out.getvalue())
+
+
+async def test_scripted_turns_wait_for_a_handoff_and_reach_the_new_agent(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    llm = FakeLLM(
+        [
+            FakeLLMResponse(input="transfer me", tool_calls=[FakeToolCall(name="transfer")]),
+            FakeLLMResponse(input="what now?", content="Specialist answer.", duration=2.0),
+            FakeLLMResponse(input="thanks", content="Bye!"),
+        ]
+    )
+
+    code, lines = await _run_scripted(llm, Receptionist(), "transfer me", "what now?", "thanks")
+
+    assert code == 0, lines
+    assert lines[:4] == [
+        "you: transfer me",
+        "[tool] transfer()",
+        "[tool] transfer -> ",
+        "agent: Specialist here.",
+    ]
+    assert lines[lines.index("you: what now?") + 1] == "agent: Specialist answer."
+    assert lines[-2:] == ["you: thanks", "agent: Bye!"]
+    # the turn after the handoff went to the specialist, not the draining receptionist
+    instructions = [r.chat_ctx.items[0].text_content for r in llm.requests]
+    assert instructions[-2:] == ["the specialist", "the specialist"]
+
+
+async def test_a_turn_that_got_no_reply_makes_the_exit_code_1(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    llm = FakeLLM(
+        [
+            FakeLLMResponse(input="hello", content="Hi!"),
+            FakeLLMResponse(input="bye", content="Bye"),
+        ],
+        failures={
+            attempt: FakeLLMFailure(error=APIStatusError("overloaded", status_code=500))
+            for attempt in range(1, 5)  # the second turn: every attempt
+        },
+    )
+
+    code, lines = await _run_scripted(llm, Assistant(), "hello", "again", "bye")
+
+    assert code == 1
+    assert "agent: Hi!" in lines
+    assert sum(line.startswith("[error]") for line in lines) == 2  # the failure, the summary
+    assert lines[-1] == "[error] 1 of 3 turns got no reply"
+
+
+async def test_refused_credentials_end_the_console_at_once_with_exit_code_1(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    refused = APIStatusError("Incorrect API key provided", status_code=401)
+    llm = FakeLLM(failures=FakeLLMFailure(error=refused))
+
+    code, lines = await _run_scripted(llm, Assistant(), "hello", "are you there?")
+
+    assert code == 1
+    errors = [line for line in lines if line.startswith("[error]")]
+    assert errors == [
+        "[error] the provider refused the credentials (HTTP 401): Incorrect API key provided "
+        "(status_code=401, request_id=None); check the API key"
+    ]
+    assert "you: are you there?" not in lines

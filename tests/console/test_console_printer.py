@@ -95,3 +95,43 @@ def test_the_meter_line_is_erased_by_the_next_line() -> None:
     text = out.getvalue()
     assert text.count("mic [") == 2
     assert "\x1b[K\x1b[1m" in text  # erase, then the user line
+
+
+def test_each_line_of_a_reply_is_prefixed_and_blank_lines_dropped() -> None:
+    out = io.StringIO()
+    printer = TranscriptPrinter(out, color=False)
+
+    printer.agent_delta("First line.\nSec")
+    printer.agent_delta("ond line.\n\n- a list item\n")
+    printer.agent_end()
+    printer.user("next")
+
+    assert out.getvalue().splitlines() == [
+        "agent: First line.",
+        "agent: Second line.",
+        "agent: - a list item",
+        "you: next",
+    ]
+
+
+def test_log_lines_wait_for_the_end_of_the_reply_line() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    printer = TranscriptPrinter(out, color=False)
+
+    printer.between_lines(err, "WARNING before\n")
+    printer.agent_delta("Hello")
+    printer.between_lines(err, "WARNING during\n")
+    assert err.getvalue() == "WARNING before\n"  # not inside the streaming line
+    printer.agent_delta(" there.")
+    printer.agent_end()
+
+    assert out.getvalue() == "agent: Hello there.\n"
+    assert err.getvalue() == "WARNING before\nWARNING during\n"
+
+
+def test_a_typed_line_is_relabelled_in_place_on_a_terminal() -> None:
+    out = io.StringIO()
+    TranscriptPrinter(out, color=True).user_typed("hello")
+    assert out.getvalue().startswith("\x1b[1A\r\x1b[2K")  # the echoed line is replaced
+    assert "you:" in out.getvalue()
+    assert out.getvalue().endswith(" hello\n")

@@ -145,7 +145,7 @@ def test_example_assistant_answers_offline_with_the_local_llm(tmp_path: Path) ->
     assert elapsed < 60
 
 
-def test_on_a_terminal_it_colors_does_not_echo_and_ctrl_d_exits_0(tmp_path: Path) -> None:
+def test_on_a_terminal_it_colors_labels_the_echoed_line_and_ctrl_d_exits_0(tmp_path: Path) -> None:
     agent = write_agent(tmp_path)
     pid, fd = pty.fork()
     if pid == 0:  # the child: the console on a pseudo-terminal
@@ -178,5 +178,9 @@ def test_on_a_terminal_it_colors_does_not_echo_and_ctrl_d_exits_0(tmp_path: Path
     text = received.decode()
     assert os.waitstatus_to_exitcode(status) == 0
     assert "\x1b[" in text  # a terminal gets colors
-    assert "you:" not in text  # the terminal already echoed the typed line
-    assert text.count("hi there") == 1
+    # The terminal echoed the typed line; the console replaced it with the labelled one.
+    echoed, relabelled = text.split("hi there")[:2]
+    assert "you:" not in echoed
+    assert relabelled.startswith("\r\n\x1b[1A\r\x1b[2K")
+    assert "you:" in relabelled
+    assert text.count("hi there") == 2

@@ -15,6 +15,7 @@ from typing import Any
 
 import anyio
 
+from vagent._core import APIStatusError
 from vagent.session import (
     AgentSession,
     AgentStateChangedEvent,
@@ -73,6 +74,10 @@ class ConsoleIO:
         self._state_changed = anyio.Event()
         self._pending: list[SpeechHandle] = []
         self._closing_scopes: set[anyio.CancelScope] = set()
+        self._fatal = anyio.Event()
+        self.fatal_error: BaseException | None = None
+        """Why the console must end: a provider refused the credentials, or the session
+        closed because of an error."""
 
     @property
     def session(self) -> AgentSession[Any] | None:
@@ -96,6 +101,15 @@ class ConsoleIO:
     async def wait_session_closed(self) -> None:
         """Wait until the attached session emitted ``close``."""
         await self._closed.wait()
+
+    async def wait_fatal(self) -> None:
+        """Wait until an error that no further turn can cure (see :attr:`fatal_error`)."""
+        await self._fatal.wait()
+
+    def _set_fatal(self, error: BaseException) -> None:
+        if self.fatal_error is None:
+            self.fatal_error = error
+        self._fatal.set()
 
     async def wait_state_changed(self) -> None:
         """Wait for the next agent state change (or the session's close)."""
@@ -188,11 +202,23 @@ class ConsoleIO:
             self.printer.user(event.transcript, source="voice")
 
     def _on_error(self, event: ErrorEvent) -> None:
-        kind = "error" if event.recoverable else "fatal error"
-        self.printer.error(f"{kind}: {type(event.error).__name__}: {event.error}")
+        error = event.error
+        if event.recoverable:
+            # A failed attempt that will be retried: not the user's concern unless asked.
+            logger.debug("provider error, retrying", extra={"error": f"{error!r}"})
+            return
+        if isinstance(error, APIStatusError) and error.status_code in (401, 403):
+            self.printer.error(
+                f"the provider refused the credentials (HTTP {error.status_code}): "
+                f"{error}; check the API key"
+            )
+            self._set_fatal(error)
+            return
+        self.printer.error(f"{type(error).__name__}: {error}")
 
     def _on_close(self, event: CloseEvent) -> None:
         self.printer.agent_end()
         if event.error is not None:
-            self.printer.error(f"session closed: {event.error}")
+            self.printer.error(f"session closed by an error: {event.error}")
+            self._set_fatal(event.error)
         self._mark_closed()

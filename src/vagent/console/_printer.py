@@ -9,8 +9,12 @@ Lines look like this (dim/colored when the stream is a terminal, plain otherwise
     agent: It is sunny in Paris.
 
 The agent's reply is written as it streams in: ``agent:`` starts the line, deltas follow,
-the segment's end closes the line. Anything else reported while a reply line is open is
-held back and printed right after that line, so a reply is never split in two.
+the segment's end closes the line; a reply of several lines has ``agent:`` on each. Anything
+else reported while a reply line is open (tool calls, states, log records, which go to their
+own stream) is held back and printed right after that line, so a reply is never split in two.
+
+On a terminal the user's typed line is echoed by the terminal itself; once sent, it is
+rewritten in place with its ``you:`` label (:meth:`TranscriptPrinter.user_typed`).
 """
 
 from __future__ import annotations
@@ -65,7 +69,8 @@ class TranscriptPrinter:
         self._stream = stream
         self._color = wants_color(stream) if color is None else color
         self._agent_line_open = False
-        self._held: list[str] = []
+        self._line_start = True  # the next reply text starts a new "agent:" line
+        self._held: list[tuple[TextIO, str]] = []
         self._meter_shown = False
 
     def _paint(self, text: str, *codes: str) -> str:
@@ -80,9 +85,29 @@ class TranscriptPrinter:
 
     def _line(self, text: str) -> None:
         if self._agent_line_open:
-            self._held.append(text)
+            self._held.append((self._stream, text + "\n"))
         else:
             self._write(text + "\n")
+
+    @property
+    def color(self) -> bool:
+        return self._color
+
+    def between_lines(self, stream: TextIO, text: str) -> None:
+        """Write ``text`` (whole lines) to ``stream`` (say, stderr for log records) now, or
+        right after the agent's reply line when one is open."""
+        if self._agent_line_open:
+            self._held.append((stream, text))
+            return
+        if stream is self._stream:
+            self._write(text)
+            return
+        if self._meter_shown:
+            self._meter_shown = False
+            self._stream.write("\x1b[K")
+            self._stream.flush()
+        stream.write(text)
+        stream.flush()
 
     # -- conversation --------------------------------------------------------------------
 
@@ -91,25 +116,40 @@ class TranscriptPrinter:
         who = f"you ({source})" if source else "you"
         self._line(self._paint(f"{who}:", _BOLD, _GREEN) + " " + text)
 
+    def user_typed(self, text: str) -> None:
+        """A turn the user typed on this terminal, which echoed it: on a terminal, the echoed
+        line is replaced by the labelled one (elsewhere it is printed as :meth:`user`)."""
+        if self._color and not self._agent_line_open:
+            self._write("\x1b[1A\r\x1b[2K")  # up to the echoed line, erase it
+        self.user(text)
+
     def agent_delta(self, text: str) -> None:
-        """Part of the agent's reply; the first part of a segment starts its line."""
-        if not text:
-            return
-        if not self._agent_line_open:
-            self._agent_line_open = True
-            self._write(self._paint("agent:", _BOLD, _CYAN) + " " + text.lstrip())
-        else:
-            self._write(text)
+        """Part of the agent's reply; the first part of a segment starts its line, and each
+        line of it starts with ``agent:`` (blank lines are left out)."""
+        for index, piece in enumerate(text.split("\n")):
+            if index > 0 and self._agent_line_open and not self._line_start:
+                self._write("\n")
+                self._line_start = True
+            if not piece.strip() and self._line_start:
+                continue
+            if self._line_start:
+                self._agent_line_open = True
+                self._line_start = False
+                self._write(self._paint("agent:", _BOLD, _CYAN) + " " + piece.lstrip())
+            else:
+                self._write(piece)
 
     def agent_end(self) -> None:
         """The reply segment ended: close its line and print what was held back."""
         if not self._agent_line_open:
             return
         self._agent_line_open = False
-        self._write("\n")
+        if not self._line_start:
+            self._write("\n")
+        self._line_start = True
         held, self._held = self._held, []
-        for line in held:
-            self._write(line + "\n")
+        for stream, text in held:
+            self.between_lines(stream, text)
 
     # -- what happens around it ----------------------------------------------------------
 

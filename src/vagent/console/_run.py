@@ -7,16 +7,20 @@
   ``ctx.room`` is the console room (:mod:`._room`);
 - the input driver waits for the entrypoint's ``AgentSession`` to attach, then sends user
   turns: typed lines at once (``session.push_text_input``, which interrupts a speaking
-  agent), or scripted lines (``--input``) one by one, each after every speech caused by the
-  previous one is done; after the last scripted reply the console closes;
+  agent), or scripted (``--input``) and piped lines one by one, each once the agent listens
+  again: every speech the previous one caused is done, handoffs to another agent included
+  (``session.run``); after the last scripted reply the console closes;
 - a signal watcher turns the first Ctrl-C (SIGINT/SIGTERM) into a graceful close and the
   second into cancelling everything;
 - in audio mode, the microphone and speaker tasks.
 
 Closing: the session is closed with :data:`SESSION_CLOSE_TIMEOUT`, then the job is shut
 down (its callbacks and grace period are bounded by the job runner). The exit code is 0
-unless the entrypoint (or a task it attached) failed (1), or a second interrupt cut the
-close short (130; also for Ctrl-C during ``prewarm``, which blocks the loop).
+unless the entrypoint (or a task it attached) failed, the session closed because of an
+error, a provider refused the credentials, or a turn could not be delivered or answered
+(1, with one ``[error]`` line saying why), or a second interrupt cut the close short (130;
+also for Ctrl-C during ``prewarm``, which blocks the loop). Log records are printed between
+transcript lines (:mod:`._logs`).
 """
 
 from __future__ import annotations
@@ -32,11 +36,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import trio
-from attrs import frozen
+from attrs import define, frozen
 from livekit.protocol import agent, models
 
 from vagent._cli.reload import restart_process, wait_for_changes
-from vagent._core import ValidationError, collapse_excgroups, owner_task_group
+from vagent._core import APIError, ValidationError, collapse_excgroups, owner_task_group
 from vagent.session import AgentSession
 from vagent.session.transcript_sync import TranscriptSynchronizer
 from vagent.worker.job_context import JobContext, JobProcess
@@ -47,6 +51,7 @@ from vagent.worker.running_job import JobAcceptArguments, RunningJobInfo
 from ._audio import AudioDevices, AudioDevicesFactory, open_sound_devices
 from ._io import ConsoleIO, ConsoleTextOutput
 from ._lines import read_lines
+from ._logs import logs_between_lines
 from ._printer import TranscriptPrinter
 from ._room import CONSOLE_AGENT_IDENTITY, CONSOLE_ROOM_NAME, ConsoleRoomConnector
 
@@ -126,6 +131,7 @@ async def console_main(
 
     exit_code = 1
     async with AsyncExitStack() as stack:
+        stack.enter_context(logs_between_lines(printer))
         if devices is None:
             console = ConsoleIO(printer)
         else:
@@ -174,6 +180,7 @@ async def _run_job(
 
     exited = None
     changed: set[str] = set()
+    turns = TurnCount()
 
     async def restart_on_changes() -> None:
         changed.update(await wait_for_changes(config.watch))
@@ -188,7 +195,9 @@ async def _run_job(
                 nursery.start_soon(restart_on_changes)
             for run_device in devices.runners if devices is not None else ():
                 await nursery.start(run_device)
-            nursery.start_soon(_drive_input, console, runner, config, entrypoint_done, line_source)
+            nursery.start_soon(
+                _drive_input, console, runner, config, entrypoint_done, line_source, turns
+            )
             exited = await runner.run(_nothing)
             nursery.cancel_scope.cancel()
     printer.agent_end()
@@ -200,6 +209,11 @@ async def _run_job(
         printer.notice("the entrypoint ended without starting an AgentSession on ctx.room")
     if exited.failed:
         printer.error(f"the agent failed: {exited.error}")
+        return 1
+    if console.fatal_error is not None:
+        return 1
+    if turns.failed:
+        printer.error(f"{turns.failed} of {turns.sent} turns got no reply")
         return 1
     return 0
 
@@ -262,6 +276,7 @@ async def _drive_input(
     config: ConsoleConfig,
     entrypoint_done: trio.Event,
     line_source: LineSource,
+    turns: TurnCount,
 ) -> None:
     session = await console.wait_session()
     scripted = config.input_path is not None
@@ -272,40 +287,78 @@ async def _drive_input(
                 await console.wait_session_closed()
                 input_scope.cancel()
 
+            async def stop_input_on_a_fatal_error() -> None:
+                await console.wait_fatal()
+                input_scope.cancel()
+
             nursery.start_soon(stop_input_when_session_closes)
+            nursery.start_soon(stop_input_on_a_fatal_error)
             if scripted or not _stdin_is_tty():
                 # Input that is already there (a script, a pipe) waits for the entrypoint:
                 # the session runs and its greeting comes first.
                 with trio.move_on_after(ENTRYPOINT_SETTLE_TIMEOUT):
                     await entrypoint_done.wait()
-            await _send_lines(console, session, config, line_source)
+            await _send_lines(console, session, config, line_source, turns)
         reason = "session closed" if console.closed else "console input ended"
         await _close(console, runner, reason)  # also when the session closed by itself
         nursery.cancel_scope.cancel()
 
 
+@define
+class TurnCount:
+    """User turns sent, and those that could not be delivered or answered."""
+
+    sent: int = 0
+    failed: int = 0
+
+
 async def _send_lines(
-    console: ConsoleIO, session: AgentSession[Any], config: ConsoleConfig, line_source: LineSource
+    console: ConsoleIO,
+    session: AgentSession[Any],
+    config: ConsoleConfig,
+    line_source: LineSource,
+    turns: TurnCount,
 ) -> None:
-    """Send each line as a user turn (scripted: each once the agent is idle)."""
+    """Send each line as a user turn.
+
+    Scripted lines (``--input``) each wait until the agent listens again: every speech the
+    previous turn caused is done, handoffs included (``session.run``). Typed and piped lines
+    go at once (``push_text_input``, which interrupts a speaking agent).
+    """
     scripted = config.input_path is not None
+    on_terminal = not scripted and _stdin_is_tty()
     async with aclosing(line_source(config.input_path)) as lines:
         async for line in lines:
             text = line.strip()
             if not text:
                 continue
-            if scripted:
-                await console.wait_idle()
             if console.closed:
                 return
-            try:
-                session.push_text_input(text)
-            except RuntimeError:  # the session is closing
+            turns.sent += 1
+            if not scripted:
+                if on_terminal:
+                    console.printer.user_typed(text)
+                else:
+                    console.printer.user(text)
+                try:
+                    session.push_text_input(text)
+                except RuntimeError as exc:  # closing, or between two agents
+                    turns.failed += 1
+                    console.printer.error(f"turn not delivered: {exc}")
+                continue
+            await console.wait_idle()  # the greeting, or a reply started by the agent itself
+            if console.closed:
                 return
-            if scripted or not _stdin_is_tty():  # a terminal shows what was typed
-                console.printer.user(text)
-    if scripted or not _stdin_is_tty():
-        # Piped input: the end of the input means "no more turns", not "quit now".
+            console.printer.user(text)
+            try:
+                await session.run(user_input=text)
+            except RuntimeError as exc:
+                turns.failed += 1
+                console.printer.error(f"turn not delivered: {exc}")
+            except APIError:
+                turns.failed += 1  # the session reported it
+    if not on_terminal:
+        # Scripted or piped: the end of the input means "no more turns", not "quit now".
         await console.wait_idle()
 
 

@@ -38,6 +38,13 @@ from vagent.plugins.openai import LLM
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_MODEL_ALIAS = "smollm2-135m-instruct"
 _HEALTH_POLL = 0.05  # seconds between readiness probes
+SERVER_KEEPALIVE_TIMEOUT = 5.0
+"""Seconds llama.cpp's HTTP server keeps an idle connection open (``Keep-Alive: timeout=5``;
+not configurable through xllamacpp)."""
+CLIENT_KEEPALIVE_EXPIRY = 2.0
+"""Seconds the server's HTTP client keeps an idle connection: well under the server's
+timeout, so a request never goes out on a connection the server is closing (httpx's default,
+5 s, is exactly llama.cpp's and raced it)."""
 _SERVER_SCRIPT = Path(__file__).with_name("_llm_server_main.py")
 
 
@@ -105,6 +112,7 @@ class LocalLLMServer:
         self._show_logs = show_logs
         self._process: Process | None = None
         self._address = ""
+        self._client: httpx.AsyncClient | None = None
 
     @property
     def model_alias(self) -> str:
@@ -118,7 +126,15 @@ class LocalLLMServer:
         return f"{self._address}/v1"
 
     def llm(self, **options: Any) -> LLM:
-        """An :class:`openai.LLM` for this server; ``options`` go to its constructor."""
+        """An :class:`openai.LLM` for this server; ``options`` go to its constructor.
+
+        Its requests share the server's connection pool, whose idle connections expire
+        before llama.cpp closes them (:data:`CLIENT_KEEPALIVE_EXPIRY`); the pool is closed
+        with the server.
+        """
+        if self._client is None:
+            raise LocalModelError("LocalLLMServer is not running")
+        options.setdefault("client", self._client)
         return LLM(model=self._model_alias, base_url=self.base_url, api_key="local", **options)
 
     async def __aenter__(self) -> Self:
@@ -143,6 +159,13 @@ class LocalLLMServer:
             with anyio.fail_after(self._startup_timeout):
                 self._address = await self._read_address(self._process)
                 await self._wait_healthy()
+            self._client = httpx.AsyncClient(
+                limits=httpx.Limits(
+                    max_connections=8,
+                    max_keepalive_connections=8,
+                    keepalive_expiry=CLIENT_KEEPALIVE_EXPIRY,
+                ),
+            )
         except TimeoutError:
             await self._stop()  # noqa: ASYNC120 (shielded, with deadlines)
             raise LocalModelError(
@@ -196,7 +219,11 @@ class LocalLLMServer:
 
     async def _stop(self) -> None:
         process, self._process = self._process, None
+        client, self._client = self._client, None
         self._address = ""
+        if client is not None:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(self._stop_timeout):
+                await client.aclose()
         if process is None:
             await anyio.lowlevel.checkpoint()
             return

@@ -10,14 +10,20 @@ Errors are mapped at this boundary to the vagent error family:
   header and the body (4xx is not retryable, except 408, 409 and 429);
 - :class:`httpx.TimeoutException` -> :class:`APITimeoutError` (retryable);
 - any other transport failure -> :class:`APIConnectionError` (retryable).
+
+A request that fails on a kept-alive connection the server had already closed (the server
+"disconnected without sending a response": it timed out the idle connection just as the
+request went out) is sent again at once on a fresh connection, logged at debug level only:
+it never reached the server, so it does not count as a failed attempt (:meth:`HTTPClient.stream`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import anyio
@@ -38,6 +44,10 @@ _OPENAI_HOST = "api.openai.com"
 _RETRYABLE_4XX = frozenset({408, 409, 429})
 _CLOSE_TIMEOUT = 5.0  # seconds to close the connection pool before giving up
 _DRAIN_TIMEOUT = 1.0  # seconds spent discarding the rest of a body after a failure
+STALE_CONNECTION_RETRIES = 1
+"""Times a request is sent again when its pooled connection turned out to be closed."""
+
+logger = logging.getLogger("vagent.plugins.openai")
 
 
 def resolve_base_url(base_url: NotGivenOr[str]) -> str:
@@ -98,6 +108,39 @@ class HTTPClient:
                 follow_redirects=True,
             )
         return self._client
+
+    @asynccontextmanager
+    async def stream(self, method: str, path: str, **options: Any) -> AsyncIterator[httpx.Response]:
+        """Send a request to ``path`` and yield its response, body not read yet; closed on exit.
+
+        ``options`` go to :meth:`httpx.AsyncClient.build_request` (``json``, ``data``,
+        ``files``, ``timeout``...; the authorization header is added). When the request
+        fails before any byte of a response because the connection was closed under it
+        (:class:`httpx.RemoteProtocolError`, as a pooled connection the server timed out),
+        it is sent again on another connection, :data:`STALE_CONNECTION_RETRIES` times at
+        most (the dead connection has left the pool). Transport errors are httpx's (wrap
+        the call in :func:`map_transport_errors`).
+        """
+        client = self.get()
+        headers = {**self.headers, **options.pop("headers", {})}
+        for retry in range(STALE_CONNECTION_RETRIES + 1):
+            request = client.build_request(method, self.url(path), headers=headers, **options)
+            try:
+                response = await client.send(request, stream=True)
+            except httpx.RemoteProtocolError as exc:
+                if retry == STALE_CONNECTION_RETRIES:
+                    raise
+                logger.debug(
+                    "connection closed before a response; sending again on a fresh connection",
+                    extra={"owner": self._owner, "error": str(exc)},
+                )
+                continue
+            break
+        try:
+            yield response
+        finally:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(_CLOSE_TIMEOUT):
+                await response.aclose()
 
     async def aclose(self) -> None:
         """Close the pool if this instance created it (idempotent, bounded by 5 s)."""

@@ -206,11 +206,10 @@ class ChatStream(LLMStream):
         http = self._openai._http
         what = f"{self._openai.label} chat"
         with map_transport_errors(what):
-            async with http.get().stream(
+            async with http.stream(
                 "POST",
-                http.url("chat/completions"),
+                "chat/completions",
                 json=self._body,
-                headers=http.headers,
                 timeout=timeout_for(self.conn_options.timeout),
             ) as response:
                 await raise_for_status(response, what=what)

@@ -90,14 +90,15 @@ class STT(BaseSTT):
             data["prompt"] = self._prompt
         what = f"{self.label} recognize"
         with map_transport_errors(what):
-            response = await self._http.get().post(
-                self._http.url("audio/transcriptions"),
+            async with self._http.stream(
+                "POST",
+                "audio/transcriptions",
                 data=data,
                 files={"file": ("audio.wav", encode_wav(buffer), "audio/wav")},
-                headers=self._http.headers,
                 timeout=timeout_for(conn_options.timeout),
-            )
-            await raise_for_status(response, what=what)
+            ) as response:
+                await raise_for_status(response, what=what)
+                await response.aread()
         try:
             text = response.json()["text"]
         except (ValueError, KeyError, TypeError) as exc:

@@ -120,11 +120,10 @@ class _SpeechStream(ChunkedStream):
         what = f"{tts.label} synthesize"
         decoder = None if tts._format == "pcm" else EncodedAudioDecoder(tts._format)
         with map_transport_errors(what):
-            async with http.get().stream(
+            async with http.stream(
                 "POST",
-                http.url("audio/speech"),
+                "audio/speech",
                 json=tts.request_body(self.input_text),
-                headers=http.headers,
                 timeout=timeout_for(self._conn_options.timeout),
             ) as response:
                 await raise_for_status(response, what=what)
