@@ -13,7 +13,8 @@ server (``--dev`` reloads on changes)::
 With ``OPENAI_API_KEY`` set it uses OpenAI for the LLM, speech-to-text and text-to-speech.
 Without it everything runs offline: a small local LLM (SmolLM2-135M served by llama.cpp on
 loopback), pocketsphinx, piper and silero VAD (the ``local`` extra). The local model is tiny:
-it chats, loosely, and rarely manages to call the tools.
+it chats loosely; the local plugin chooses its tools by the words of their descriptions (so
+the docstrings below list what each tool is about) and by a grammar-constrained choice.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import logging
 import os
 import zlib
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
 
 from vagent.llm import ToolError, function_tool
 from vagent.session import Agent, AgentSession
@@ -32,9 +33,9 @@ from vagent.worker import JobContext, JobProcess
 logger = logging.getLogger("assistant")
 
 INSTRUCTIONS = (
-    "You are a friendly voice assistant. Answer in one or two short sentences, in plain "
-    "words without markdown. Use get_weather for questions about the weather and get_time "
-    "for questions about the time somewhere."
+    "You are a friendly voice assistant. Answer in one short sentence, in plain words "
+    "without markdown. Use get_weather for questions about the weather and get_time for "
+    "questions about the time somewhere."
 )
 
 _CONDITIONS = ("sunny", "partly cloudy", "overcast", "light rain", "windy", "foggy")
@@ -50,7 +51,8 @@ class Assistant(Agent):
 
     @function_tool
     async def get_weather(self, location: str) -> str:
-        """Get the current weather for a location.
+        """Get the weather in a place: temperature, hot or cold, sun, rain, snow, wind,
+        umbrella, forecast.
 
         Args:
             location: The city or place, for example "Paris" or "Tokyo, Japan".
@@ -62,20 +64,30 @@ class Assistant(Agent):
         return f"{condition}, {celsius} degrees Celsius in {location}"
 
     @function_tool
-    async def get_time(self, timezone: str) -> str:
-        """Get the current local time in a timezone.
+    async def get_time(self, location: str) -> str:
+        """Get the current local time in a place: what time it is, the hour, morning,
+        evening or night.
 
         Args:
-            timezone: An IANA timezone name, for example "Europe/Paris" or "Asia/Tokyo".
+            location: A city or an IANA timezone, for example "Tokyo" or "Europe/Paris".
         """
-        try:
-            zone = ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ToolError(
-                f"unknown timezone {timezone!r}; use an IANA name such as Europe/Paris"
-            ) from None
-        now = datetime.datetime.now(zone)
-        return now.strftime(f"%H:%M on %A %d %B %Y ({timezone})")
+        zone = find_timezone(location)
+        if zone is None:
+            raise ToolError(f"unknown place {location!r}; name a large city or an IANA timezone")
+        now = datetime.datetime.now(ZoneInfo(zone))
+        return now.strftime(f"%H:%M on %A %d %B in {location}")
+
+
+def find_timezone(location: str) -> str | None:
+    """The IANA timezone named by ``location``: a zone name, or a city that names one
+    ("Tokyo" -> "Asia/Tokyo", "new york" -> "America/New_York")."""
+    wanted = location.split(",")[0].strip().replace(" ", "_").lower()
+    if not wanted:
+        return None
+    for zone in sorted(available_timezones()):
+        if zone.lower() == wanted or zone.rsplit("/", 1)[-1].lower() == wanted:
+            return zone
+    return None
 
 
 def prewarm(proc: JobProcess) -> None:
@@ -104,9 +116,9 @@ async def _make_llm(ctx: JobContext) -> Any:
         from vagent.plugins.local import LocalLLMServer
 
         # The llama.cpp server process belongs to the job: it stops when the job ends.
+        # Its LLM chooses tools for the tiny model and caps replies at 60 tokens.
         server = await ctx.task_group.start(LocalLLMServer().run)
-        # A model this small sometimes loops: keep its replies short (and voice-sized).
-        llm = server.llm(max_completion_tokens=80)
+        llm = server.llm()
     ctx.add_shutdown_callback(llm.aclose)
     return llm
 

@@ -129,7 +129,9 @@ def test_typed_line_interrupts_the_agent_and_ctrl_c_exits_0(tmp_path: Path) -> N
 def test_example_assistant_answers_offline_with_the_local_llm(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parents[2] / "examples" / "assistant.py"
     script = tmp_path / "script.txt"
-    script.write_text("What is the capital of France?\n", encoding="utf-8")
+    script.write_text(
+        "What is the capital of France?\nWhat is the weather in Paris?\n", encoding="utf-8"
+    )
 
     started = time.monotonic()
     result = run_console(str(example), "--input", str(script), timeout=90)
@@ -142,6 +144,10 @@ def test_example_assistant_answers_offline_with_the_local_llm(tmp_path: Path) ->
     replies = [line for line in after if line.startswith("agent:")]
     assert replies
     assert replies[0].removeprefix("agent:").strip()
+    # the offline agent uses its tool for the weather question
+    weather = lines.index("you: What is the weather in Paris?")
+    assert lines[weather + 1].startswith("[tool] get_weather(location=")
+    assert "error" not in result.stdout.lower()
     assert elapsed < 60
 
 

@@ -98,6 +98,14 @@ class ConsoleIO:
         assert self._session is not None
         return self._session
 
+    async def wait_started(self) -> AgentSession[Any]:
+        """Wait until a session attached and finished starting (its agent runs and can take
+        turns; the console attaches while ``start()`` is still running), or closed."""
+        session = await self.wait_session()
+        while session.agent_state == "initializing" and not self._closed.is_set():
+            await self.wait_state_changed()
+        return session
+
     async def wait_session_closed(self) -> None:
         """Wait until the attached session emitted ``close``."""
         await self._closed.wait()

