@@ -365,3 +365,31 @@ async def test_refused_credentials_end_the_console_at_once_with_exit_code_1(
         "(status_code=401, request_id=None); check the API key"
     ]
     assert "you: are you there?" not in lines
+
+
+class ContextAgent(Agent):
+    def __init__(self) -> None:
+        super().__init__(instructions="test")
+
+    @function_tool
+    async def which_room(self) -> str:
+        """The room of the job."""
+        from vagent.worker import get_job_context
+
+        return get_job_context().room.name
+
+
+async def test_get_job_context_works_inside_tools_in_text_mode(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    llm = FakeLLM(
+        [
+            FakeLLMResponse(input="room?", tool_calls=[FakeToolCall(name="which_room")]),
+            FakeLLMResponse(input="room?", content="Done."),
+        ]
+    )
+
+    code, lines = await _run_scripted(llm, ContextAgent(), "room?")
+
+    assert code == 0, lines
+    assert "[tool] which_room -> console" in lines

@@ -43,7 +43,7 @@ from vagent._cli.reload import restart_process, wait_for_changes
 from vagent._core import APIError, ValidationError, collapse_excgroups, owner_task_group
 from vagent.session import AgentSession
 from vagent.session.transcript_sync import TranscriptSynchronizer
-from vagent.worker.job_context import JobContext, JobProcess
+from vagent.worker.job_context import JobContext, JobProcess, _JobContextVar
 from vagent.worker.job_runner import JobRunner
 from vagent.worker.options import JobExecutorType, WorkerOptions
 from vagent.worker.running_job import JobAcceptArguments, RunningJobInfo
@@ -278,6 +278,9 @@ async def _drive_input(
     line_source: LineSource,
     turns: TurnCount,
 ) -> None:
+    # The user's turns run tools: they belong to the job, so get_job_context() works in them
+    # (tasks inherit the context of the task that starts them: this one).
+    _JobContextVar.set(runner.ctx)
     session = await console.wait_started()
     scripted = config.input_path is not None
     async with trio.open_nursery() as nursery:
