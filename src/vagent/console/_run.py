@@ -41,6 +41,7 @@ from livekit.protocol import agent, models
 
 from vagent._cli.reload import restart_process, wait_for_changes
 from vagent._core import APIError, ValidationError, collapse_excgroups, owner_task_group
+from vagent._core.asyncio_hint import asyncio_misuse_hint
 from vagent.session import AgentSession
 from vagent.session.transcript_sync import TranscriptSynchronizer
 from vagent.worker.job_context import JobContext, JobProcess, _JobContextVar
@@ -210,12 +211,19 @@ async def _run_job(
     if exited.failed:
         printer.error(f"the agent failed: {exited.error}")
         return 1
+    if hint := _asyncio_hint(console):
+        printer.error(hint)
     if console.fatal_error is not None:
         return 1
     if turns.failed:
         printer.error(f"{turns.failed} of {turns.sent} turns got no reply")
         return 1
     return 0
+
+
+def _asyncio_hint(console: ConsoleIO) -> str | None:
+    error = console.fatal_error
+    return asyncio_misuse_hint(error) if error is not None else None
 
 
 def _check_input_path(path: str | None) -> None:

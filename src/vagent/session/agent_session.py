@@ -37,6 +37,7 @@ from vagent.llm import ChatContext, ChatMessage, ToolChoice
 from vagent.pipeline.text_transforms import TextTransform
 
 from ._output_pairing import OutputPairing
+from ._provider_strings import resolve_provider
 from ._session_agents import SessionAgents
 from ._session_events import SessionEvents
 from ._session_lifetime import CLOSE_TIMEOUT, SessionLifetime
@@ -111,10 +112,11 @@ class AgentSession(SessionLifetime, SessionAgents, SessionEvents, Generic[Userda
             ),
         )
         self._turn_detection = turn_detection if is_given(turn_detection) else None
-        self._stt = stt or None
-        self._vad = vad or None
-        self._llm = llm or None
-        self._tts = tts or None
+        # livekit-style "provider/model" strings: a vagent plugin, or refused here with a hint.
+        self._stt = resolve_provider("stt", stt) or None
+        self._vad = resolve_provider("vad", vad) or None
+        self._llm = resolve_provider("llm", llm) or None
+        self._tts = resolve_provider("tts", tts) or None
         self._userdata: Userdata_T | None = userdata if is_given(userdata) else None
         self._room_io_builder = room_io_builder
         self._input = AgentInput(audio_changed=self._on_input_audio_changed)

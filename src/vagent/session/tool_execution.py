@@ -32,6 +32,7 @@ import anyio.lowlevel
 from attrs import define, evolve, field
 
 from vagent._core import ValidationError
+from vagent._core.asyncio_hint import asyncio_misuse_hint
 from vagent.llm import (
     FunctionCall,
     FunctionCallOutput,
@@ -203,8 +204,12 @@ async def _execute(
         record.reply_required = True
     except StopResponse:
         record.output = _output(call, "", is_error=False)
-    except Exception:
-        logger.exception("tool failed", extra={"tool": call.name})
+    except Exception as exc:
+        hint = asyncio_misuse_hint(exc)
+        if hint is not None:
+            logger.error("tool failed: %s", hint, exc_info=exc, extra={"tool": call.name})
+        else:
+            logger.exception("tool failed", extra={"tool": call.name})
         record.output = _output(call, INTERNAL_ERROR_OUTPUT, is_error=True)
         record.reply_required = True
     else:
