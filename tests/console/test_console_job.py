@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
-from collections.abc import AsyncGenerator
+import time
+from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
+import numpy as np
+import pytest
 import trio
 from console_helpers import transcript
+from livekit import rtc
 
 from vagent._core import APIStatusError
 from vagent.console import AudioDevices, ConsoleConfig, console_main
 from vagent.llm import function_tool
+from vagent.mixer import BackgroundAudio
 from vagent.session import Agent, AgentSession, RunContext
 from vagent.testing.fake_io import FakeAudioInput, FakeAudioOutput
 from vagent.testing.fake_llm import FakeLLM, FakeLLMFailure, FakeLLMResponse, FakeToolCall
@@ -393,3 +399,88 @@ async def test_get_job_context_works_inside_tools_in_text_mode(
 
     assert code == 0, lines
     assert "[tool] which_room -> console" in lines
+
+
+async def _tone() -> AsyncGenerator[rtc.AudioFrame, None]:
+    """An endless quiet tone, 10 ms frames at 48 kHz."""
+    samples = np.full(480, 300, dtype=np.int16)
+    while True:
+        await trio.lowlevel.checkpoint()
+        yield rtc.AudioFrame(samples.tobytes(), 48000, 1, 480)
+
+
+def _background_entrypoint(llm: FakeLLM) -> Any:
+    async def entrypoint(ctx: JobContext) -> None:
+        await ctx.connect()
+        session: AgentSession[None] = AgentSession(llm=llm)
+        await session.start(Assistant(), room=ctx.room)
+        background = BackgroundAudio(ambient_sound=_tone(), thinking_sound=None)
+        await background.start(room=ctx.room, agent_session=session, task_group=ctx.task_group)
+
+    return entrypoint
+
+
+async def test_background_audio_runs_in_text_mode_and_is_reported(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    llm = FakeLLM([FakeLLMResponse(input="hello", content="Hi!", duration=2.0)])
+    out = io.StringIO()
+    config = ConsoleConfig(input_path="-", handle_signals=False)
+    with trio.fail_after(60):
+        code = await console_main(
+            WorkerOptions(entrypoint_fnc=_background_entrypoint(llm)),
+            config,
+            out,
+            line_source=scripted("hello"),
+        )
+    assert code == 0, out.getvalue()
+    assert "[console] background audio is playing (heard in --audio mode)" in out.getvalue()
+    assert transcript(out.getvalue()) == ["you: hello", "agent: Hi!"]
+
+
+class RecordingStream:
+    """A device stream: a write blocks (in its thread) as long as the audio lasts."""
+
+    def __init__(self) -> None:
+        self.written = 0
+        self.opened: tuple[int, int] | None = None
+
+    def write(self, data: bytes) -> None:
+        time.sleep(len(data) / (48000 * 2))
+        self.written += len(data)
+
+
+@pytest.mark.timeout(30)
+async def test_background_audio_plays_on_the_speaker_in_audio_mode() -> None:
+    """Real time: the device stream is written from a worker thread, as sounddevice's."""
+    stream = RecordingStream()
+
+    @contextlib.contextmanager
+    def open_stream(sample_rate: int, num_channels: int) -> Iterator[RecordingStream]:
+        stream.opened = (sample_rate, num_channels)
+        yield stream
+
+    llm = FakeLLM()
+    microphone, speaker = FakeAudioInput(), FakeAudioOutput()
+    devices = AudioDevices(
+        microphone=microphone, speaker=speaker, runners=(speaker.run,), background=open_stream
+    )
+
+    async def quiet_user(path: str | None) -> AsyncGenerator[str, None]:
+        await trio.sleep(1.5)
+        return
+        yield  # an async generator
+
+    out = io.StringIO()
+    with trio.fail_after(20):
+        code = await console_main(
+            WorkerOptions(entrypoint_fnc=_background_entrypoint(llm)),
+            ConsoleConfig(audio=True, handle_signals=False),
+            out,
+            line_source=quiet_user,
+            audio_devices=lambda printer: devices,
+        )
+    assert code == 0, out.getvalue()
+    assert stream.opened == (48000, 1)
+    assert stream.written > 48000  # half a second of 16-bit mono reached the device
+    assert "background audio is playing" not in out.getvalue()

@@ -38,6 +38,7 @@ from livekit import rtc
 from vagent._core import open_channel, send_or_drop, wallclock
 from vagent.session.io import AudioInput, AudioOutput, AudioOutputCapabilities
 
+from ._background import OpenBackgroundStream, open_sounddevice_stream
 from ._printer import TranscriptPrinter
 
 SAMPLE_RATE = 24000
@@ -76,6 +77,8 @@ class AudioDevices:
     microphone: AudioInput
     speaker: AudioOutput
     runners: tuple[Callable[..., Awaitable[Any]], ...]
+    background: OpenBackgroundStream | None = None
+    """Opens a second stream on the speaker for ``BackgroundAudio`` (see :mod:`._background`)."""
 
 
 AudioDevicesFactory = Callable[[TranscriptPrinter], "AudioDevices | str"]
@@ -101,7 +104,10 @@ def open_sound_devices(printer: TranscriptPrinter) -> AudioDevices | str:
     microphone = MicrophoneInput(printer, sample_rate=_default_rate("input"))
     speaker = SpeakerOutput(sample_rate=_default_rate("output"))
     return AudioDevices(
-        microphone=microphone, speaker=speaker, runners=(microphone.run, speaker.run)
+        microphone=microphone,
+        speaker=speaker,
+        runners=(microphone.run, speaker.run),
+        background=open_sounddevice_stream,
     )
 
 

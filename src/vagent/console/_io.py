@@ -28,6 +28,7 @@ from vagent.session import (
 )
 from vagent.session.io import AudioInput, AudioOutput, TextOutput
 
+from ._background import OpenBackgroundStream
 from ._printer import TranscriptPrinter
 
 logger = logging.getLogger("vagent.console")
@@ -63,8 +64,11 @@ class ConsoleIO:
         audio_input: AudioInput | None = None,
         audio_output: AudioOutput | None = None,
         text_output: TextOutput | None = None,
+        background_stream: OpenBackgroundStream | None = None,
     ) -> None:
         self.printer = printer
+        self.background_stream = background_stream
+        """Opens the speaker stream ``BackgroundAudio`` plays on (audio mode), else ``None``."""
         self._audio_input = audio_input
         self._audio_output = audio_output
         self._text_output = text_output or ConsoleTextOutput(printer)

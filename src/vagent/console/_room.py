@@ -10,6 +10,7 @@ convention as ``AgentSession(room_io_builder=...)``) that makes a :class:`Consol
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import anyio
@@ -17,6 +18,7 @@ import anyio
 from vagent.rtc import RemoteParticipant
 from vagent.worker.job_context import AutoSubscribe, JobContext
 
+from ._background import open_background_track
 from ._io import ConsoleIO
 
 CONSOLE_ROOM_NAME = "console"
@@ -55,11 +57,28 @@ class ConsoleRoomIO:
 
 
 class ConsoleLocalParticipant:
-    """``ctx.room.local_participant`` in console mode: the agent, with no tracks."""
+    """``ctx.room.local_participant`` in console mode: the agent. Its one kind of track is
+    ``BackgroundAudio``'s (:meth:`open_audio_track`)."""
 
     identity = CONSOLE_AGENT_IDENTITY
     name = "agent"
     attributes: dict[str, str] = {}
+
+    def __init__(self, console: ConsoleIO) -> None:
+        self._console = console
+
+    def open_audio_track(
+        self, name: str, *, sample_rate: int, num_channels: int, **options: Any
+    ) -> AbstractAsyncContextManager[Any]:
+        """A track for ``BackgroundAudio.start(room=ctx.room)``: a second stream on the
+        speaker in audio mode, a one-line report in text mode (:mod:`._background`)."""
+        del name, options  # queue size and publish options mean nothing to a terminal
+        return open_background_track(
+            self._console.printer,
+            self._console.background_stream,
+            sample_rate=sample_rate,
+            num_channels=num_channels,
+        )
 
 
 class ConsoleRoom:
@@ -69,7 +88,7 @@ class ConsoleRoom:
         self._console = console
         self._connected = False
         self.name = CONSOLE_ROOM_NAME
-        self.local_participant = ConsoleLocalParticipant()
+        self.local_participant = ConsoleLocalParticipant(console)
         self.user = RemoteParticipant(identity=CONSOLE_USER_IDENTITY, name="you")
 
     @property

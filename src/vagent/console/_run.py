@@ -148,6 +148,7 @@ async def console_main(
                 audio_input=devices.microphone,
                 audio_output=sync.audio_output,
                 text_output=sync.text_output,
+                background_stream=devices.background,
             )
         exit_code = await _run_job(opts, config, console, devices, line_source)
     return exit_code
