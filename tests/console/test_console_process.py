@@ -133,9 +133,9 @@ def test_example_assistant_answers_offline_with_the_local_llm(tmp_path: Path) ->
         "What is the capital of France?\nWhat is the weather in Paris?\n", encoding="utf-8"
     )
 
-    started = time.monotonic()
-    result = run_console(str(example), "--input", str(script), timeout=90)
-    elapsed = time.monotonic() - started
+    # A bound, not a speed target (that is benchmarks/bench_local_tools.py): loading the
+    # models and two turns with a tool take ~20 s alone, minutes on a loaded 2-core machine.
+    result = run_console(str(example), "--input", str(script), timeout=240)
 
     assert result.returncode == 0, result.stderr[-3000:]
     lines = transcript(result.stdout)
@@ -148,7 +148,6 @@ def test_example_assistant_answers_offline_with_the_local_llm(tmp_path: Path) ->
     weather = lines.index("you: What is the weather in Paris?")
     assert lines[weather + 1].startswith("[tool] get_weather(location=")
     assert "error" not in result.stdout.lower()
-    assert elapsed < 60
 
 
 def test_on_a_terminal_it_colors_labels_the_echoed_line_and_ctrl_d_exits_0(tmp_path: Path) -> None:

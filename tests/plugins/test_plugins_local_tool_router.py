@@ -54,7 +54,7 @@ def test_the_model_may_only_answer_a_tool_name_or_none() -> None:
     )
 
 
-def test_tool_results_become_facts_and_the_question_stays_last() -> None:
+def test_tool_results_become_a_fact_under_the_question() -> None:
     from vagent.llm import ChatContext, FunctionCall, FunctionCallOutput
 
     ctx = ChatContext.empty()
@@ -68,9 +68,9 @@ def test_tool_results_become_facts_and_the_question_stays_last() -> None:
 
     messages = _reply_messages(ctx)
 
-    assert messages[0] == {
-        "role": "system",
-        "content": "Be brief.\nUse these facts in your answer:\nget_weather says: sunny",
+    assert messages[0] == {"role": "system", "content": "Be brief."}
+    assert messages[-1] == {
+        "role": "user",
+        "content": "Weather in Paris?\n(Fact: sunny.)",
     }
-    assert messages[-1] == {"role": "user", "content": "Weather in Paris?"}
     assert len(messages) == 1 + 6  # the instructions and the last 6 messages

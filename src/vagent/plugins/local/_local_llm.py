@@ -8,7 +8,7 @@ adapts each request to what SmolLM2-135M can do:
   arguments generated under its parameters' JSON schema; the stream yields that one call.
   Otherwise, and after a tool ran, the reply is generated without tools.
 - **A short context**: the instructions, the last :data:`HISTORY_ITEMS` messages, and the
-  turn's tool results as facts in the system prompt ("get_weather says: ..."): the model's
+  turn's tool results as a fact under the question ("(Fact: sunny, 21 degrees)"): the model's
   template has no tool roles, and a long history makes it copy its earlier answers.
 - **Bounded replies**: ``max_completion_tokens`` defaults to :data:`DEFAULT_MAX_TOKENS`.
 """
@@ -16,6 +16,7 @@ adapts each request to what SmolLM2-135M can do:
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import anyio
@@ -49,15 +50,20 @@ from ._tool_router import (
     arguments_prompt,
     choice_grammar,
     choice_prompt,
+    content_words,
     match_by_words,
 )
+
+logger = logging.getLogger("vagent.plugins.local")
 
 HISTORY_ITEMS = 6
 """Chat items (besides the instructions) the model sees."""
 DEFAULT_MAX_TOKENS = 60
 """Reply length cap: a few spoken sentences, and a bound on a looping model (~3 s here)."""
 _CHOICE_TOKENS = 8
-_ARGUMENT_TOKENS = 48
+_ARGUMENT_TOKENS = 96
+MAX_ARGUMENT_CHARS = 48
+"""Longest string argument the grammar lets the model write (it may loop inside one)."""
 
 
 def _text(item: Any) -> str:
@@ -67,8 +73,8 @@ def _text(item: Any) -> str:
 def _reply_messages(chat_ctx: ChatContext) -> list[dict[str, str]]:
     """The context as the small model reads it (see the module docstring).
 
-    Tool results of the current turn become facts in the system prompt, so the user's
-    question stays the last message: the model answers it, with the facts at hand.
+    Tool results of the current turn become a fact written under the user's question (the
+    last message), which the model then answers with the fact at hand.
     """
     items = list(chat_ctx.items)
     system = [i for i in items if i.type == "message" and i.role in ("system", "developer")]
@@ -76,19 +82,23 @@ def _reply_messages(chat_ctx: ChatContext) -> list[dict[str, str]]:
     last_user = max(
         (n for n, i in enumerate(rest) if i.type == "message" and i.role == "user"), default=-1
     )
-    calls = {i.call_id: i for i in rest if i.type == "function_call"}
-    facts = []
-    for item in rest[last_user + 1 :]:
-        if item.type == "function_call_output":
-            call = calls.get(item.call_id)
-            name = call.name if call is not None else item.name
-            facts.append(f"{name} {'failed' if item.is_error else 'says'}: {item.output}")
+    # The bare results: a tool's name in the prompt makes the tiny model talk about the tool.
+    facts = [
+        f"unknown ({item.output})" if item.is_error else item.output
+        for item in rest[last_user + 1 :]
+        if item.type == "function_call_output"
+    ]
     prompt = "\n".join(t for t in (_text(i) for i in system) if t)
-    if facts:
-        prompt += "\nUse these facts in your answer:\n" + "\n".join(facts)
     messages: list[dict[str, str]] = [{"role": "system", "content": prompt}] if prompt else []
     history = [i for i in rest[: last_user + 1] if i.type == "message" and _text(i)]
     messages += [{"role": i.role, "content": _text(i)} for i in history[-HISTORY_ITEMS:]]
+    if facts and messages and messages[-1]["role"] == "user":
+        # Right under the question: a tiny model reads the last lines most closely.
+        question = messages[-1]["content"]
+        messages[-1] = {
+            "role": "user",
+            "content": f"{question}\n(Fact: {'; '.join(facts)}.)",
+        }
     return messages
 
 
@@ -101,6 +111,19 @@ def _last_user_message(chat_ctx: ChatContext) -> str | None:
             return _text(item) or None
         return None
     return None
+
+
+def _bounded_strings(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with a ``maxLength`` on every string property that has none."""
+    bounded = dict(schema)
+    properties = {}
+    for name, prop in schema.get("properties", {}).items():
+        if isinstance(prop, dict) and prop.get("type") == "string" and "maxLength" not in prop:
+            prop = {**prop, "maxLength": MAX_ARGUMENT_CHARS}
+        properties[name] = prop
+    if properties:
+        bounded["properties"] = properties
+    return bounded
 
 
 class LocalLLM(LLM):
@@ -167,10 +190,10 @@ class LocalChatStream(ChatStream):
 
     async def _run_attempt(self, output: ChunkSender) -> None:
         tool = await self._choose_tool() if self._routable else None
-        if tool is None:
+        arguments = await self._arguments(tool) if tool is not None else None
+        if tool is None or arguments is None:
             await super()._run_attempt(output)
             return
-        arguments = await self._arguments(tool)
         call = FunctionToolCall(name=tool.name, arguments=arguments, call_id=shortuuid("call_"))
         await output.send(
             ChatChunk(id=call.call_id, delta=ChoiceDelta(role="assistant", tool_calls=[call]))
@@ -181,6 +204,8 @@ class LocalChatStream(ChatStream):
         by_words = match_by_words(self._message, self._routable)
         if by_words is not None:
             return by_words
+        if not content_words(self._message):
+            return None  # "Thanks!", "Hello": only common words, never a tool
         names = [tool.name for tool in self._routable]
         answer = await self._complete(
             system=choice_prompt(self._routable),
@@ -192,9 +217,11 @@ class LocalChatStream(ChatStream):
             return None
         return self._routable[names.index(answer)]
 
-    async def _arguments(self, tool: FunctionTool) -> str:
+    async def _arguments(self, tool: FunctionTool) -> str | None:
+        """The tool's arguments as JSON text, or ``None`` when the model wrote none that
+        parse (then the turn gets a plain reply)."""
         await anyio.lowlevel.checkpoint()
-        schema = build_parameters_schema(tool)
+        schema = _bounded_strings(build_parameters_schema(tool))
         if not schema.get("properties"):
             return "{}"
         text = await self._complete(
@@ -210,10 +237,8 @@ class LocalChatStream(ChatStream):
         try:
             json.loads(text)
         except ValueError:
-            raise APIConnectionError(
-                f"local LLM: arguments for {tool.name} are not JSON: {text[:200]!r}",
-                retryable=True,
-            ) from None
+            logger.debug("no usable tool arguments", extra={"tool": tool.name, "text": text})
+            return None
         return text
 
     async def _complete(self, *, system: str, extra: dict[str, Any], max_tokens: int) -> str:
