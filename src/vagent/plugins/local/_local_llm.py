@@ -142,7 +142,19 @@ class LocalLLM(LLM):
         conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
         parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
         extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
+        response_format: NotGivenOr[Any] = NOT_GIVEN,
     ) -> LLMStream:
+        if is_given(response_format):
+            # Structured output: llama.cpp constrains the reply to the schema by itself.
+            return super().chat(
+                chat_ctx=chat_ctx,
+                tools=tools,
+                tool_choice=tool_choice,
+                conn_options=conn_options,
+                parallel_tool_calls=parallel_tool_calls,
+                extra_kwargs=extra_kwargs,
+                response_format=response_format,
+            )
         tool_list = list(tools) if is_given(tools) else []
         choice = tool_choice if is_given(tool_choice) else self._tool_choice
         body: dict[str, Any] = {
