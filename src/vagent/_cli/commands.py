@@ -18,11 +18,9 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-import attrs
-from attrs import frozen
 
 if TYPE_CHECKING:
     from vagent.worker.options import WorkerOptions
@@ -41,9 +39,12 @@ def _no_arguments(parser: argparse.ArgumentParser) -> None:
     del parser
 
 
-@frozen(kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class Subcommand:
-    """One ``vagent <name>`` mode."""
+    """One ``vagent <name>`` mode.
+
+    A frozen dataclass rather than an attrs class: this module is all ``vagent --help``
+    imports, and importing attrs would triple its cost."""
 
     name: str
     help: str
@@ -109,6 +110,8 @@ def apply_credentials(opts: WorkerOptions, args: argparse.Namespace) -> WorkerOp
     ):
         if value:
             os.environ[env_name] = value
+    import attrs
+
     return attrs.evolve(opts, **changes) if changes else opts
 
 
