@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import anyio
@@ -38,6 +39,7 @@ from vagent.llm import (
     FunctionTool,
     FunctionToolCall,
     LLMStream,
+    Tool,
     ToolChoice,
     build_parameters_schema,
 )
@@ -137,7 +139,7 @@ class LocalLLM(LLM):
         self,
         *,
         chat_ctx: ChatContext,
-        tools: NotGivenOr[list[FunctionTool]] = NOT_GIVEN,
+        tools: NotGivenOr[Sequence[Tool]] = NOT_GIVEN,
         tool_choice: NotGivenOr[ToolChoice] = NOT_GIVEN,
         conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
         parallel_tool_calls: NotGivenOr[bool] = NOT_GIVEN,
@@ -170,7 +172,8 @@ class LocalLLM(LLM):
         if is_given(extra_kwargs):
             body.update(extra_kwargs)
         message = _last_user_message(chat_ctx)
-        routable = tool_list if message is not None and choice != "none" else []
+        function_tools = [tool for tool in tool_list if isinstance(tool, FunctionTool)]
+        routable = function_tools if message is not None and choice != "none" else []
         return LocalChatStream(
             self,
             chat_ctx=chat_ctx,
@@ -190,7 +193,7 @@ class LocalChatStream(ChatStream):
         llm: LocalLLM,
         *,
         chat_ctx: ChatContext,
-        tools: list[FunctionTool],
+        tools: list[Tool],
         conn_options: APIConnectOptions,
         body: dict[str, Any],
         routable: list[FunctionTool],
