@@ -18,7 +18,7 @@ Closing and its bounds are in :mod:`._session_lifetime`; agents and handoffs in
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 import anyio
@@ -33,7 +33,7 @@ from vagent._core import (
     is_given,
 )
 from vagent._core.owner import current_owner_task_group
-from vagent.llm import ChatContext, ChatMessage, ToolChoice
+from vagent.llm import ChatContext
 from vagent.pipeline.text_transforms import TextTransform
 
 from ._output_pairing import OutputPairing
@@ -41,6 +41,7 @@ from ._provider_strings import resolve_provider
 from ._session_agents import SessionAgents
 from ._session_events import SessionEvents
 from ._session_lifetime import CLOSE_TIMEOUT, SessionLifetime
+from ._session_speaking import SessionSpeaking
 from .activity import AgentActivity
 from .events import AgentState, CloseReason, UserState
 from .io import AgentInput, AgentOutput, AudioInputForwarder, AudioOutput, TextOutput
@@ -50,7 +51,7 @@ from .transcript_sync import _SyncedAudioOutput as _SyncedAudioOutput
 if TYPE_CHECKING:
     from .agent import Agent
     from .run_result import RunResult
-    from .speech_handle import SpeechesDone, SpeechHandle
+    from .speech_handle import SpeechHandle
 
 logger = logging.getLogger("vagent.session")
 
@@ -61,7 +62,9 @@ __all__ = ["CLOSE_TIMEOUT", "AgentSession"]
 RoomIOBuilder = Callable[..., Any]
 
 
-class AgentSession(SessionLifetime, SessionAgents, SessionEvents, Generic[Userdata_T]):
+class AgentSession(
+    SessionSpeaking, SessionLifetime, SessionAgents, SessionEvents, Generic[Userdata_T]
+):
     """A voice (or text) conversation between a user and agents; see the module docstring."""
 
     def __init__(
@@ -383,116 +386,6 @@ class AgentSession(SessionLifetime, SessionAgents, SessionEvents, Generic[Userda
         False when it was dropped (no activity, or its recognition is behind)."""
         activity = self._activity
         return activity is not None and activity.push_audio(frame)
-
-    # -- speaking ------------------------------------------------------------------------------
-
-    def say(
-        self,
-        text: str | AsyncIterable[str],
-        *,
-        audio: NotGivenOr[AsyncIterable[rtc.AudioFrame]] = NOT_GIVEN,
-        allow_interruptions: NotGivenOr[bool] = NOT_GIVEN,
-        add_to_chat_ctx: bool = True,
-    ) -> SpeechHandle:
-        """Speak ``text`` (synthesized, or ``audio`` as given); returns at once.
-
-        During a handoff the speech goes to the incoming agent (see ``update_agent``)."""
-        return self._speech_target().say(
-            text,
-            audio=audio,
-            allow_interruptions=allow_interruptions,
-            add_to_chat_ctx=add_to_chat_ctx,
-        )
-
-    def generate_reply(
-        self,
-        *,
-        user_input: NotGivenOr[str] = NOT_GIVEN,
-        instructions: NotGivenOr[str] = NOT_GIVEN,
-        tool_choice: NotGivenOr[ToolChoice] = NOT_GIVEN,
-        allow_interruptions: NotGivenOr[bool] = NOT_GIVEN,
-    ) -> SpeechHandle:
-        """Ask the LLM for a reply (after adding ``user_input`` as a user message).
-
-        Returns at once. The user message is committed when the reply starts (during a
-        handoff: once the incoming agent runs; never when the reply is abandoned). From
-        inside a tool, ``tool_choice`` defaults to ``"none"``."""
-        message = ChatMessage(role="user", content=[user_input]) if is_given(user_input) else None
-        return self._speech_target().generate_reply(
-            user_message=message,
-            instructions=instructions,
-            tool_choice=tool_choice,
-            allow_interruptions=allow_interruptions,
-        )
-
-    def interrupt(self, *, force: bool = False) -> SpeechesDone:
-        """Interrupt the current speech and queued interruptible ones (all with ``force``).
-
-        Their audio stops and no further LLM step runs; tools they started finish and are
-        recorded. Returns at once; ``await`` the result to wait until every interrupted
-        speech committed what was heard."""
-        return self._require_activity().interrupt(force=force)
-
-    def commit_user_turn(self) -> None:
-        """End the user's turn now (manual turn detection)."""
-        recognition = self._require_activity().recognition
-        if recognition is None:
-            raise RuntimeError("commit_user_turn() needs audio recognition (an STT or VAD)")
-        recognition.commit_user_turn()
-
-    def clear_user_turn(self) -> None:
-        """Forget what the user said in the current turn (and a reply started to it)."""
-        activity = self._require_activity()
-        activity.cancel_speculation()
-        if activity.recognition is not None:
-            activity.recognition.clear_user_turn()
-
-    def push_text_input(self, text: str) -> SpeechHandle:
-        """Text typed by the user (RoomIO chat, console): interrupts, then replies."""
-        activity = self._require_activity()
-        activity.interrupt()
-        return self.generate_reply(user_input=text)
-
-    async def run(self, *, user_input: str) -> RunResult:
-        """Send ``user_input`` and wait until every speech it caused is done (tests).
-
-        First waits until the current agent's ``on_enter`` returned and no speech runs, so a
-        greeting comes first, whole, and never sees ``user_input``, which is committed after
-        it. Then the reply, its tool steps, the speeches its tools start and handoffs (through
-        the new agent's ``on_enter``) belong to the run."""
-        from .run_result import RunResult
-
-        if self._run_state is not None or self._run_starting:
-            raise RuntimeError("another run() is in progress")
-        self._run_starting = True
-        try:
-            await self._wait_idle()
-            result = RunResult(user_input=user_input)
-            self._run_state = result
-        finally:
-            self._run_starting = False
-        try:
-            self.generate_reply(user_input=user_input)
-            await result._wait()
-        finally:
-            self._run_state = None
-        return result
-
-    async def _wait_idle(self) -> None:
-        """Wait until the current agent entered and nothing speaks (across handoffs)."""
-        while True:
-            activity = self._require_activity()
-            await activity.wait_idle()
-            incoming = self._next_activity
-            if incoming is not None:
-                await incoming.wait_idle()
-            elif self._activity is activity:
-                return
-
-    def _mocked_tool(self, agent_type: type, name: str) -> Callable[..., Any] | None:
-        from .run_result import find_mock
-
-        return find_mock(agent_type, name)
 
     # -- outputs --------------------------------------------------------------------------------
 
