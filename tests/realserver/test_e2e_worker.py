@@ -81,14 +81,19 @@ async def _converse(user: LiveParticipant, agent: str) -> None:
 async def test_a_new_room_gets_the_agent_automatically(
     private_livekit_server: LiveKitServer, auto_worker: VagentWorker, reports: JobReports
 ) -> None:
+    server = private_livekit_server
     room = f"auto-{secrets.token_hex(4)}"
-    # No dispatch: the user's join creates the room, and the server dispatches the
-    # nameless worker to it.
-    token = participant_token(private_livekit_server, room, "user")
-    async with open_live_participant(private_livekit_server.url, token) as user:
+    # No dispatch: creating the room makes the server dispatch the nameless worker to it.
+    # (departure_timeout: the room closes 1 s after the user leaves, which ends the job.)
+    async with api.LiveKitAPI(server.url, server.api_key, server.api_secret) as lkapi:
+        await lkapi.room.create_room(api.CreateRoomRequest(name=room, departure_timeout=1))
+    token = participant_token(server, room, "user")
+    async with open_live_participant(server.url, token) as user:
         agent = await wait_listening(user, within=WAIT)
         await _converse(user, agent)
     assert auto_worker.count("received job request") == 1
+    closed = await reports.wait_for(room, "session_closed", within=WAIT)
+    assert closed["reason"] == "participant_disconnected"
     await reports.wait_for(room, "job_shutdown", within=WAIT)
 
 
@@ -136,5 +141,11 @@ async def test_a_server_restart_under_a_running_job(
         await auto_worker.wait_for_log("reporting the running jobs to the server", within=WAIT)
         assert reports.events(room, "job_shutdown") == []
         await _converse(user, agent)
-    await reports.wait_for(room, "job_shutdown", within=WAIT)
+    closed = await reports.wait_for(room, "session_closed", within=WAIT)
+    assert closed["reason"] == "participant_disconnected"
     assert auto_worker.count("received job request") == 1
+    # The room came back with the server's defaults (it closes 20 s after its last user):
+    # delete it, which ends the job, so the worker stops at once.
+    async with api.LiveKitAPI(server.url, server.api_key, server.api_secret) as lkapi:
+        await lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
+    await reports.wait_for(room, "job_shutdown", within=WAIT)
