@@ -194,11 +194,23 @@ class LiveKitServer:
                 )
             time.sleep(0.05)
 
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): connections stay open, nothing is answered, as with
+        a hung server or a dead network path. :meth:`resume` undoes it."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a paused server run again (SIGCONT)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         """Stop the server: SIGTERM, then SIGINT (its forced stop), then SIGKILL; bounded."""
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
+        process.send_signal(signal.SIGCONT)  # a paused server could not act on SIGTERM
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGKILL):
             process.send_signal(sig)
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -10,13 +11,14 @@ import pytest
 import trio
 from livekit.protocol import agent
 from trio.testing import MockClock
+from wsproto import ConnectionType, WSConnection, events
 
 from vagent._core import OwnershipError, ValidationError
 from vagent.testing.fake_server import FakeLiveKitServer
 from vagent.worker.connection import PING_INTERVAL, PONG_TIMEOUT
 from vagent.worker.errors import WorkerConnectionError
 from vagent.worker.options import WorkerOptions
-from vagent.worker.protocol import agent_url
+from vagent.worker.protocol import agent_url, parse_worker_message
 from vagent.worker.worker import Worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(20)]
@@ -157,3 +159,52 @@ def test_the_worker_token_stays_out_of_messages() -> None:
     assert agent_url("wss://host/base?x=1", worker_token="s3cret") == (
         "wss://host/base/agent?x=1&worker_token=s3cret"
     )
+
+
+async def _server_pinging_into_the_close(
+    stream: trio.SocketStream, closing: trio.Event, done: trio.Event
+) -> None:
+    """A server that registers the worker, then answers its close frame with a ping first
+    (as a LiveKit server whose 10 s ping falls into the worker's close handshake)."""
+    ws = WSConnection(ConnectionType.SERVER)
+    try:
+        while True:
+            ws.receive_data(await stream.receive_some(65536))
+            for event in ws.events():
+                if isinstance(event, events.Request):
+                    await stream.send_all(ws.send(events.AcceptConnection()))
+                elif isinstance(event, events.BytesMessage):
+                    first = parse_worker_message(bytes(event.data))
+                    if first.HasField("register"):
+                        reply = agent.ServerMessage(
+                            register=agent.RegisterWorkerResponse(worker_id="AW_x")
+                        )
+                        await stream.send_all(
+                            ws.send(events.BytesMessage(reply.SerializeToString()))
+                        )
+                elif isinstance(event, events.CloseConnection):
+                    closing.set()
+                    await stream.send_all(b"\x89\x00")  # an unmasked, empty ping frame
+                    await stream.send_all(ws.send(event.response()))
+                    return
+    finally:
+        done.set()
+        await stream.aclose()
+
+
+async def test_a_ping_during_the_close_handshake_is_harmless(
+    net_clock: MockClock, make_worker: Callable[..., Worker]
+) -> None:
+    closing, done = trio.Event(), trio.Event()
+    async with trio.open_nursery() as nursery:
+        handler = partial(_server_pinging_into_the_close, closing=closing, done=done)
+        listeners = await nursery.start(partial(trio.serve_tcp, handler, 0, host="127.0.0.1"))
+        port = listeners[0].socket.getsockname()[1]
+        worker = make_worker(None, ws_url=f"ws://127.0.0.1:{port}")
+        async with worker:
+            while not worker.connected:  # noqa: ASYNC110 (the worker has no event for it)
+                await trio.sleep(0.01)
+        # Closing completed without raising trio-websocket's LocalProtocolError.
+        assert closing.is_set()
+        await done.wait()
+        nursery.cancel_scope.cancel()

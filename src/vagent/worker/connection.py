@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import trio
 import trio_websocket
+import wsproto.utilities
 from anyio.streams.memory import MemoryObjectReceiveStream
 from livekit.protocol import agent
 
@@ -54,12 +55,16 @@ class ServerUnresponsiveError(Exception):
 
 
 # Failures after which reconnecting may help (anything else is a bug and propagates).
+# LocalProtocolError: trio-websocket 0.12 answers a ping that arrives while its own close
+# handshake is under way, which wsproto refuses, and the connection's reader task raises it
+# (python-trio/trio-websocket#184). The connection is closing anyway.
 _RETRYABLE = (
     OSError,
     trio_websocket.HandshakeError,
     trio_websocket.ConnectionClosed,
     trio.BrokenResourceError,
     trio.TooSlowError,
+    wsproto.utilities.LocalProtocolError,
     ServerProtocolError,
     ServerUnresponsiveError,
 )

@@ -47,6 +47,7 @@ from typing import Any
 
 import trio
 import trio_websocket
+import wsproto.utilities
 from livekit.protocol import agent, models
 
 from vagent._core import collapse_excgroups, shortuuid, wallclock
@@ -73,6 +74,15 @@ AVAILABILITY_TIMEOUT = 10.0
 """Seconds a worker has to answer an offer (the real server's ``AssignJobTimeout``)."""
 
 _JOB_TYPES = frozenset(agent.JobType.values())
+
+_CONNECTION_FAILURES = (
+    trio.TooSlowError,
+    trio_websocket.ConnectionClosed,
+    trio.BrokenResourceError,
+    # a ping arriving while the server closes (python-trio/trio-websocket#184)
+    wsproto.utilities.LocalProtocolError,
+)
+"""How a connection may end that is the worker's business, not a fake server bug."""
 
 
 class FakeLiveKitServer:
@@ -189,19 +199,21 @@ class FakeLiveKitServer:
     # -- connections --------------------------------------------------------------------------
 
     async def _handle_stream(self, stream: trio.SocketStream) -> None:
-        async with stream, trio.open_nursery() as nursery:
-            try:
-                with trio.fail_after(HANDSHAKE_TIMEOUT):
-                    request = await trio_websocket.wrap_server_stream(
-                        nursery, _FreezableStream(stream, self._wait_thawed)
-                    )
-                ws = await self._accept(request)
-                if ws is not None:
-                    await self._serve(SignalConnection(ws, stream, request.path))
-            except (trio.TooSlowError, trio_websocket.ConnectionClosed, trio.BrokenResourceError):
-                pass  # the handshake failed: nothing to clean up but the stream
-            finally:
-                nursery.cancel_scope.cancel()
+        try:
+            async with stream, trio.open_nursery() as nursery:  # the connection's reader
+                try:
+                    with trio.fail_after(HANDSHAKE_TIMEOUT):
+                        request = await trio_websocket.wrap_server_stream(
+                            nursery, _FreezableStream(stream, self._wait_thawed)
+                        )
+                    ws = await self._accept(request)
+                    if ws is not None:
+                        await self._serve(SignalConnection(ws, stream, request.path))
+                finally:
+                    nursery.cancel_scope.cancel()
+        except* _CONNECTION_FAILURES:
+            # the connection failed: nothing to clean up but the stream
+            await trio.lowlevel.checkpoint()
 
     async def _accept(
         self, request: trio_websocket.WebSocketRequest
