@@ -131,9 +131,17 @@ def gone(pid: int) -> bool:
 
 
 async def start_job(server: FakeLiveKitServer, tmp_path: Path, **params: object) -> str:
+    # While a job starts, the worker (one warm process) may report FULL: dispatch once the
+    # server sees it available again, as a real server would route it.
+    with trio.fail_after(90):
+        await server.wait_until(
+            lambda: all(
+                w.status == agent.WorkerStatus.WS_AVAILABLE for w in server.connected_workers()
+            )
+        )
     job = await server.dispatch("room", metadata=json.dumps({"dir": str(tmp_path), **params}))
     with trio.fail_after(90):
-        await server.wait_for_job_status(job.id, JS.JS_RUNNING)
+        await server.wait_until(lambda: JS.JS_RUNNING in job.reported)  # its process runs it
         await wait_for(lambda: (tmp_path / f"{job.id}.pid").exists(), within=90)
     return job.id
 

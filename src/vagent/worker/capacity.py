@@ -3,7 +3,8 @@
 The worker is FULL while it drains, or while its *effective load* is at or above
 ``load_threshold``. The effective load is the last sample of ``load_fnc`` plus an estimate
 for each offer still being decided (``request_fnc`` running, or accepted and not launched
-yet), so two offers arriving together cannot both squeeze under the threshold. The estimate
+yet: once launched, a job counts among the running ones), so two offers arriving together
+cannot both squeeze under the threshold. The estimate
 per job is the load divided by the running jobs, or, with none running,
 ``load_threshold / num_idle_processes``.
 
@@ -51,7 +52,7 @@ class WorkerCapacity:
         self._launcher = launcher
         self._threshold = threshold
         self._default_idle = default_idle
-        self._reserved = 0
+        self._reserved: set[str] = set()  # ids of the offers being decided or launched
         self._settled = trio.Event()  # set while no offer is in flight
         self._settled.set()
         self._previous_full = False
@@ -66,14 +67,14 @@ class WorkerCapacity:
 
     def effective_load(self) -> float:
         """The sampled load plus an estimate for each offer being decided."""
-        running = len(self._launcher.running_jobs)
+        running = {info.job.id for info in self._launcher.running_jobs}
         if running:
-            per_job = self.load / running
+            per_job = self.load / len(running)
         elif math.isinf(self._threshold):
             per_job = 0.0
         else:
             per_job = self._threshold / max(self._default_idle, 1)
-        return self.load + self._reserved * per_job
+        return self.load + len(self._reserved - running) * per_job
 
     def full(self) -> bool:
         """True while draining or at or above the load threshold."""
@@ -86,15 +87,15 @@ class WorkerCapacity:
         return not self.full()
 
     @contextmanager
-    def reserve(self) -> Iterator[None]:
-        """Count one offer as a job while it is being decided and launched."""
-        self._reserved += 1
+    def reserve(self, job_id: str) -> Iterator[None]:
+        """Count the offer of ``job_id`` as a job while it is decided and launched."""
+        self._reserved.add(job_id)
         if self._settled.is_set():
             self._settled = trio.Event()
         try:
             yield
         finally:
-            self._reserved -= 1
+            self._reserved.discard(job_id)
             if not self._reserved:
                 self._settled.set()
 

@@ -80,7 +80,7 @@ class JobOffers:
             )
             await self._send_availability(job.id, None)
             return
-        with self._capacity.reserve():
+        with self._capacity.reserve(job.id):
             await self._decide(job, log_extra)
 
     async def _decide(self, job: agent.Job, log_extra: dict[str, object]) -> None:
