@@ -19,6 +19,8 @@ NAMESPACES = [
     "vagent.vad",
     "vagent.tokenize",
     "vagent.pipeline.text_transforms",
+    "vagent.llm.mcp",
+    "vagent.plugins.openai.tools",
     "vagent.metrics",
     "vagent.io",
     "vagent.utils",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ._session_mcp import activity_mcp_tools, uses_mcp
 from .activity import AgentActivity
 from .speech_handle import current_speech_var
 
@@ -80,6 +81,9 @@ class SessionAgents:
 
     async def _start_activity(self, activity: AgentActivity) -> None:
         assert self._tg is not None
+        if uses_mcp(self, activity):  # type: ignore[arg-type]
+            # before the activity is current: no scheduling point is added without MCP
+            activity.mcp_tools = await activity_mcp_tools(self, activity, self._tg)  # type: ignore[arg-type]
         self._agent = activity.agent
         self._activity = activity
         await self._tg.start(activity.run)

@@ -43,6 +43,7 @@ from .speech_scheduler import SpeechScheduler
 from .turn_handling import TurnHandling
 
 if TYPE_CHECKING:
+    from vagent.llm import Tool
     from vagent.pipeline.stt import STT
     from vagent.pipeline.tts import TTS
     from vagent.pipeline.vad import VAD
@@ -69,6 +70,7 @@ class AgentActivity(ActivitySpeeches, TurnHandling):
         super().__init__()
         self._agent = agent
         self._session = session
+        self.mcp_tools: list[Tool] = []  # set by the session before run(): see _session_mcp
         self._scheduler = SpeechScheduler(
             on_authorized=self._on_speech_authorized,
             on_idle=self._refresh_idle_state,

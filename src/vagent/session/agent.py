@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from livekit import rtc
 
     from vagent.llm import LLM, ChatChunk, Tool, ToolEntry
+    from vagent.llm.mcp import MCPServer
     from vagent.pipeline.stt import STT, SpeechEvent
     from vagent.pipeline.tts import TTS
     from vagent.pipeline.vad import VAD
@@ -71,6 +72,7 @@ class Agent:
         max_endpointing_delay: NotGivenOr[float] = NOT_GIVEN,
         label: str | None = None,
         tts_text_transforms: NotGivenOr[Sequence[TextTransform] | None] = NOT_GIVEN,
+        mcp_servers: NotGivenOr[Sequence[MCPServer] | None] = NOT_GIVEN,
     ) -> None:
         if not isinstance(instructions, str):
             raise ValidationError(f"Agent instructions must be a string, got {instructions!r}")
@@ -94,6 +96,9 @@ class Agent:
                 None if tts_text_transforms is None else tuple(tts_text_transforms)
             )
         self._tts_text_transforms = tts_text_transforms
+        self._mcp_servers: NotGivenOr[list[MCPServer]] = (
+            list(mcp_servers or []) if is_given(mcp_servers) else NOT_GIVEN
+        )
         self._activity: AgentActivity | None = None
 
     # -- configuration -------------------------------------------------------------------
@@ -143,6 +148,12 @@ class Agent:
     @property
     def tts(self) -> NotGivenOr[TTS | None]:
         return self._tts
+
+    @property
+    def mcp_servers(self) -> NotGivenOr[list[MCPServer]]:
+        """The agent's own MCP servers, connected while it is active; not given: the
+        session's servers' tools are offered (``[]``: none)."""
+        return self._mcp_servers
 
     @property
     def tts_text_transforms(self) -> NotGivenOr[Sequence[TextTransform] | None]:

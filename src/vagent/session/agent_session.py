@@ -30,6 +30,7 @@ from vagent._core import (
     NOT_GIVEN,
     NotGivenOr,
     OwnershipError,
+    collapse_excgroups,
     is_given,
 )
 from vagent._core.owner import current_owner_task_group
@@ -41,6 +42,7 @@ from ._provider_strings import resolve_provider
 from ._session_agents import SessionAgents
 from ._session_events import SessionEvents
 from ._session_lifetime import CLOSE_TIMEOUT, SessionLifetime
+from ._session_mcp import start_session_servers
 from ._session_speaking import SessionSpeaking
 from .activity import AgentActivity
 from .events import AgentState, CloseReason, UserState
@@ -49,6 +51,8 @@ from .session_options import VoiceOptions
 from .transcript_sync import _SyncedAudioOutput as _SyncedAudioOutput
 
 if TYPE_CHECKING:
+    from vagent.llm.mcp import MCPServer
+
     from .agent import Agent
     from .run_result import RunResult
     from .speech_handle import SpeechHandle
@@ -91,6 +95,7 @@ class AgentSession(
         room_io_builder: RoomIOBuilder | None = None,
         sync_transcription: bool = True,
         tts_text_transforms: NotGivenOr[Sequence[TextTransform] | None] = NOT_GIVEN,
+        mcp_servers: NotGivenOr[Sequence[MCPServer]] = NOT_GIVEN,
     ) -> None:
         SessionEvents.__init__(self)
         SessionLifetime.__init__(self)
@@ -122,6 +127,7 @@ class AgentSession(
         self._tts = resolve_provider("tts", tts) or None
         self._userdata: Userdata_T | None = userdata if is_given(userdata) else None
         self._room_io_builder = room_io_builder
+        self._mcp_servers: list[MCPServer] = list(mcp_servers) if is_given(mcp_servers) else []
         self._input = AgentInput(audio_changed=self._on_input_audio_changed)
         self._active_audio_input: Any = None
         self._output = AgentOutput(
@@ -163,6 +169,11 @@ class AgentSession(
     @property
     def turn_detection(self) -> Any:
         return self._turn_detection
+
+    @property
+    def mcp_servers(self) -> list[MCPServer]:
+        """The session's MCP servers (see :mod:`vagent.llm.mcp`), connected while it runs."""
+        return list(self._mcp_servers)
 
     @property
     def stt(self) -> Any:
@@ -354,7 +365,9 @@ class AgentSession(
     async def _run(self, agent: Agent, *, task_status: TaskStatus[None]) -> None:  # noqa: ASYNC114
         assert self._run_done is not None
         try:
-            with anyio.CancelScope() as scope:
+            # collapse: a start failure (an MCP server that cannot start) reaches start()'s
+            # caller as itself, not as a group of one
+            with anyio.CancelScope() as scope, collapse_excgroups():
                 self._run_scope = scope
                 async with anyio.create_task_group() as tg:
                     self._tg = tg
@@ -363,6 +376,7 @@ class AgentSession(
                     # bounded channel (activity.USER_AUDIO_BUFFER, dropping when full).
                     forwarder = AudioInputForwarder(self._input)
                     await tg.start(forwarder.run_into, self._push_user_audio)
+                    await start_session_servers(self._mcp_servers, tg)
                     if self._sync_transcription:
                         tg.start_soon(self._pairing.run)
                     await self._start_activity(AgentActivity(agent, self))

@@ -161,7 +161,7 @@ async def reply_job(
     chat_ctx = first_ctx
     while True:
         # a fresh, flat list (toolsets expanded): an llm_node may add tools to it
-        tools = flatten_tools(activity._agent.tools)
+        tools = flatten_tools([*activity._agent.tools, *activity.mcp_tools])
         result = StepResult()
         plan = plan_step(
             activity,
