@@ -98,7 +98,13 @@ def to_response_format(response_format: Any) -> ResponseFormat:
         )
     name = _NAME_CHARS.sub("_", response_format.__name__)[:64] or "response"
     if is_typeddict(response_format) or attrs.has(response_format):
-        schema = _FormatBuilder(name).type_schema(response_format, "")
+        try:
+            schema = _FormatBuilder(name).type_schema(response_format, "")
+        except NameError as exc:
+            raise ValidationError(
+                f"response format {name}: cannot resolve its type hints ({exc}); is its "
+                "module imported?"
+            ) from exc
         read = _own_reader(response_format, name)
     elif _pydantic_params.available():
         schema = _pydantic_schema(response_format, name)
