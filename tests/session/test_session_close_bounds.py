@@ -136,3 +136,21 @@ async def test_aclose_keeps_its_deadline_with_a_tool_ignoring_cancellation(
     assert agent.cleaned_up
     assert anyio.current_time() - closing == pytest.approx(20.0, abs=0.01)
     assert len(closes) == 1
+
+
+async def test_start_in_a_room_nobody_joined_yet_returns(autojump_clock: object) -> None:
+    # session.start(room=...) does not wait for a participant (as livekit-agents): the user's
+    # code after it runs, and its error leaves the block at once.
+    room = FakeRoom()
+    await room.connect("ws://fake", "token")
+    started: list[float] = []
+
+    async def block() -> None:
+        async with AgentSession(llm=FakeLLM()) as session:
+            await session.start(Agent(instructions="hi"), room=room)
+            started.append(anyio.current_time())
+            raise ValueError("nobody came")
+
+    with anyio.fail_after(10), pytest.raises(ValueError, match="nobody came"):
+        await block()
+    assert started

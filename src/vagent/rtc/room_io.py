@@ -19,8 +19,10 @@
 
 Ownership: ``async with RoomIO(session, room) as room_io:`` owns every task and published
 track; or ``await room_io.start()`` (what ``session.start(agent, room=room)`` calls)
-attaches it to the current owner task group (the job's). Both return once a participant is
-linked and the session's inputs and outputs are set; :meth:`aclose` or leaving the block
+attaches it to the current owner task group (the job's). Both return once the session's
+inputs and outputs are set, without waiting for a participant (as livekit-agents): the input
+carries the linked participant's audio from when one is linked (``room.wait_for_participant()``
+waits for one); :meth:`aclose` or leaving the block
 unpublishes, detaches them from the session, and stops everything (with deadlines).
 RoomIO also stops by itself when the session emits ``close``.
 """
@@ -168,8 +170,9 @@ class RoomIO:
     async def start(self, *, task_group: TaskGroup | None = None) -> None:
         """Run in ``task_group`` (default: the current owner, e.g. the job's task group).
 
-        Returns once a participant is linked and the session uses RoomIO's inputs and
-        outputs. Raises :class:`OwnershipError` when there is no owner to attach to.
+        Returns once the session uses RoomIO's inputs and outputs (a participant is linked
+        when there is one, now or later). Raises :class:`OwnershipError` when there is no
+        owner to attach to.
         """
         owner = (
             task_group or current_owner_task_group() or getattr(self._session, "_owner_tg", None)
@@ -303,8 +306,8 @@ class RoomIO:
         tg.start_soon(self._follow_room, events)
         if self._identity is not None and self._linked is None:
             self._linked = room.remote_participants.get(self._identity)
-        while self._linked is None:
-            await self._wait_link_changed()
+        # Not waiting for a participant (as livekit-agents): the inputs follow whoever is
+        # linked, now or when one joins.
         self._attach()
         task_status.started()
 
