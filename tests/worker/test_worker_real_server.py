@@ -124,6 +124,8 @@ async def test_a_frozen_server_is_noticed_and_the_job_survives(
         # its migrate_job (the connection stays up).
         await _until(lambda: worker.connected and worker.id != first_id, 60)
         assert [info.job.agent_name for info in worker.active_jobs] == [name]
-        await trio.sleep(1)
-        assert worker.connected
+        # A healthy server answers the worker's pings: the connection outlives them.
+        second_id = worker.id
+        await trio.sleep(2 * PING_INTERVAL + 1)
+        assert (worker.connected, worker.id) == (True, second_id)
         gate.release()

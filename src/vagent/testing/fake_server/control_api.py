@@ -1,8 +1,8 @@
 """The fake server's JSON control API, for local development (served by hypercorn).
 
 - ``POST /dispatch`` ``{"room": "r", "agent_name": "", "metadata": "", "participant_identity":
-  ""}`` -> 200 with the job (``id``, ``status``, ``worker_id``, ``error``); the job's status
-  is ``JS_FAILED`` when no worker took it.
+  ""}`` -> 200 with the job (``id``, ``status``, ``worker_id``, ``error``) once a worker took it
+  (``JS_RUNNING``), ended it with its answer (``JS_SUCCESS``), or nobody did (``JS_FAILED``).
 - ``POST /terminate`` ``{"job_id": "AJ_..."}`` -> 200, 404 for an unknown job.
 - ``GET /jobs`` and ``GET /workers`` -> JSON lists.
 
