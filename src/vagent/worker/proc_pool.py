@@ -58,6 +58,12 @@ class ProcPool:
     returns after :meth:`aclose`, or — if its nursery is cancelled — after killing every
     process. An executor runs a single job and is never reused.
 
+    Idle executors: the pool keeps ``num_idle_processes`` initialized (see
+    :meth:`set_target_idle_processes`), plus one for each launch waiting for one. At most
+    ``max_concurrent_initializations`` executors start at once, and idle ones beyond that
+    number are stopped: after a burst of launches, even of launches that gave up, the pool
+    is back to its target.
+
     ``initialize_timeout`` bounds importing the job's module and running ``prewarm_fnc``,
     counted from the moment the new interpreter reports itself up (interpreter start-up is
     bounded separately, by ``job_executor.STARTUP_TIMEOUT``); an executor that misses it is
@@ -73,7 +79,8 @@ class ProcPool:
     Supervision knobs beyond the worker options (defaults as livekit-agents):
     ``ping_interval`` / ``ping_timeout`` (kill an unresponsive process) /
     ``high_ping_threshold`` (warn on slow pongs), ``memory_check_interval``,
-    ``max_concurrent_initializations`` (default: half the CPUs, at least 1),
+    ``max_concurrent_initializations`` (executors starting at once; default: half the
+    CPUs, at least 1),
     ``shutdown_callback_timeout`` (each job shutdown callback; default
     ``min(10, close_timeout / 2)``), ``shutdown_grace_period`` (time the job's tasks get to
     end after the callbacks before being cancelled; default ``min(2, close_timeout / 4)``).
@@ -154,7 +161,11 @@ class ProcPool:
         )
         if max_concurrent_initializations is None:
             max_concurrent_initializations = max(1, (os.cpu_count() or 1) // 2)
-        self._init_limiter = trio.CapacityLimiter(max_concurrent_initializations)
+        _check_number(
+            "max_concurrent_initializations", max_concurrent_initializations, integer=True
+        )
+        self._max_initializing = max(1, max_concurrent_initializations)
+        self._init_limiter = trio.CapacityLimiter(self._max_initializing)
         self._target_idle = num_idle_processes
         self._executors: list[JobExecutor] = []
         self._idle: collections.deque[JobExecutor] = collections.deque()
@@ -203,8 +214,8 @@ class ProcPool:
     def set_target_idle_processes(self, n: int) -> None:
         """Change how many initialized executors the pool keeps ready.
 
-        Raising it starts executors; lowering it stops starting new ones but keeps the
-        already-prewarmed ones (their work is done). Never blocks.
+        Raising it starts executors; lowering it stops the idle ones beyond the new target
+        (gracefully, in the background). Never blocks.
         """
         _check_number("target idle processes", n, integer=True)
         self._target_idle = n
@@ -274,17 +285,35 @@ class ProcPool:
             for ex in executors:
                 nursery.start_soon(ex.shutdown, reason)
 
+    def _wanted_idle(self) -> int:
+        """Initialized executors wanted now: one per waiting launch, plus the target."""
+        return self._waiting_launches + (0 if self._draining else self._target_idle)
+
+    def _needs_executor(self) -> bool:
+        # At most ``max_concurrent_initializations`` executors start at once: a burst of
+        # launches must not turn into a burst of processes that outlive the launches.
+        return (
+            len(self._idle) + self._starting < self._wanted_idle()
+            and self._starting < self._max_initializing
+        )
+
+    def _trim_idle(self) -> None:
+        """Stop idle executors beyond what is wanted (launches that gave up, a lower target)."""
+        assert self._nursery is not None
+        while len(self._idle) > self._wanted_idle():
+            executor = self._idle.pop()  # the newest: launches take the oldest first
+            self._nursery.start_soon(executor.shutdown, "more idle processes than needed")
+
     async def _replenish_loop(self) -> None:
         assert self._nursery is not None
         while True:
-            wanted = self._waiting_launches + (0 if self._draining else self._target_idle)
-            if len(self._idle) + self._starting < wanted:
+            self._trim_idle()
+            if self._needs_executor():
                 if self._init_failures:
                     # Back off while executors keep failing to initialize (a broken prewarm
                     # must not turn into a fork loop): 0.1 s, doubling, at most 10 s.
                     await trio.sleep(min(0.1 * 2 ** (self._init_failures - 1), _MAX_INIT_BACKOFF))
-                    wanted = self._waiting_launches + (0 if self._draining else self._target_idle)
-                    if len(self._idle) + self._starting >= wanted:
+                    if not self._needs_executor():
                         continue
                 self._starting += 1
                 executor: JobExecutor
