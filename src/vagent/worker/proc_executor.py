@@ -83,7 +83,7 @@ class ProcJobExecutor(JobExecutor):
                     "job process exceeded its memory limit, killing it",
                     extra={**extra, "memory_limit_mb": config.memory_limit_mb},
                 )
-                self.kill(f"memory limit exceeded: {rss_mb:.0f} MB > {config.memory_limit_mb:g} MB")
+                self.kill(f"memory limit exceeded: {rss_mb:.1f} MB > {config.memory_limit_mb:g} MB")
                 await trio.lowlevel.checkpoint()
                 return
             over_warn = config.memory_warn_mb > 0 and rss_mb > config.memory_warn_mb
