@@ -6,9 +6,12 @@ import argparse
 import io
 import json
 import logging
+import os
+import signal
 import socket
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,7 @@ import attrs
 import httpx
 import pytest
 import trio
+import trio.testing
 
 from vagent import cli
 from vagent._cli import commands
@@ -353,3 +357,47 @@ async def test_fatal_worker_errors_are_one_clear_json_line_and_exit_1(
     }[failure]
     assert error["message"].startswith(expected)
     assert "\n" not in error["message"]
+
+
+async def test_a_sigterm_while_the_connection_attempt_hangs_exits_promptly(
+    net_clock: trio.testing.MockClock, launcher: Any
+) -> None:
+    """A server that accepts TCP and never answers the WebSocket handshake: the attempt
+    would give up only after CONNECT_TIMEOUT (10 s); a SIGTERM must not wait for that."""
+    accepted = trio.Event()
+
+    async def silent(stream: trio.SocketStream) -> None:
+        accepted.set()
+        async with stream:
+            await trio.sleep_forever()
+
+    def make_worker(opts: WorkerOptions, **kwargs: Any) -> Worker:
+        return Worker(opts, launcher=launcher, **kwargs)
+
+    async with trio.open_nursery() as nursery:
+        [listener] = await nursery.start(partial(trio.serve_tcp, silent, 0, host="127.0.0.1"))
+        port = listener.socket.getsockname()[1]
+        opts = WorkerOptions(
+            entry,
+            api_key="k",
+            api_secret="s" * 32,
+            host="127.0.0.1",
+            port=0,
+            ws_url=f"ws://127.0.0.1:{port}",
+        )
+        config = RunConfig(devmode=False, drain_timeout=60)
+        outcome: list[Outcome] = []
+        done = trio.Event()
+
+        async def run() -> None:
+            outcome.append(await serve(opts, config, make_worker=make_worker))
+            done.set()
+
+        nursery.start_soon(run)
+        with trio.fail_after(5):
+            await accepted.wait()
+        os.kill(os.getpid(), signal.SIGTERM)
+        with trio.fail_after(2):  # virtual seconds: well before the connect timeout
+            await done.wait()
+        assert outcome == [Outcome.EXITED]
+        nursery.cancel_scope.cancel()

@@ -138,6 +138,9 @@ class ServerLink:
         self._outbox_sent = trio.Event()
         self._stop = trio.Event()
         self._stopped = trio.Event()
+        # Covers an attempt until the server's register reply: a stop cancels it (nothing
+        # to close cleanly yet), rather than waiting for its CONNECT_TIMEOUT.
+        self._connecting: trio.CancelScope | None = None
 
     def request_status_update(self) -> None:
         """Send the status now rather than at the next interval (when connected)."""
@@ -145,8 +148,13 @@ class ServerLink:
 
     async def aclose(self) -> None:
         """Close the connection with a proper WebSocket close handshake and stop
-        reconnecting; returns once :meth:`run` returned (bounded by the close timeout)."""
+        reconnecting; returns once :meth:`run` returned (bounded by the close timeout).
+
+        An attempt still connecting (TCP, WebSocket handshake, register reply) is cancelled
+        at once."""
         self._stop.set()
+        if self._connecting is not None:
+            self._connecting.cancel()
         with trio.move_on_after(CONNECT_TIMEOUT + DISCONNECT_TIMEOUT):
             await self._stopped.wait()
 
@@ -169,7 +177,8 @@ class ServerLink:
                 registered = True
 
             try:
-                await self._connect_once(mark_registered)
+                with trio.CancelScope() as self._connecting:
+                    await self._connect_once(mark_registered)
                 error: BaseException = ServerProtocolError("the server ended the connection")
             except trio.Cancelled:
                 raise
@@ -178,6 +187,7 @@ class ServerLink:
                     raise
                 error = collapse_exception_group(exc)
             finally:
+                self._connecting = None
                 self._on_disconnected()
             if self._stop.is_set():
                 await trio.lowlevel.checkpoint()
@@ -256,6 +266,7 @@ class ServerLink:
                 f"got {first.WhichOneof('message')!r}"
             )
         mark_registered()
+        self._connecting = None  # registered: a stop now closes the connection cleanly
         self._on_registered(first.register)
         for msg in self._after_register():
             await ws.send_message(msg.SerializeToString())
