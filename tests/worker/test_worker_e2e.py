@@ -111,6 +111,10 @@ async def _start_busy_job(server: FakeLiveKitServer, tmp_path: Path) -> tuple[An
         record = await server.wait_for_worker()
     job = await server.dispatch("room", metadata=json.dumps({"dir": str(tmp_path), "wait": True}))
     await server.wait_until(lambda: JS.JS_RUNNING in job.reported)  # its process runs it
+    # The worker reports FULL while it launches a job: wait for AVAILABLE again, so that a
+    # FULL seen afterwards means "draining" (a stale FULL made a test send its second
+    # SIGTERM right after the first, and trio coalesces a signal arriving twice at once).
+    await server.wait_until(lambda: record.status == agent.WorkerStatus.WS_AVAILABLE)
     return record, job
 
 
