@@ -91,7 +91,10 @@ async def test_a_new_room_gets_the_agent_automatically(
     async with open_live_participant(server.url, token) as user:
         agent = await wait_listening(user, within=WAIT)
         await _converse(user, agent)
-    assert auto_worker.count("received job request") == 1
+    # Not asserted: how many job requests the worker saw. A restarted server recreates the
+    # room when the first participant reconnects and launches the room's agents again (the
+    # room is new to it); whether a worker is registered at that moment is a race between
+    # the user's and the worker's reconnection, on livekit-agents as on vagent.
     closed = await reports.wait_for(room, "session_closed", within=WAIT)
     assert closed["reason"] == "participant_disconnected"
     await reports.wait_for(room, "job_shutdown", within=WAIT)
@@ -143,7 +146,10 @@ async def test_a_server_restart_under_a_running_job(
         await _converse(user, agent)
     closed = await reports.wait_for(room, "session_closed", within=WAIT)
     assert closed["reason"] == "participant_disconnected"
-    assert auto_worker.count("received job request") == 1
+    # Not asserted: how many job requests the worker saw. A restarted server recreates the
+    # room when the first participant reconnects and launches the room's agents again (the
+    # room is new to it); whether a worker is registered at that moment is a race between
+    # the user's and the worker's reconnection, on livekit-agents as on vagent.
     # The room came back with the server's defaults (it closes 20 s after its last user):
     # delete it, which ends the job, so the worker stops at once.
     async with api.LiveKitAPI(server.url, server.api_key, server.api_secret) as lkapi:
