@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 logger = logging.getLogger("vagent")
 
 EventName = TypeVar("EventName", bound=str)
 Callback = Callable[..., Any]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class EventEmitter(Generic[EventName]):
@@ -23,11 +24,19 @@ class EventEmitter(Generic[EventName]):
     def __init__(self) -> None:
         self._listeners: dict[str, list[Callback]] = {}
 
-    def on(self, event: EventName, callback: Callback | None = None) -> Any:
-        """Register ``callback`` for ``event``; usable as a decorator when ``callback`` is omitted."""
+    @overload
+    def on(self, event: EventName, callback: F) -> F: ...
+    @overload
+    def on(self, event: EventName, callback: None = None) -> Callable[[F], F]: ...
+
+    def on(self, event: EventName, callback: F | None = None) -> F | Callable[[F], F]:
+        """Register ``callback`` for ``event``; usable as a decorator when ``callback`` is omitted.
+
+        Returns ``callback`` (typed as given, so a decorated function keeps its signature).
+        """
         if callback is None:
 
-            def decorator(fn: Callback) -> Callback:
+            def decorator(fn: F) -> F:
                 self.on(event, fn)
                 return fn
 
@@ -42,7 +51,7 @@ class EventEmitter(Generic[EventName]):
             self.off(event, wrapper)
             callback(*args)
 
-        return self.on(event, wrapper)  # type: ignore[no-any-return]
+        return self.on(event, wrapper)
 
     def off(self, event: EventName, callback: Callback) -> None:
         """Remove ``callback``; a callback that is not registered is ignored."""

@@ -58,6 +58,7 @@ from ._video import DEFAULT_VIDEO_BUFFER_FRAMES
 logger = logging.getLogger("vagent.rtc")
 
 H = TypeVar("H", bound=RpcHandler)
+F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_PARTICIPANT_KINDS: list[int] = [
     rtc.ParticipantKind.PARTICIPANT_KIND_SIP,
@@ -392,8 +393,15 @@ class RoomBase(ABC):
 
     # -- events ----------------------------------------------------------------------------
 
-    def on(self, event: RoomEventName, callback: Any = None) -> Any:
+    @overload
+    def on(self, event: RoomEventName, callback: F) -> F: ...
+    @overload
+    def on(self, event: RoomEventName, callback: None = None) -> Callable[[F], F]: ...
+
+    def on(self, event: RoomEventName, callback: F | None = None) -> F | Callable[[F], F]:
         """Register a listener (decorator form when ``callback`` is omitted)."""
+        if callback is None:
+            return self._emitter.on(event)
         return self._emitter.on(event, callback)
 
     def off(self, event: RoomEventName, callback: Any) -> None:

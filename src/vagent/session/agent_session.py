@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, overload
 
 import anyio
 import anyio.lowlevel
 from anyio.abc import TaskGroup, TaskStatus
 from livekit import rtc
+from typing_extensions import TypeVar
 
 from vagent._core import (
     NOT_GIVEN,
@@ -59,7 +60,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("vagent.session")
 
-Userdata_T = TypeVar("Userdata_T")
+# default Any: `AgentSession(llm=...)` and a bare `RunContext` type-check without naming a
+# userdata type (mypy --strict asked users for `AgentSession[None]` otherwise)
+Userdata_T = TypeVar("Userdata_T", default=Any)
 
 __all__ = ["CLOSE_TIMEOUT", "AgentSession"]
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic
+
+from typing_extensions import TypeVar
 
 from vagent.llm import FunctionCall, InjectedContext
 
@@ -10,7 +12,9 @@ if TYPE_CHECKING:
     from .agent_session import AgentSession
     from .speech_handle import SpeechHandle
 
-Userdata_T = TypeVar("Userdata_T")
+# default Any: `AgentSession(llm=...)` and a bare `RunContext` type-check without naming a
+# userdata type (mypy --strict asked users for `AgentSession[None]` otherwise)
+Userdata_T = TypeVar("Userdata_T", default=Any)
 
 
 class RunContext(InjectedContext, Generic[Userdata_T]):
