@@ -152,6 +152,7 @@ class AgentActivity(ActivitySpeeches, TurnHandling):
         self._agent._activity = self
         sync_instructions(self._agent)
         self._subscribe_providers()
+        self._prewarm_providers()
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
@@ -283,6 +284,19 @@ class AgentActivity(ActivitySpeeches, TurnHandling):
             for name, callback in listeners:
                 provider.on(name, callback)
                 self._provider_listeners.append((provider, name, callback))
+
+    def _prewarm_providers(self) -> None:
+        """Let the LLM, STT and TTS this agent uses open their connections now, so the first
+        request does not pay for it (as livekit-agents does when an activity starts). Best
+        effort: a failing ``prewarm()`` is logged and the activity starts anyway."""
+        for provider in {id(p): p for p in (self.llm, self.stt, self.tts) if p}.values():
+            prewarm = getattr(provider, "prewarm", None)
+            if prewarm is None:
+                continue
+            try:
+                prewarm()
+            except Exception:
+                logger.exception("provider prewarm failed", extra={"provider": repr(provider)})
 
     def _unsubscribe_providers(self) -> None:
         for provider, name, callback in self._provider_listeners:
