@@ -51,7 +51,8 @@ async def test_say_then_hand_off_in_a_text_run(autojump_clock: object) -> None:
         with anyio.fail_after(30):
             result = await session.run(user_input="support please")
         assert isinstance(session.current_agent, Support)
-    assert agent.said.done() and not agent.said.interrupted
+    assert agent.said.done()
+    assert not agent.said.interrupted
     cursor = result.expect
     cursor.next_event().is_function_call(name="transfer")
     assert cursor.next_event().is_message(role="assistant").item.text_content == (
@@ -77,12 +78,8 @@ async def test_say_then_hand_off_by_voice(autojump_clock: object) -> None:
     agent = Front()
     speeches = (reference_speech(0.5, 2.5, "support please"),)
     async with voice_session(speeches=speeches, llm=llm, tts=tts, agent=agent) as voice:
-        with anyio.fail_after(12):
-            while not isinstance(voice.session.current_agent, Support) or (
-                len(voice.audio_out.segments) < 2
-            ):
-                await anyio.sleep(0.1)
-            await anyio.sleep(3)
+        await anyio.sleep(10)
+        assert isinstance(voice.session.current_agent, Support)
         segments = [(s.interrupted, round(s.played_duration, 2)) for s in voice.audio_out.segments]
     assert segments == [(False, 2.0), (False, 2.0)]
     assert [i.text_content for i in voice.session.history.items if i.type == "message"] == [
@@ -116,9 +113,8 @@ async def test_goodbye_reply_from_a_tool_in_a_text_run(autojump_clock: object) -
         await session.start(agent)
         with anyio.fail_after(30):
             result = await session.run(user_input="bye")
-    assert agent.reply.done() and not agent.reply.interrupted
+    assert agent.reply.done()
+    assert not agent.reply.interrupted
     result.expect.contains_function_call(name="end_call")
     result.expect.contains_message(role="assistant")
-    assert "Goodbye!" in [
-        e.item.text_content for e in result.events if e.type == "message"
-    ]
+    assert "Goodbye!" in [e.item.text_content for e in result.events if e.type == "message"]

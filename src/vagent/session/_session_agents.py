@@ -32,6 +32,7 @@ class SessionAgents:
     _tg: TaskGroup | None
     _run_state: RunResult | None
     _activity_lock: anyio.Lock | None
+    _close_emitted: bool
 
     def __init__(self) -> None:
         self._agent: Agent | None = None
@@ -84,13 +85,21 @@ class SessionAgents:
         if uses_mcp(self, activity):  # type: ignore[arg-type]
             # before the activity is current: no scheduling point is added without MCP
             activity.mcp_tools = await activity_mcp_tools(self, activity, self._tg)  # type: ignore[arg-type]
+        await self._tg.start(activity.run, self._make_current)
+
+    def _make_current(self, activity: AgentActivity) -> None:
+        """Called by ``activity`` once it runs, right before it reports started (no
+        scheduling point in between): the current activity is always one that runs, so a
+        cancellation while an incoming activity starts (a close during a handoff) never
+        leaves the session pointing at an activity that never ran."""
         self._agent = activity.agent
         self._activity = activity
-        await self._tg.start(activity.run)
 
     def _require_activity(self) -> AgentActivity:
         if self._activity is None:
-            raise RuntimeError("AgentSession is not running")
+            if self._close_emitted:
+                raise RuntimeError("AgentSession is closed")
+            raise RuntimeError("AgentSession is not running: call session.start() first")
         return self._activity
 
     def _speech_target(self) -> AgentActivity:

@@ -141,9 +141,17 @@ class AgentActivity(ActivitySpeeches, TurnHandling):
     # -- lifetime ----------------------------------------------------------------------------
 
     async def run(  # noqa: ASYNC114
-        self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+        self,
+        on_running: Callable[[AgentActivity], None] | None = None,
+        *,
+        task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
         """Run until closed (or cancelled); owned by the session's task group.
+
+        Starting (recognition streams connect) may take a while; speeches asked meanwhile
+        wait and start, in order, once it runs. ``on_running(self)`` is called then, right
+        before ``task_status.started()`` and with no scheduling point in between, so a
+        cancelled start never made this activity the session's current one.
 
         On :meth:`close`, user audio ends first and recognition gets
         ``RECOGNITION_STOP_TIMEOUT`` to wind down its streams; then everything left
@@ -155,12 +163,14 @@ class AgentActivity(ActivitySpeeches, TurnHandling):
         self._prewarm_providers()
         try:
             async with anyio.create_task_group() as tg:
-                self._tg = tg
                 tg.start_soon(self._run_scheduler)
                 await self._start_recognition(tg)
+                self._tg = tg  # from now on new speeches start at once
                 waiting, self._waiting = self._waiting, []
                 for speech in waiting:
                     speech.start()  # asked while it was not running yet: before on_enter
+                if on_running is not None:
+                    on_running(self)
                 task_status.started()
                 tg.start_soon(self._run_on_enter)
                 await self._closed.wait()

@@ -388,6 +388,12 @@ class AgentSession(
                     if self._opts.user_away_timeout is not None:
                         tg.start_soon(self._watch_user_away, self._opts.user_away_timeout)
                     task_status.started()
+            if not self._started:
+                # closed before it ran (aclose() from another task, or a fatal error while
+                # starting): say so to start()'s caller, with the error that closed it
+                raise RuntimeError(
+                    "AgentSession was closed while it was starting"
+                ) from self._close_error
         finally:
             if self._owned_by_job and not scope.cancel_called:
                 # Cancelled from outside, by the job's task group: the job shut down.
