@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._core import TimedString as TimedString
 from .session.io import (
     AgentInput as AgentInput,
     AgentOutput as AgentOutput,
@@ -24,6 +25,7 @@ __all__ = [
     "PlaybackFinishedEvent",
     "PlaybackStartedEvent",
     "TextOutput",
+    "TimedString",
     "VideoInput",
     "VideoOutput",
 ]

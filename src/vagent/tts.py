@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from ._core import TimedString as TimedString
 from .pipeline.tts import (
     FLUSH as FLUSH,
     TTS as TTS,
+    USERDATA_TIMED_TRANSCRIPT as USERDATA_TIMED_TRANSCRIPT,
     AudioEmitter as AudioEmitter,
     AudioFormat as AudioFormat,
     AvailabilityChangedEvent as AvailabilityChangedEvent,
@@ -23,11 +25,13 @@ from .pipeline.tts import (
     TTSCapabilities as TTSCapabilities,
     TTSError as TTSError,
     audio_format_from_mime as audio_format_from_mime,
+    timed_transcript as timed_transcript,
 )
 
 __all__ = [
     "FLUSH",
     "TTS",
+    "USERDATA_TIMED_TRANSCRIPT",
     "AudioEmitter",
     "AudioFormat",
     "AvailabilityChangedEvent",
@@ -45,5 +49,7 @@ __all__ = [
     "TTSError",
     "TextInput",
     "TextSegmentInfo",
+    "TimedString",
     "audio_format_from_mime",
+    "timed_transcript",
 ]

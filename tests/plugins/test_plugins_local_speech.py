@@ -156,6 +156,60 @@ async def test_piper_streams_sentences_through_the_stream_adapter(piper: PiperTT
     assert 1.0 < duration < 4.0
 
 
+async def test_piper_reports_when_each_word_is_spoken(piper: PiperTTS) -> None:
+    assert piper.word_timings
+    assert piper.capabilities.aligned_transcript
+    text = "Hello there, my friend.  It costs 23 dollars!"
+    async with piper.synthesize(text) as stream:
+        audio = [a async for a in stream]
+    words = [w for a in audio for w in tts_api.timed_transcript(a.frame)]
+    assert "".join(words) == text  # the text given, whitespace included
+    # word by word from the phoneme durations; a sentence whose words espeak reads
+    # differently ("23" is two words) is timed as one piece
+    assert [str(w) for w in words] == [
+        "Hello",
+        " there,",
+        " my",
+        " friend.",
+        "  It costs 23 dollars!",
+    ]
+    starts = [w.start_time for w in words]
+    ends = [w.end_time for w in words]
+    assert all(isinstance(t, float) for t in starts + ends)
+    assert starts == sorted(starts)
+    assert all(s < e for s, e in zip(starts, ends, strict=True))
+    # the words span the audible speech of each sentence
+    speech = combine_frames([a.frame for a in audio])
+    onset, offset = speech_bounds(speech)
+    assert abs(starts[0] - onset) < 0.1
+    assert abs(ends[-1] - offset) < 0.15
+    assert ends[-1] <= speech.duration
+
+
+async def test_piper_words_move_to_stream_time_through_the_stream_adapter(
+    piper: PiperTTS,
+) -> None:
+    tts = tts_api.StreamAdapter(tts=piper)
+    async with tts.stream() as stream:
+        stream.push_text("Good morning to you. ")
+        stream.push_text("Turn on the lights.")
+        stream.end_input()
+        audio = [a async for a in stream]
+    words = [w for a in audio for w in tts_api.timed_transcript(a.frame)]
+    assert "".join(words) == "Good morning to you. Turn on the lights."
+    # word by word where espeak's words are the text's; "on the" is one espeak word, so
+    # that sentence is one piece (its words are then paced between its start and end)
+    assert [w.strip() for w in words] == ["Good", "morning", "to", "you.", "Turn on the lights."]
+    starts = [w.start_time for w in words]
+    assert starts == sorted(starts)
+    second = next(i for i, a in enumerate(audio) if a.delta_text == "Turn on the lights.")
+    first_sentence_audio = sum(a.frame.duration for a in audio[:second])
+    # the second sentence's words start after the first sentence's audio
+    assert starts[4] >= first_sentence_audio - 0.05
+    total = sum(a.frame.duration for a in audio)
+    assert words[-1].end_time <= total
+
+
 def test_unknown_phrase_words_are_named() -> None:
     with pytest.raises(ValidationError, match="qwzxv"):
         PocketSphinxSTT.load(phrases=["hello qwzxv"])

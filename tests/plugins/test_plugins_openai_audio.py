@@ -16,7 +16,7 @@ from livekit import rtc
 from plugins_openai_server import FakeOpenAI, Reply, split_every, start_server
 
 from vagent._core import APIConnectOptions, APIStatusError
-from vagent.pipeline import stt as stt_api
+from vagent.pipeline import stt as stt_api, tts as tts_api
 from vagent.pipeline.audio import AudioByteStream
 from vagent.pipeline.metrics import TTSMetrics
 from vagent.pipeline.vad import EnergyVAD
@@ -177,6 +177,34 @@ async def test_tts_decodes_encoded_formats(
         rms = float(np.sqrt(np.mean(decoded.astype(np.float64) ** 2)))
         assert rms == pytest.approx(8000 / np.sqrt(2), rel=0.2)
     assert json.loads(server.requests_to(SPEECH)[0].body)["response_format"] == response_format
+
+
+async def test_tts_transcript_is_timed_by_sentence_through_the_stream_adapter(
+    server: FakeOpenAI,
+) -> None:
+    # /audio/speech returns audio only, no word timings: the stream adapter times each
+    # sentence from where its audio starts in the stream (what use_tts_aligned_transcript
+    # then shows for this TTS)
+    half_second = bytes(24000)  # 0.5 s of s16le at 24 kHz
+    server.reply(SPEECH, Reply(parts=[half_second]), Reply(parts=[half_second + half_second]))
+    tts = openai.TTS(api_key="k", base_url=server.url + "/v1")
+    assert not tts.capabilities.aligned_transcript
+    adapter = tts_api.StreamAdapter(tts=tts)
+    text = "Hello there, how are you doing? I am fine, thank you very much."
+    async with tts, adapter.stream(conn_options=FAST) as stream:
+        stream.push_text(text)
+        stream.end_input()
+        audio = [a async for a in stream]
+    words = [w for a in audio for w in tts_api.timed_transcript(a.frame)]
+    assert "".join(words) == text
+    assert [(w.strip(), w.start_time) for w in words] == [
+        ("Hello there, how are you doing?", 0.0),
+        ("I am fine, thank you very much.", pytest.approx(0.5)),
+    ]
+    assert [r.json()["input"] for r in server.requests_to(SPEECH)] == [
+        "Hello there, how are you doing?",
+        "I am fine, thank you very much.",
+    ]
 
 
 async def test_tts_error_status(server: FakeOpenAI) -> None:

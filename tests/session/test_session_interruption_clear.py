@@ -14,7 +14,7 @@ from session_scenario import messages, reference_speech, voice_session
 
 from vagent._core import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions
 from vagent.pipeline.tts import TTS, AudioEmitter, ChunkedStream, TTSCapabilities
-from vagent.session.transcript_sync import STANDARD_SPEECH_RATE, _hyphen_count
+from vagent.session.word_timing import STANDARD_SPEECH_RATE, _hyphen_count
 from vagent.testing.fake_llm import FakeLLMResponse
 
 SYNTHESIS_SECONDS = 3.0  # per sentence, uncancellable (a worker thread, as piper's)

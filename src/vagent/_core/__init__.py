@@ -20,6 +20,7 @@ from .not_given import NOT_GIVEN, NotGiven, NotGivenOr, is_given
 from .owned_stream import OwnedStream
 from .owner import current_owner_task_group, owner_task_group
 from .retry import retry_api_call
+from .timed_string import TimedString
 
 __all__ = [
     "DEFAULT_API_CONNECT_OPTIONS",
@@ -35,6 +36,7 @@ __all__ = [
     "NotGivenOr",
     "OwnedStream",
     "OwnershipError",
+    "TimedString",
     "VagentError",
     "ValidationError",
     "collapse_exception_group",

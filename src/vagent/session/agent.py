@@ -73,6 +73,7 @@ class Agent:
         label: str | None = None,
         tts_text_transforms: NotGivenOr[Sequence[TextTransform] | None] = NOT_GIVEN,
         mcp_servers: NotGivenOr[Sequence[MCPServer] | None] = NOT_GIVEN,
+        use_tts_aligned_transcript: NotGivenOr[bool] = NOT_GIVEN,
     ) -> None:
         if not isinstance(instructions, str):
             raise ValidationError(f"Agent instructions must be a string, got {instructions!r}")
@@ -99,6 +100,7 @@ class Agent:
         self._mcp_servers: NotGivenOr[list[MCPServer]] = (
             list(mcp_servers or []) if is_given(mcp_servers) else NOT_GIVEN
         )
+        self._use_tts_aligned_transcript = use_tts_aligned_transcript
         self._activity: AgentActivity | None = None
 
     # -- configuration -------------------------------------------------------------------
@@ -160,6 +162,12 @@ class Agent:
         """Transforms of the spoken text; not given: the session's
         (``AgentSession(tts_text_transforms=...)``, markdown and emoji filters by default)."""
         return self._tts_text_transforms
+
+    @property
+    def use_tts_aligned_transcript(self) -> NotGivenOr[bool]:
+        """Whether the transcript follows the word timings the TTS reports; not given: the
+        session's (``AgentSession(use_tts_aligned_transcript=...)``, off by default)."""
+        return self._use_tts_aligned_transcript
 
     @property
     def allow_interruptions(self) -> NotGivenOr[bool]:

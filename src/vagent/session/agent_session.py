@@ -99,6 +99,7 @@ class AgentSession(
         sync_transcription: bool = True,
         tts_text_transforms: NotGivenOr[Sequence[TextTransform] | None] = NOT_GIVEN,
         mcp_servers: NotGivenOr[Sequence[MCPServer]] = NOT_GIVEN,
+        use_tts_aligned_transcript: NotGivenOr[bool] = NOT_GIVEN,
     ) -> None:
         SessionEvents.__init__(self)
         SessionLifetime.__init__(self)
@@ -116,6 +117,7 @@ class AgentSession(
             user_away_timeout=user_away_timeout,
             preemptive_generation=preemptive_generation,
             max_unrecoverable_errors=max_unrecoverable_errors,
+            use_tts_aligned_transcript=bool(use_tts_aligned_transcript),
             **(
                 {"tts_text_transforms": tts_text_transforms}
                 if is_given(tts_text_transforms)

@@ -6,6 +6,9 @@ Stages are tasks in the step's task group, connected by bounded channels::
         │                                  └────> transcription_node ──text──> [authorized] text
         └──tool calls──> [authorized] one task per tool
 
+With ``use_tts_aligned_transcript`` the transcription node reads the words the TTS reports
+with their timings instead of the tee's text (see :mod:`._tts_stage`).
+
 Everything before the "[authorized]" marks may run ahead while the speech waits for its
 turn (pre-roll); the buffers below bound how far. Tools do not run in the step's task group:
 ``StepPlan.start_tool`` starts each call in the speech's own task group, so an interrupted
@@ -27,11 +30,13 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from attrs import define, field
 
-from vagent._core import collapse_excgroups, open_channel, shortuuid, wallclock
+from vagent._core import TimedString, collapse_excgroups, open_channel, shortuuid, wallclock
 from vagent.llm import ChatChunk, FunctionCall
 from vagent.pipeline.text_transforms import TextTransform, run_text_transforms
 
+from ._tts_stage import AudioSink, aligned_transcript_stage, tts_stream_stage
 from .nodes import drive_node
+from .word_timing import TimedText
 
 if TYPE_CHECKING:
     from livekit import rtc
@@ -52,6 +57,9 @@ TOOL_CALL_BUFFER = 16
 AUDIO_BUFFER = 100
 """Synthesized frames buffered before the output takes them (1-2 s of pre-rolled audio);
 a full buffer pauses the TTS, nothing is dropped."""
+TIMED_WORD_BUFFER = 64
+"""Timed words from the TTS buffered on their way to the transcript (a few sentences, as
+the text buffers); a full buffer pauses the TTS."""
 
 
 @define
@@ -87,6 +95,13 @@ class StepResult:
         total = max(self.audio_duration, self.synthesized_duration)
         if total <= 0:
             return ""
+        timed = TimedText()
+        for part in self.text_parts:
+            timed.append(part)
+        if timed.timed:  # the TTS's word timings say what was heard
+            position = self.playback.playback_position
+            cut = timed.heard_until(position, speed=1.0, complete=True, audio_duration=total)
+            return text[:cut].rstrip()
         ratio = min(1.0, self.playback.playback_position / total)
         cut = int(len(text) * ratio)
         if cut >= len(text):
@@ -118,6 +133,7 @@ class StepPlan:
     start_tool: Callable[[FunctionCall], ToolCallRecord]  # runs it in the speech's tasks
     ignore_tool_calls: bool = False  # tool_choice "none": calls are logged and dropped
     text_transforms: Sequence[TextTransform] = ()  # applied to text the TTS speaks
+    aligned_transcript: bool = False  # the transcript is the TTS's timed words
 
 
 class _LLMSink:
@@ -196,7 +212,18 @@ async def run_step(plan: StepPlan, result: StepResult) -> None:
                         )
                     tts_send, tts_recv = channel(TEXT_BUFFER)
                     tr_send, transcription_source = channel(TEXT_BUFFER)
-                    counted = _CountingAudioSink(audio_send, result)
+                    timed_send: MemoryObjectSendStream[TimedString] | None = None
+                    if plan.aligned_transcript:
+                        timed_send, timed_recv = channel(TIMED_WORD_BUFFER)
+                        aligned_send, aligned_recv = channel(TEXT_BUFFER)
+                        tg.start_soon(
+                            aligned_transcript_stage,
+                            timed_recv,
+                            transcription_source,
+                            aligned_send,
+                        )
+                        transcription_source = aligned_recv
+                    counted = AudioSink(audio_send, result, timed_send)
                     tg.start_soon(
                         _tee_to_tts, plan, tg, spoken, tr_send, tts_send, tts_recv, counted
                     )
@@ -278,21 +305,6 @@ def _clear_audio(plan: StepPlan, result: StepResult) -> None:
         plan.audio_out.clear_buffer()
 
 
-class _CountingAudioSink:
-    """The TTS stage's output: counts synthesized seconds, then forwards (and closes)."""
-
-    def __init__(self, send: MemoryObjectSendStream[rtc.AudioFrame], result: StepResult) -> None:
-        self._send = send
-        self._result = result
-
-    async def send(self, frame: rtc.AudioFrame, /) -> None:
-        self._result.synthesized_duration += frame.samples_per_channel / frame.sample_rate
-        await self._send.send(frame)
-
-    def close(self) -> None:
-        self._send.close()
-
-
 async def _node_stage(call: Callable[[], Any], send: Any) -> None:
     """Drive one node into ``send`` (a channel or sink), closing ``send`` at the end."""
     try:
@@ -320,29 +332,6 @@ async def _llm_stream_stage(
     async with text, calls, open_stream() as stream:
         async for chunk in stream:
             await sink.send(chunk)
-
-
-async def _tts_stream_stage(
-    open_stream: Callable[[], Any],
-    text: MemoryObjectReceiveStream[str],
-    audio: _CountingAudioSink,
-) -> None:
-    """The default tts node without a generator: the stream lives in this task."""
-    try:
-        async with open_stream() as stream, anyio.create_task_group() as tg:
-
-            async def push_text() -> None:
-                async with text:
-                    async for delta in text:
-                        stream.push_text(delta)
-                stream.end_input()
-
-            tg.start_soon(push_text)
-            async for synthesized in stream:
-                await audio.send(synthesized.frame)
-            tg.cancel_scope.cancel()
-    finally:
-        audio.close()
 
 
 async def _text_stage(
@@ -374,7 +363,7 @@ async def _tee_to_tts(
     transcription: MemoryObjectSendStream[str],
     tts_send: MemoryObjectSendStream[str],
     tts_recv: MemoryObjectReceiveStream[str],
-    audio_send: _CountingAudioSink,
+    audio_send: AudioSink,
 ) -> None:
     """Copy text to the transcription node and the TTS node; the TTS node only starts with
     the first non-blank text (no synthesis, no audio segment for a tool-call-only step)."""
@@ -384,7 +373,7 @@ async def _tee_to_tts(
             if not started and delta.strip():
                 started = True
                 if plan.tts_stream is not None:
-                    tg.start_soon(_tts_stream_stage, plan.tts_stream, tts_recv, audio_send)
+                    tg.start_soon(tts_stream_stage, plan.tts_stream, tts_recv, audio_send)
                 else:
                     tg.start_soon(
                         _node_stage,

@@ -63,6 +63,9 @@ class VoiceOptions:
     tolerates, each ending its speech; one more closes the session with reason "error".
     ``tts_text_transforms``: applied in order to the text the TTS speaks (and the transcript
     of it), see :mod:`vagent.pipeline.text_transforms`; ``None`` applies none.
+    ``use_tts_aligned_transcript``: show the transcript the TTS reports with its word timings
+    (when it reports them) instead of the LLM text paced by a speaking-rate estimate; see
+    ``docs/timed-transcripts.md``.
     """
 
     allow_interruptions: bool = True
@@ -82,6 +85,7 @@ class VoiceOptions:
         converter=_as_tuple,
         validator=_text_transforms,
     )
+    use_tts_aligned_transcript: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.max_endpointing_delay < self.min_endpointing_delay:

@@ -120,6 +120,21 @@ def plan_step(
         start_tool=start_tool,
         ignore_tool_calls=model_settings.tool_choice == "none",
         text_transforms=_text_transforms(activity),
+        aligned_transcript=_aligned_transcript(activity),
+    )
+
+
+def _aligned_transcript(activity: AgentActivity) -> bool:
+    """Whether the transcript comes from the TTS's word timings: asked for (by the agent,
+    else the session), and the TTS reports timings (or does not stream: its stream adapter
+    times each sentence)."""
+    own = activity._agent.use_tts_aligned_transcript
+    wanted = own if is_given(own) else activity._session.options.use_tts_aligned_transcript
+    tts = activity.tts
+    return bool(
+        wanted
+        and tts is not None
+        and (tts.capabilities.aligned_transcript or not tts.capabilities.streaming)
     )
 
 

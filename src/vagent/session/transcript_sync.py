@@ -12,10 +12,13 @@ writing text, or when the synchronized audio output is detached from the session
 or swapped out: text then passes through unsynchronized until it is attached again).
 
 Timing: word *i* is released when the playout clock (seconds of this segment heard, pauses
-excluded) reaches ``hyphens before word i / rate``. The rate is ``3.83 * speed`` hyphens per
-second (a standard speaking rate) until both the text and the audio of the segment are
-complete; from then on it is ``total hyphens / audio duration``, so the last word comes out
-while the audio ends.
+excluded) reaches its start time. When the text written is :class:`~vagent.io.TimedString`
+pieces with times (a TTS that reports word timings, ``use_tts_aligned_transcript``), those
+times are the words' starts; otherwise (and between or after timed words) the start is
+``hyphens before word i / rate``: ``3.83 * speed`` hyphens per second (a standard speaking
+rate) until both the text and the audio of the segment are complete, and from then on the
+rate that makes the last word come out while the audio ends (see
+:mod:`vagent.session.word_timing`).
 
 End of a segment: when its audio finished playing, the remaining text is released at once.
 When it was cleared (interruption) at position *p*, exactly the whole words that started
@@ -29,7 +32,6 @@ as sync:``. Text is buffered without limit per segment (it is bounded by what th
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from types import TracebackType
 from typing import Self
@@ -41,7 +43,6 @@ from attrs import define, field
 from livekit import rtc
 
 from vagent._core import OwnershipError, collapse_excgroups
-from vagent.pipeline.tokenize import hyphenate_word
 
 from .io import (
     AudioOutput,
@@ -50,25 +51,16 @@ from .io import (
     PlaybackStartedEvent,
     TextOutput,
 )
+from .word_timing import STANDARD_SPEECH_RATE, TimedText
 
 __all__ = ["STANDARD_SPEECH_RATE", "TranscriptSynchronizer"]
 
-STANDARD_SPEECH_RATE = 3.83
-"""Hyphens (syllable-like pieces) per second of ordinary speech."""
-
 _EPSILON = 1e-6  # seconds: float noise in clock arithmetic, never worth a wait
-_TOKEN = re.compile(r"\s*\S+\s*")
-_LETTERS = re.compile(r"[^\W\d_]+")
-
-
-def _hyphen_count(word: str) -> int:
-    pieces = sum(len(hyphenate_word(part)) for part in _LETTERS.findall(word))
-    return max(pieces, 1)
 
 
 @define
 class _Segment:
-    text: str = ""
+    transcript: TimedText = field(factory=TimedText)
     text_done: bool = False
     audio_duration: float = 0.0
     audio_done: bool = False
@@ -100,38 +92,23 @@ class _Segment:
             return self.played
         return self.played + anyio.current_time() - self.running_since
 
-    def words(self) -> tuple[list[str], list[int]]:
-        """Whole words so far and the offset in ``text`` where each ends (the last word only
-        counts once the text is complete: more text could extend it)."""
-        words, ends = [], []
-        for match in _TOKEN.finditer(self.text):
-            words.append(match.group())
-            ends.append(match.end())
-        if words and not self.text_done and not self.text[-1].isspace():
-            words.pop()
-            ends.pop()
-        return words, ends
+    @property
+    def text(self) -> str:
+        return self.transcript.text
 
-    def word_starts(self, words: list[str], speed: float) -> list[float]:
-        """When each word starts, in seconds of this segment's audio."""
-        hyphens = [_hyphen_count(w) for w in words]
-        total = sum(hyphens)
-        if self.text_done and self.audio_done and self.audio_duration > 0 and total > 0:
-            rate = total / self.audio_duration
-        else:
-            rate = STANDARD_SPEECH_RATE * speed
-        starts, before = [], 0
-        for count in hyphens:
-            starts.append(before / rate)
-            before += count
-        return starts
+    def complete_duration(self) -> float | None:
+        """The audio's length once text and audio are both complete."""
+        return self.audio_duration if self.text_done and self.audio_done else None
 
     def heard_until(self, position: float, speed: float) -> int:
         """Offset in ``text`` up to which words started before ``position`` seconds."""
-        words, ends = self.words()
-        starts = self.word_starts(words, speed)
-        heard = [end for start, end in zip(starts, ends, strict=True) if start < position]
-        return max(heard[-1] if heard else 0, self.released)
+        heard = self.transcript.heard_until(
+            position,
+            speed=speed,
+            complete=self.text_done,
+            audio_duration=self.complete_duration(),
+        )
+        return max(heard, self.released)
 
 
 class TranscriptSynchronizer:
@@ -232,7 +209,7 @@ class TranscriptSynchronizer:
     def _push_text(self, text: str) -> None:
         self._check_open()
         segment = self._text_segment()
-        segment.text += text
+        segment.transcript.append(text)
         segment.notify()
 
     def _flush_text(self) -> None:
@@ -367,13 +344,17 @@ class TranscriptSynchronizer:
     async def _release_paced(self, segment: _Segment) -> None:
         await anyio.lowlevel.checkpoint()
         while not segment.finished:
-            words, ends = segment.words()
+            words = segment.transcript.words(complete=segment.text_done)
+            ends = words.ends
             pending = [i for i, end in enumerate(ends) if end > segment.released]
             if not pending:
                 await segment.wait_change()
                 continue
             index = pending[0]
-            ahead = segment.word_starts(words, self._speed)[index] - segment.clock()
+            starts = segment.transcript.word_starts(
+                words, speed=self._speed, audio_duration=segment.complete_duration()
+            )
+            ahead = starts[index] - segment.clock()
             if ahead <= _EPSILON:
                 await self._release_to(segment, ends[index])
             elif segment.running_since is None:

@@ -6,19 +6,24 @@ is looked up in ``responses`` by its stripped text; unknown texts use ``default`
 when ``tone_hz`` is set) in frames of ``frame_duration`` as fast as the output channel
 takes them. ``failures`` is consumed one item per attempt: an exception is raised,
 ``"hang"`` waits forever (a timeout of ``conn_options.timeout`` then fails the attempt).
+
+``aligned_transcript=True`` makes the fake report word timings, as a TTS with alignment
+does: each word of the text (with the whitespace before it) as a :class:`TimedString`, at
+the response's ``word_times`` (start, end) pairs, or spread evenly over its audio.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import anyio
 import anyio.lowlevel
 import numpy as np
-from attrs import frozen
+from attrs import field, frozen
 from livekit import rtc
 
-from vagent._core import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions
+from vagent._core import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions, TimedString
 from vagent.pipeline.tts import (
     FLUSH,
     TTS,
@@ -34,12 +39,22 @@ from ._scripted_failures import Failure, fail_if_scripted
 __all__ = ["FakeChunkedStream", "FakeSynthesizeStream", "FakeTTS", "FakeTTSResponse"]
 
 
+def _as_word_times(
+    times: Sequence[tuple[float, float]] | None,
+) -> tuple[tuple[float, float], ...] | None:
+    return None if times is None else tuple((start, end) for start, end in times)
+
+
 @frozen(kw_only=True)
 class FakeTTSResponse:
-    """How the fake answers one text."""
+    """How the fake answers one text. ``word_times``: (start, end) seconds of each word of
+    the text into its audio, reported when the fake has ``aligned_transcript``."""
 
     audio_duration: float = 1.0
     ttfb: float = 0.2
+    word_times: tuple[tuple[float, float], ...] | None = field(
+        default=None, converter=_as_word_times
+    )
 
 
 class FakeTTS(TTS):
@@ -56,9 +71,12 @@ class FakeTTS(TTS):
         frame_duration: float = 0.02,
         tone_hz: float | None = None,
         failures: Sequence[Failure] = (),
+        aligned_transcript: bool = False,
     ) -> None:
         super().__init__(
-            capabilities=TTSCapabilities(streaming=streaming),
+            capabilities=TTSCapabilities(
+                streaming=streaming, aligned_transcript=aligned_transcript
+            ),
             sample_rate=sample_rate,
             num_channels=num_channels,
         )
@@ -92,6 +110,8 @@ class FakeTTS(TTS):
         self.requests.append(text)
         response = self.response_for(text)
         await anyio.sleep(response.ttfb)
+        if self.capabilities.aligned_transcript:
+            emitter.push_timed_transcript(_timed_words(text, response, emitter.pushed_duration))
         rate = self.sample_rate
         frame_samples = max(1, round(self.frame_duration * rate))
         total = round(response.audio_duration * rate)
@@ -109,6 +129,25 @@ class FakeTTS(TTS):
         wave = (0.3 * 32767 * np.sin(2 * np.pi * self.tone_hz * t)).astype(np.int16)
         data = np.repeat(wave[:, None], channels, axis=1)
         return rtc.AudioFrame(data.tobytes(), self.sample_rate, channels, samples)
+
+
+def _timed_words(text: str, response: FakeTTSResponse, start: float) -> list[TimedString]:
+    """The words of ``text`` (the whitespace before each with it) at the response's times,
+    from ``start`` seconds into the stream."""
+    pieces = re.findall(r"\s*\S+", text)
+    if not pieces:
+        return []
+    pieces[-1] += text[len("".join(pieces)) :]
+    times = response.word_times
+    if times is None:
+        step = response.audio_duration / len(pieces)
+        times = tuple((i * step, (i + 1) * step) for i in range(len(pieces)))
+    if len(times) != len(pieces):
+        raise ValueError(f"FakeTTSResponse.word_times has {len(times)} entries for {text!r}")
+    return [
+        TimedString(piece, start_time=start + s, end_time=start + e)
+        for piece, (s, e) in zip(pieces, times, strict=True)
+    ]
 
 
 class FakeChunkedStream(ChunkedStream):

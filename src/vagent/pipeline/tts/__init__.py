@@ -13,11 +13,13 @@ from ._fallback import (
 from ._stream import SynthesizeStream
 from ._stream_adapter import StreamAdapter, StreamAdapterWrapper
 from ._text_input import FLUSH, TextInput, TextSegmentInfo
+from ._timed import USERDATA_TIMED_TRANSCRIPT, timed_transcript
 from ._tts import TTS
 
 __all__ = [
     "FLUSH",
     "TTS",
+    "USERDATA_TIMED_TRANSCRIPT",
     "AudioEmitter",
     "AudioFormat",
     "AvailabilityChangedEvent",
@@ -36,4 +38,5 @@ __all__ = [
     "TextInput",
     "TextSegmentInfo",
     "audio_format_from_mime",
+    "timed_transcript",
 ]

@@ -4,11 +4,13 @@
 The emitter holds back one frame so it can mark the last frame of a segment ``is_final``.
 Everything it sends goes through a :class:`TrackedSender`, so waiting on a slow consumer is
 backpressure on the provider, and retry loops know whether output was already emitted.
+Word timings a provider reports (:meth:`AudioEmitter.push_timed_transcript`) ride on the
+next frame sent (see :mod:`._timed`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import anyio
 import anyio.lowlevel
@@ -16,13 +18,14 @@ import numpy as np
 from attrs import define
 from livekit import rtc
 
-from vagent._core import ValidationError, shortuuid, wallclock
+from vagent._core import TimedString, ValidationError, shortuuid, wallclock
 from vagent.pipeline._attempts import TrackedSender
 from vagent.pipeline.audio import AudioByteStream, resample_frames
 from vagent.pipeline.metrics import TTSMetrics
 
 from ._decode import ENCODED_FORMATS, AudioFormat, EncodedAudioDecoder, WavStreamDecoder
 from ._events import SynthesizedAudio
+from ._timed import attach_timed_transcript
 
 
 @define(kw_only=True)
@@ -69,7 +72,8 @@ class AudioEmitter:
     (the last frame of a segment may be shorter). Providers call :meth:`configure` once if
     their audio is not raw s16le PCM at the TTS's format, then :meth:`start_segment`,
     :meth:`push` / :meth:`push_frame` (awaiting: they wait while the consumer is behind), and
-    :meth:`end_segment`. Bad audio raises :class:`ValidationError`.
+    :meth:`end_segment`. Bad audio raises :class:`ValidationError`. A provider that knows when
+    its words are spoken reports them with :meth:`push_timed_transcript`.
     """
 
     def __init__(
@@ -105,11 +109,34 @@ class AudioEmitter:
         self._held: SynthesizedAudio | None = None
         self.frames_out = 0  # frames produced so far (sent or held back), all segments
         self._delta_text = ""
+        self._timed: list[TimedString] = []  # waiting for the next frame
+        self._pushed = 0.0  # seconds of audio pushed in this stream (input side)
 
     @property
     def segment(self) -> SegmentStats | None:
         """The segment in progress, if any."""
         return self._segment
+
+    @property
+    def pushed_duration(self) -> float:
+        """Seconds of audio pushed so far, all segments (encoded audio counts once decoded,
+        at :meth:`end_segment`): the stream time at which the next pushed audio starts."""
+        return self._pushed
+
+    def push_timed_transcript(self, words: TimedString | Sequence[TimedString]) -> None:
+        """Report when words are spoken: ``start_time`` / ``end_time`` in seconds from the
+        start of this stream's audio (its first segment; a provider that counts from each
+        request or segment adds :attr:`pushed_duration` as it was when that audio began).
+
+        Report the words no later than their audio; they ride on the next frame sent. Their
+        texts should concatenate to the text spoken: a session that shows the TTS-aligned
+        transcript (``use_tts_aligned_transcript``) shows exactly these words.
+        """
+        items = [words] if isinstance(words, TimedString) else list(words)
+        for word in items:
+            if not isinstance(word, TimedString):
+                raise ValidationError(f"push_timed_transcript takes TimedString, got {word!r}")
+        self._timed.extend(items)
 
     def configure(
         self,
@@ -179,6 +206,7 @@ class AudioEmitter:
             frames.extend(self._wav_frames(self._wav.push(data)))
         else:
             assert self._framer is not None
+            self._pushed += len(data) / (2 * self._in_channels * self._in_rate)
             for frame in self._framer.push(data):
                 frames.extend(self._resample_input(frame))
         await self._send(frames)
@@ -191,6 +219,7 @@ class AudioEmitter:
             raise ValidationError(
                 f"frame has {frame.num_channels} channel(s), the TTS has {self._channels}"
             )
+        self._pushed += frame.samples_per_channel / frame.sample_rate
         if frame.sample_rate == self._rate:
             await self._send([frame])
             return
@@ -231,6 +260,7 @@ class AudioEmitter:
             tail.extend(item for out in framer.flush() if (item := self._stage(out)) is not None)
         if self._held is not None:
             held, self._held = self._held, None
+            attach_timed_transcript(held.frame, self._timed)  # reported after the last audio
             tail.append(
                 SynthesizedAudio(
                     frame=held.frame,
@@ -240,6 +270,7 @@ class AudioEmitter:
                     delta_text=held.delta_text,
                 )
             )
+        self._timed.clear()  # a segment without audio has no words to time
         for item in tail:
             await self._sender.send(item)
         self._segment = None
@@ -257,6 +288,7 @@ class AudioEmitter:
     def _decoded_frames(self, samples: np.ndarray, rate: int) -> list[rtc.AudioFrame]:
         if samples.shape[0] == 0:
             return []
+        self._pushed += samples.shape[0] / rate
         channels = samples.shape[1]
         if channels != self._channels:
             mono = samples.mean(axis=1, dtype=np.float64)
@@ -276,6 +308,7 @@ class AudioEmitter:
         assert self._wav is not None
         if not pcm:
             return []
+        self._pushed += len(pcm) / (2 * self._wav.num_channels * self._wav.sample_rate)
         if self._framer is None:
             rate, channels = self._wav.sample_rate, self._wav.num_channels
             self._wav_channels = channels
@@ -322,6 +355,8 @@ class AudioEmitter:
                 self._on_first_frame()
         segment.audio_duration += frame.samples_per_channel / frame.sample_rate
         self.frames_out += 1
+        attach_timed_transcript(frame, self._timed)
+        self._timed.clear()
         audio = SynthesizedAudio(
             frame=frame,
             request_id=self.request_id,

