@@ -11,6 +11,7 @@ from .errors import (
     APITimeoutError,
     AssignmentTimeoutError,
     OwnershipError,
+    UnexpectedModelBehavior,
     VagentError,
     ValidationError,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "OwnedStream",
     "OwnershipError",
     "TimedString",
+    "UnexpectedModelBehavior",
     "VagentError",
     "ValidationError",
     "collapse_exception_group",

@@ -120,6 +120,11 @@ class AssignmentTimeoutError(VagentError):
     """The server did not send the assignment of an accepted job before the deadline."""
 
 
+class UnexpectedModelBehavior(VagentError, RuntimeError):
+    """The model did something a run cannot recover from: a ``session.run(output_type=...)``
+    that ended without a reply of that type, after its retries."""
+
+
 class ValidationError(VagentError, ValueError):
     """Input that vagent cannot accept; the message names the offending field or value."""
 

@@ -33,6 +33,7 @@ from .io import (
 from .model_settings import ModelSettings
 from .owner import current_owner_task_group, owner_task_group
 from .run_context import RunContext
+from .run_output import RunOutputOptions
 from .run_result import (
     AgentHandoffEvent,
     ChatMessageEvent,
@@ -77,6 +78,7 @@ __all__ = [
     "RunAssert",
     "RunContext",
     "RunEvent",
+    "RunOutputOptions",
     "RunResult",
     "SpeechCreatedEvent",
     "SpeechHandle",

@@ -12,7 +12,7 @@ the handoff and the new agent's ``on_enter``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._session_mcp import activity_mcp_tools, uses_mcp
 from .activity import AgentActivity
@@ -30,7 +30,7 @@ class SessionAgents:
     """The session's current agent and activity, and handoffs (see the module docstring)."""
 
     _tg: TaskGroup | None
-    _run_state: RunResult | None
+    _run_state: RunResult[Any] | None
     _activity_lock: anyio.Lock | None
     _close_emitted: bool
 
@@ -54,7 +54,7 @@ class SessionAgents:
         """A tool of ``old`` returned ``new_agent``."""
         self.update_agent(new_agent)
 
-    async def _swap_agent(self, agent: Agent, run_state: RunResult | None) -> None:
+    async def _swap_agent(self, agent: Agent, run_state: RunResult[Any] | None) -> None:
         assert self._activity_lock is not None
         try:
             async with self._activity_lock:

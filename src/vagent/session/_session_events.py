@@ -48,7 +48,7 @@ class SessionEvents(EventEmitter[EventTypes]):
 
     _opts: VoiceOptions
     _history: ChatContext
-    _run_state: RunResult | None
+    _run_state: RunResult[Any] | None
 
     def __init__(self) -> None:
         super().__init__()

@@ -7,18 +7,24 @@ turn can be ended or cleared by hand; ``run()`` drives one text turn for tests.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from livekit import rtc
 
 from vagent._core import NOT_GIVEN, NotGivenOr, is_given
-from vagent.llm import ChatMessage, ToolChoice
+from vagent.llm import ChatMessage, ResponseFormat, ToolChoice
 
 if TYPE_CHECKING:
     from .activity import AgentActivity
+    from .run_output import RunOutputOptions
     from .run_result import RunResult
     from .speech_handle import SpeechesDone, SpeechHandle
+
+logger = logging.getLogger("vagent.session")
+
+Run_T = TypeVar("Run_T")
 
 
 class SessionSpeaking:
@@ -26,7 +32,7 @@ class SessionSpeaking:
 
     _activity: AgentActivity | None
     _next_activity: AgentActivity | None
-    _run_state: RunResult | None
+    _run_state: RunResult[Any] | None
     _run_starting: bool
 
     if TYPE_CHECKING:  # provided by SessionAgents
@@ -104,30 +110,59 @@ class SessionSpeaking:
         activity.interrupt()
         return self.generate_reply(user_input=text)
 
-    async def run(self, *, user_input: str) -> RunResult:
+    async def run(
+        self,
+        *,
+        user_input: str,
+        output_type: type[Run_T] | None = None,
+        output_options: NotGivenOr[RunOutputOptions | None] = NOT_GIVEN,
+    ) -> RunResult[Run_T]:
         """Send ``user_input`` and wait until every speech it caused is done (tests).
 
         First waits until the current agent's ``on_enter`` returned and no speech runs, so a
         greeting comes first, whole, and never sees ``user_input``, which is committed after
         it. Then the reply, its tool steps, the speeches its tools start and handoffs (through
-        the new agent's ``on_enter``) belong to the run."""
+        the new agent's ``on_enter``) belong to the run.
+
+        ``output_type``: ask the LLM for replies of that type during the run (structured
+        output) and read the last one into ``result.final_output`` (see
+        :mod:`vagent.session.run_output`; ``output_options`` sets its retries)."""
+        from .run_output import no_output, output_retries, read_final_output
         from .run_result import RunResult
 
+        result: RunResult[Run_T] = RunResult(user_input=user_input, output_type=output_type)
+        retries, retry_instructions = output_retries(output_options)
         if self._run_state is not None or self._run_starting:
             raise RuntimeError("another run() is in progress")
         self._run_starting = True
         try:
             await self._wait_idle()
-            result = RunResult(user_input=user_input)
             self._run_state = result
         finally:
             self._run_starting = False
         try:
             self.generate_reply(user_input=user_input)
             await result._wait()
+            if output_type is not None:
+                left = retries
+                while not read_final_output(result):
+                    if left == 0:
+                        raise no_output(result, retries)
+                    left -= 1
+                    logger.warning(
+                        "run(output_type=%s) ended without a reply; asking again",
+                        output_type.__name__,
+                    )
+                    self.generate_reply(instructions=retry_instructions)
+                    await result._wait()
         finally:
             self._run_state = None
         return result
+
+    def _run_output_format(self) -> ResponseFormat | None:
+        """The reply shape a run in progress asks the LLM for (``output_type``)."""
+        run = self._run_state
+        return run._output_format if run is not None else None
 
     async def _wait_idle(self) -> None:
         """Wait until the current agent entered and nothing speaks (across handoffs)."""

@@ -149,7 +149,7 @@ class AgentSession(
         self._tg: TaskGroup | None = None
         self._started = False
         self._owned_by_job = False
-        self._run_state: RunResult | None = None
+        self._run_state: RunResult[Any] | None = None
         self._run_starting = False
         self._mock_tools: dict[tuple[type, str], Callable[..., Any]] = {}
         self._activity_lock: anyio.Lock | None = None
@@ -254,7 +254,7 @@ class AgentSession(
         room_output_options: NotGivenOr[Any] = NOT_GIVEN,
         task_group: TaskGroup | None = None,
         capture_run: Literal[True],
-    ) -> RunResult: ...
+    ) -> RunResult[Any]: ...
     async def start(
         self,
         agent: Agent,
@@ -264,7 +264,7 @@ class AgentSession(
         room_output_options: NotGivenOr[Any] = NOT_GIVEN,
         task_group: TaskGroup | None = None,
         capture_run: bool = False,
-    ) -> RunResult | None:
+    ) -> RunResult[Any] | None:
         """Start running ``agent``; returns once it runs (``on_enter`` runs concurrently).
 
         The session attaches to ``task_group``, else to its own ``async with`` block, else to
@@ -313,12 +313,12 @@ class AgentSession(
         room_input_options: NotGivenOr[Any],
         room_output_options: NotGivenOr[Any],
         task_group: TaskGroup | None,
-    ) -> RunResult:
+    ) -> RunResult[Any]:
         from .run_result import RunResult
 
         if self._run_state is not None or self._run_starting:
             raise RuntimeError("another run() is in progress")
-        result = RunResult()
+        result: RunResult[Any] = RunResult()
         self._run_state = result
         try:
             result._agent_handoff(old_agent=None, new_agent=agent)

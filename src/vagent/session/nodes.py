@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from vagent.llm import ChatChunk, ChatContext, Tool
     from vagent.pipeline.stt import SpeechEvent
 
+    from .activity import AgentActivity
     from .agent import Agent
     from .model_settings import ModelSettings
 
@@ -98,6 +99,13 @@ async def default_stt_node(  # noqa: ASYNC900
         tg.cancel_scope.cancel()
 
 
+def response_format_kwargs(activity: AgentActivity) -> dict[str, Any]:
+    """``response_format=`` for ``llm.chat`` while a ``session.run(output_type=...)`` is in
+    progress (nothing otherwise, so an LLM written before structured output still works)."""
+    output_format = activity._session._run_output_format()
+    return {} if output_format is None else {"response_format": output_format}
+
+
 async def default_llm_node(  # noqa: ASYNC900 (compatibility generator, see above)
     agent: Agent,
     chat_ctx: ChatContext,
@@ -110,7 +118,12 @@ async def default_llm_node(  # noqa: ASYNC900 (compatibility generator, see abov
     if llm is None:
         raise RuntimeError("llm_node called but the agent has no LLM")
     tool_choice = model_settings.tool_choice if model_settings is not None else NOT_GIVEN
-    async with llm.chat(chat_ctx=chat_ctx, tools=tools, tool_choice=tool_choice) as stream:
+    async with llm.chat(
+        chat_ctx=chat_ctx,
+        tools=tools,
+        tool_choice=tool_choice,
+        **response_format_kwargs(activity),
+    ) as stream:
         async for chunk in stream:
             yield chunk  # noqa: ASYNC119 (driven and closed by one task)
 

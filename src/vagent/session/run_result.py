@@ -23,14 +23,22 @@ import bisect
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 import anyio
 import anyio.lowlevel
 from attrs import frozen
 
 from vagent._core import NOT_GIVEN, NotGivenOr, ValidationError, is_given, wallclock
-from vagent.llm import LLM, ChatItem, ChatMessage, FunctionCall, FunctionCallOutput
+from vagent.llm import (
+    LLM,
+    ChatItem,
+    ChatMessage,
+    FunctionCall,
+    FunctionCallOutput,
+    ResponseFormat,
+    to_response_format,
+)
 
 from ._judge import judge_message
 
@@ -75,11 +83,26 @@ class AgentHandoffEvent:
 RunEvent = ChatMessageEvent | FunctionCallEvent | FunctionCallOutputEvent | AgentHandoffEvent
 
 
-class RunResult:
-    """The outcome of one ``session.run()``; await-free once returned by it."""
+Run_T = TypeVar("Run_T")
 
-    def __init__(self, *, user_input: str | None = None) -> None:
+
+class RunResult(Generic[Run_T]):
+    """The outcome of one ``session.run()``; await-free once returned by it.
+
+    ``final_output``: the run's reply read into the ``output_type`` it was asked for
+    (``session.run(user_input=..., output_type=T)``).
+    """
+
+    def __init__(
+        self, *, user_input: str | None = None, output_type: type[Run_T] | None = None
+    ) -> None:
         self._user_input = user_input
+        # the reply shape asked of the LLM during the run (ValidationError for a bad type)
+        self._output_format: ResponseFormat | None = (
+            None if output_type is None else to_response_format(output_type)
+        )
+        self._final_output: Run_T | None = None
+        self._has_final_output = False
         self._events: list[RunEvent] = []
         self._stamps: list[float] = []  # created_at of each event, in the same order
         self._handles: list[SpeechHandle] = []
@@ -98,8 +121,27 @@ class RunResult:
             self._expect = RunAssert(self._events)
         return self._expect
 
+    @property
+    def final_output(self) -> Run_T:
+        """The reply read into the run's ``output_type``; :class:`RuntimeError` when the
+        run was not asked for one."""
+        if not self._has_final_output:
+            raise RuntimeError("no final output: pass output_type= to session.run()")
+        return self._final_output  # type: ignore[return-value]
+
     def done(self) -> bool:
         return self._pending_handoffs == 0 and all(h.done() for h in self._handles)
+
+    def _set_final_output(self, value: Run_T) -> None:
+        self._final_output = value
+        self._has_final_output = True
+
+    def _last_reply(self) -> ChatMessage | None:
+        """The last assistant message of the run."""
+        for event in reversed(self._events):
+            if isinstance(event, ChatMessageEvent) and event.item.role == "assistant":
+                return event.item
+        return None
 
     # -- fed by the session ---------------------------------------------------------------
 

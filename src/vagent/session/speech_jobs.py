@@ -25,13 +25,21 @@ from attrs import evolve
 from livekit import rtc
 
 from vagent._core import NotGivenOr, is_given, wallclock
-from vagent.llm import ChatContext, FunctionCall, FunctionTool, Tool, ToolChoice, flatten_tools
+from vagent.llm import (
+    ChatContext,
+    FunctionCall,
+    FunctionTool,
+    Tool,
+    ToolChoice,
+    flatten_tools,
+)
 from vagent.pipeline.text_transforms import TextTransform
 
 from .agent import node_overridden
 from .events import AgentState
 from .generation import StepPlan, StepResult, run_step, settle_outputs
 from .model_settings import ModelSettings
+from .nodes import response_format_kwargs
 from .run_context import RunContext
 from .tool_execution import ToolCallRecord, execute_tool_call
 from .tool_step import commit_message, commit_tool_items, next_step
@@ -78,7 +86,10 @@ def plan_step(
                 if llm is None:
                     raise RuntimeError("generate_reply() needs an LLM (AgentSession(llm=...))")
                 return llm.chat(
-                    chat_ctx=chat_ctx, tools=tools, tool_choice=model_settings.tool_choice
+                    chat_ctx=chat_ctx,
+                    tools=tools,
+                    tool_choice=model_settings.tool_choice,
+                    **response_format_kwargs(activity),
                 )
 
     tts_stream: Callable[[], Any] | None = None
