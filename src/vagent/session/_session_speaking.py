@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from livekit import rtc
+from typing_extensions import TypeVar
 
 from vagent._core import NOT_GIVEN, NotGivenOr, is_given
 from vagent.llm import ChatMessage, ResponseFormat, ToolChoice
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("vagent.session")
 
-Run_T = TypeVar("Run_T")
+Run_T = TypeVar("Run_T", default=Any)
 
 
 class SessionSpeaking:

@@ -23,11 +23,12 @@ import bisect
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, overload
 
 import anyio
 import anyio.lowlevel
 from attrs import frozen
+from typing_extensions import TypeVar
 
 from vagent._core import NOT_GIVEN, NotGivenOr, ValidationError, is_given, wallclock
 from vagent.llm import (
@@ -83,7 +84,7 @@ class AgentHandoffEvent:
 RunEvent = ChatMessageEvent | FunctionCallEvent | FunctionCallOutputEvent | AgentHandoffEvent
 
 
-Run_T = TypeVar("Run_T")
+Run_T = TypeVar("Run_T", default=Any)
 
 
 class RunResult(Generic[Run_T]):
