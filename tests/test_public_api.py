@@ -30,6 +30,7 @@ NAMESPACES = [
     "vagent.mixer",
     "vagent.testing",
     "vagent.api",
+    "vagent.transports.websocket",
 ]
 
 
