@@ -41,13 +41,14 @@ def backend_of(server: str) -> str:
 
 
 @asynccontextmanager
-async def serve(server: str, app: Any) -> AsyncIterator[str]:
-    """Serve ``app`` on 127.0.0.1 (free port); yields the ``ws://`` base URL."""
+async def serve(server: str, app: Any, *, lifespan: bool = False) -> AsyncIterator[str]:
+    """Serve ``app`` on 127.0.0.1 (free port); yields the ``ws://`` base URL. ``lifespan``:
+    run the app's ASGI lifespan (startup before serving, shutdown after; uvicorn only)."""
     if server == "hypercorn-trio":
         async with _serve_hypercorn(app) as url:
             yield url
     else:
-        async with _serve_uvicorn(app) as url:
+        async with _serve_uvicorn(app, lifespan=lifespan) as url:
             yield url
 
 
@@ -74,14 +75,16 @@ async def _serve_hypercorn(app: Any) -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def _serve_uvicorn(app: Any) -> AsyncIterator[str]:
+async def _serve_uvicorn(app: Any, *, lifespan: bool) -> AsyncIterator[str]:
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="websockets-sansio")
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="on" if lifespan else "off", ws="websockets-sansio"
+    )
     server = uvicorn.Server(config)
     async with anyio.create_task_group() as tg:
         tg.start_soon(partial(server.serve, sockets=[sock]))

@@ -10,7 +10,8 @@
         await session.start(Agent(instructions="..."), room=connection)
 
     endpoint = WebSocketEndpoint(entrypoint)      # an ASGI app
-    app.add_websocket_route("/agent", endpoint)   # Starlette / FastAPI
+    # Starlette / FastAPI: a route whose endpoint is the ASGI app
+    app.router.routes.append(WebSocketRoute("/agent", endpoint))
 
 The wire format is in docs/websocket-transport.md (and :mod:`._protocol`); :class:`WebSocketIO` binds
 a session to a socket, :class:`WebSocketEndpoint` serves an entrypoint per socket.

@@ -2,7 +2,7 @@
 
 It is a plain ASGI app (no web framework needed) and uses anyio only, so it runs under
 uvicorn (asyncio) and under hypercorn (trio or asyncio). Mount it in a Starlette / FastAPI
-app with ``app.add_websocket_route("/agent", endpoint)`` (or ``app.mount``), or serve it
+app as a route (``app.router.routes.append(WebSocketRoute("/agent", endpoint))``), or serve it
 alone. HTTP requests get ``426 Upgrade Required``.
 
 For each WebSocket it accepts the connection and runs ``entrypoint(connection)`` in a task
