@@ -5,7 +5,10 @@ from __future__ import annotations
 import nox
 
 nox.options.default_venv_backend = "uv"
-nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.sessions = ["tests", "tests_asyncio", "lint", "typecheck"]
+
+ASYNCIO_SUITE = ["tests/session"]
+"""What runs on both backends from the same test code (see tests/asyncio_backend.py)."""
 
 
 def _sync(session: nox.Session, *extra: str) -> None:
@@ -23,6 +26,13 @@ def tests(session: nox.Session) -> None:
     """The test suite (pytest-trio, virtual time)."""
     _sync(session, "--extra", "local")
     session.run("pytest", *session.posargs)
+
+
+@nox.session(python="3.11")
+def tests_asyncio(session: nox.Session) -> None:
+    """The session scenarios again, on asyncio in virtual time (tests/asyncio_backend.py)."""
+    _sync(session, "--extra", "local")
+    session.run("pytest", "-p", "no:trio", *(session.posargs or ASYNCIO_SUITE))
 
 
 @nox.session(python="3.11")

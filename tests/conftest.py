@@ -22,6 +22,19 @@ from real_livekit_server import (
 __all__ = ["livekit_server", "private_livekit_server"]
 
 
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    if not pluginmanager.has_plugin("trio"):  # keep pyproject's `trio_mode` a known key
+        parser.addini("trio_mode", "pytest-trio's (not loaded: -p no:trio)", type="bool")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # `pytest -p no:trio ...`: the async tests run on asyncio (see asyncio_backend.py).
+    if not config.pluginmanager.has_plugin("trio"):
+        import asyncio_backend
+
+        config.pluginmanager.register(asyncio_backend, "vagent-asyncio-backend")
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     check_marked_item(item)
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import anyio
 import pytest
-import trio
 from livekit import rtc
 
+from task_tracking import count_live_tasks
 from vagent._core import (
     APIConnectionError,
     APIStatusError,
@@ -493,22 +493,15 @@ async def test_run_returns_after_audio_ends_and_the_turn_is_committed(
     assert t == pytest.approx(3.0, abs=TOL)
 
 
-def _count_tasks() -> int:
-    def walk(task: trio.lowlevel.Task) -> int:
-        return 1 + sum(walk(child) for n in task.child_nurseries for child in n.child_tasks)
-
-    return walk(trio.lowlevel.current_root_task())
-
-
 async def test_cancellation_leaves_no_task_running(autojump_clock: object) -> None:
     hooks = Hooks(hook_duration=10.0)  # cancelled in the middle of on_end_of_turn
-    before = _count_tasks()
+    before = count_live_tasks()
     recognition = AudioRecognition(
         hooks=hooks, stt=FakeSTT([HELLO]), vad=FakeVAD([HELLO]), turn_detection_mode="vad"
     )
     await run_recognition(recognition, hooks, 3.5)
     assert len(hooks.turns()) == 1
-    assert _count_tasks() == before
+    assert count_live_tasks() == before
     # It can run again afterwards.
     with pytest.raises(OwnershipError):
         recognition.commit_user_turn()

@@ -6,7 +6,6 @@ from typing import Any
 
 import anyio
 import pytest
-import trio
 from livekit import rtc
 
 from vagent.llm import function_tool
@@ -71,11 +70,11 @@ async def test_error_in_the_block_after_starting_in_a_room(
             raise ValueError("the user's own error")
 
     started = anyio.current_time()
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(mic.play, [silence() for _ in range(1000)])
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(mic.play, [silence() for _ in range(1000)])
         with pytest.raises(ValueError, match="the user's own error"):
             await block()
-        nursery.cancel_scope.cancel()
+        tg.cancel_scope.cancel()
     assert anyio.current_time() - raised[0] <= CLOSE_TIMEOUT
     assert anyio.current_time() - started <= at + CLOSE_TIMEOUT
     assert len(closes) == 1
@@ -91,7 +90,7 @@ async def test_error_in_the_block_on_the_real_clock() -> None:
             await session.start(Agent(instructions="hi"), room=room)
             raise ValueError("boom")
 
-    with trio.fail_after(10), pytest.raises(ValueError, match="boom"):
+    with anyio.fail_after(10), pytest.raises(ValueError, match="boom"):
         await block()
 
 

@@ -6,10 +6,9 @@ from typing import Any
 
 import anyio
 import pytest
-import trio
-import trio.lowlevel
 from session_scenario import messages, voice_session
 
+from task_tracking import track_tasks
 from vagent._core import OwnershipError
 from vagent.llm import function_tool
 from vagent.session import (
@@ -22,21 +21,6 @@ from vagent.session import (
     owner_task_group,
 )
 from vagent.testing.fake_llm import FakeLLM, FakeLLMFailure, FakeLLMResponse, FakeToolCall
-
-
-class TaskCounter(trio.abc.Instrument):
-    """Counts tasks spawned and exited while installed."""
-
-    def __init__(self) -> None:
-        self.live: set[trio.lowlevel.Task] = set()
-        self.spawned = 0
-
-    def task_spawned(self, task: trio.lowlevel.Task) -> None:
-        self.live.add(task)
-        self.spawned += 1
-
-    def task_exited(self, task: trio.lowlevel.Task) -> None:
-        self.live.discard(task)
 
 
 class SlowTools(Agent):
@@ -67,10 +51,8 @@ SLOW_TOOL = FakeLLMResponse(
 async def test_close_in_every_phase(
     autojump_clock: object, phase: str, at: float, expected_state: AgentState
 ) -> None:
-    counter = TaskCounter()
-    trio.lowlevel.add_instrument(counter)
     closes: list[Any] = []
-    try:
+    with track_tasks() as counter:
         responses = (SLOW_TOOL,) if phase == "tool running" else None
         kwargs: dict[str, Any] = {"responses": responses} if responses else {}
         agent = SlowTools() if phase == "tool running" else None
@@ -84,8 +66,6 @@ async def test_close_in_every_phase(
             assert voice.session.closed
             await voice.session.aclose()  # idempotent
             session = voice.session
-    finally:
-        trio.lowlevel.remove_instrument(counter)
     assert counter.spawned > 0
     assert counter.live == set()
     assert len(closes) == 1
@@ -243,17 +223,13 @@ async def test_tool_closing_the_session(autojump_clock: object) -> None:
         ]
     )
     closes: list[Any] = []
-    counter = TaskCounter()
     async with AgentSession(llm=llm) as session:
         session.on("close", closes.append)
         await session.start(HangUp())
-        trio.lowlevel.add_instrument(counter)
-        try:
+        with track_tasks() as counter:
             handle = session.generate_reply(user_input="bye")
             await handle
             await anyio.sleep(1)
-        finally:
-            trio.lowlevel.remove_instrument(counter)
         assert session.closed
     assert len(closes) == 1
     assert counter.live == set()

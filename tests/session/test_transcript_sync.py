@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import anyio
 import pytest
-import trio.testing
 from livekit import rtc
 
 from vagent._core import OwnershipError
@@ -26,7 +25,7 @@ async def capture(sync: TranscriptSynchronizer, seconds: float) -> None:
 
 async def settle() -> None:
     """Let every task woken at this instant run until it blocks again."""
-    await trio.testing.wait_all_tasks_blocked()
+    await anyio.wait_all_tasks_blocked()
 
 
 def release_times(text: FakeTextOutput, t0: float) -> list[tuple[float, str]]:
