@@ -77,6 +77,8 @@ def test_every_docs_sample_runs(tmp_path: Path) -> None:
     result = subprocess.run(
         [
             *(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:anyio"),
+            # looptime's plugin needs pytest-asyncio (the project uses only its event loop)
+            *("-p", "no:looptime_plugin"),
             *("-o", "trio_mode=true", "-o", "filterwarnings=error", "-W", "error"),
             *("--rootdir", str(tmp_path), "--timeout", "120", str(tmp_path)),
         ],
