@@ -3,6 +3,7 @@
 from . import io
 from .agent import Agent
 from .agent_session import AgentSession
+from .agent_task import AgentTask
 from .event_stream import EventSubscription
 from .events import (
     AgentEvent,
@@ -58,6 +59,7 @@ __all__ = [
     "AgentSession",
     "AgentState",
     "AgentStateChangedEvent",
+    "AgentTask",
     "AudioInput",
     "AudioOutput",
     "ChatMessageEvent",

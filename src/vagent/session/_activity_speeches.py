@@ -30,6 +30,7 @@ from vagent._core import (
 )
 from vagent.llm import ChatContext, ChatItem, ChatMessage, ToolChoice
 
+from ._task_floor import task_caller_var
 from .events import AgentState
 from .preemptive import SpeculativeReply
 from .speech_handle import (
@@ -90,6 +91,11 @@ class ActivitySpeeches:
         def speaking_started(self, handle: SpeechHandle) -> None: ...
 
         def on_speech_authorized(self, handle: SpeechHandle) -> None: ...
+
+        @property
+        def suspended(self) -> bool: ...
+
+        def _notify_changed(self) -> None: ...
 
     def _as_activity(self) -> AgentActivity:
         return self  # type: ignore[return-value]  # always the base of an AgentActivity
@@ -236,6 +242,7 @@ class ActivitySpeeches:
     async def _run_speech(self, handle: SpeechHandle, job: SpeechJob) -> None:
         current_speech_var.set(handle)
         current_tool_call_var.set(None)
+        task_caller_var.set(None)
         error: BaseException | None = None
         try:
             with collapse_excgroups():
@@ -259,9 +266,7 @@ class ActivitySpeeches:
             handle._mark_done(error)
             self._scheduler.wakeup()
             self._refresh_idle_state()
-            signal, self._idle_signal = self._idle_signal, None
-            if signal is not None:
-                signal.set()
+            self._notify_changed()
         await anyio.lowlevel.checkpoint()
 
     # -- step callbacks (see .speech_jobs) --------------------------------------------------------
@@ -290,7 +295,7 @@ class ActivitySpeeches:
     def _refresh_idle_state(self) -> None:
         """Nothing plays and nothing is queued: "thinking" while a speech waits for its
         tools (a reply may follow), else "listening"."""
-        if self._closed.is_set() or self._scheduler.current is not None:
+        if self._closed.is_set() or self.suspended or self._scheduler.current is not None:
             return
         if self._scheduler.pending():
             return

@@ -55,6 +55,7 @@ class SessionLifetime:
         self._run_done: anyio.Event | None = None
         self._close_reason = CloseReason.USER_INITIATED
         self._close_error: BaseException | None = None
+        self._closing = False  # closing or draining started: nothing is handed back any more
 
     if TYPE_CHECKING:  # provided by SessionEvents
 
@@ -115,6 +116,7 @@ class SessionLifetime:
             return
         with anyio.move_on_after(deadline):
             if self._run_scope is not None and not self._run_scope.cancel_called:
+                self._closing = True
                 self._close_reason, self._close_error = reason, error
                 try:
                     await anyio.lowlevel.checkpoint()
@@ -146,12 +148,14 @@ class SessionLifetime:
 
     def _close_soon(self, error: BaseException) -> None:
         self._close_reason, self._close_error = CloseReason.ERROR, error
+        self._closing = True
         if self._run_scope is not None:
             self._run_scope.cancel()
 
     async def drain(self, *, deadline: float = CLOSE_TIMEOUT) -> None:
         """Let queued speeches finish (``on_exit`` runs), then close; each phase is bounded
         by ``deadline``."""
+        self._closing = True
         activity = self._activity
         if activity is not None:
             with anyio.move_on_after(deadline):

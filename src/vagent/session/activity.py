@@ -10,7 +10,7 @@ tools included.
 Speeches asked of an activity that is not running yet (the incoming agent of a handoff) wait
 in a list and start when it runs, before its ``on_enter``; a user message given with such a
 reply is committed only then. Turn handling (the recognition hooks, interruptions) lives in
-:mod:`.turn_handling`.
+:mod:`.turn_handling`; pausing while an ``AgentTask`` has the floor in :mod:`._task_floor`.
 """
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ from vagent.llm import (
 )
 
 from ._activity_speeches import ActivitySpeeches, _WaitingSpeech
+from ._task_floor import TaskCaller, TaskFloor, task_caller_var
 from .agent import INSTRUCTIONS_ID, sync_instructions
-from .speech_handle import SpeechHandle
+from .speech_handle import SpeechHandle, current_speech_var, current_tool_call_var
 from .speech_scheduler import SpeechScheduler
 from .turn_handling import TurnHandling
 
@@ -63,10 +64,11 @@ RECOGNITION_STOP_TIMEOUT = 0.5
 """How long recognition may take to end its streams once user audio ended, at close."""
 
 
-class AgentActivity(ActivitySpeeches, TurnHandling):
+class AgentActivity(ActivitySpeeches, TurnHandling, TaskFloor):
     """The running state of ``agent`` inside ``session``; created by the session."""
 
     def __init__(self, agent: Agent, session: AgentSession[Any]) -> None:
+        TaskFloor.__init__(self)
         super().__init__()
         self._agent = agent
         self._session = session
@@ -82,7 +84,7 @@ class AgentActivity(ActivitySpeeches, TurnHandling):
         self._scheduler_done = anyio.Event()
         self._entered = anyio.Event()
         self._exited = False
-        self._idle_signal: anyio.Event | None = None  # set when a speech task ends
+        self._idle_signal: anyio.Event | None = None  # see _notify_changed
         self._audio_send, self._audio_recv = open_channel(USER_AUDIO_BUFFER, rtc.AudioFrame)
         self._audio_ended = False
         self._speeches: set[SpeechHandle] = set()
@@ -157,6 +159,11 @@ class AgentActivity(ActivitySpeeches, TurnHandling):
         ``RECOGNITION_STOP_TIMEOUT`` to wind down its streams; then everything left
         (speeches and their tools included) is cancelled.
         """
+        # This task may have been started from a tool's task (a handoff, an AgentTask): none
+        # of that tool's context applies to the agent's own turns and hooks.
+        current_speech_var.set(None)
+        current_tool_call_var.set(None)
+        task_caller_var.set(None)
         self._agent._activity = self
         sync_instructions(self._agent)
         self._subscribe_providers()
@@ -190,8 +197,8 @@ class AgentActivity(ActivitySpeeches, TurnHandling):
             if self._agent._activity is self:
                 self._agent._activity = None
             self._stopped.set()
-            if self._idle_signal is not None:
-                self._idle_signal.set()
+            self._settle_enter()
+            self._notify_changed()
 
     def abandon(self) -> None:
         """This activity will not run (or stopped): speeches still waiting to start end,
@@ -206,21 +213,45 @@ class AgentActivity(ActivitySpeeches, TurnHandling):
             self._stopped.set()
 
     async def _run_on_enter(self) -> None:
+        task_caller_var.set(TaskCaller(activity=self, speech=None))  # may await an AgentTask
         try:
             await self._run_hook(self._agent.on_enter, "on_enter")
         finally:
             self._entered.set()
+            self._settle_enter()
+            self._notify_changed()
+
+    def on_enter_running(self) -> bool:
+        """True while the agent's ``on_enter`` has not returned."""
+        return not self._entered.is_set()
 
     async def wait_entered(self) -> None:
-        """Wait until the agent's ``on_enter`` returned (or the activity stopped)."""
-        await self._entered.wait()
+        """Wait until the agent's ``on_enter`` returned, or waits for an ``AgentTask`` (the
+        task has the floor), or the activity stopped."""
+        while not (self._entered.is_set() or self.suspended):
+            await self._wait_changed()
+        await anyio.lowlevel.checkpoint()
 
     async def wait_idle(self) -> None:
-        """Wait until ``on_enter`` returned and no speech runs (nor waits to run)."""
-        await self._entered.wait()
+        """Wait until ``on_enter`` returned and no speech runs (nor waits to run), or an
+        ``AgentTask`` has the floor."""
+        await self.wait_entered()
         while (self._speeches or self._waiting) and not self._stopped.is_set():
-            self._idle_signal = signal = self._idle_signal or anyio.Event()
-            await signal.wait()
+            if self.suspended:
+                break
+            await self._wait_changed()
+        await anyio.lowlevel.checkpoint()
+
+    def _notify_changed(self) -> None:
+        """Wake the waiters of :meth:`_wait_changed` (a speech ended, ``on_enter`` returned,
+        the floor changed hands, the activity stopped)."""
+        signal, self._idle_signal = self._idle_signal, None
+        if signal is not None:
+            signal.set()
+
+    async def _wait_changed(self) -> None:
+        self._idle_signal = signal = self._idle_signal or anyio.Event()
+        await signal.wait()
 
     async def _run_scheduler(self) -> None:
         try:

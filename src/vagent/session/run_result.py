@@ -151,6 +151,17 @@ class RunResult(Generic[Run_T]):
         handle._add_item_added_callback(self._item_added)
         handle.add_done_callback(lambda _: self._changed())
 
+    def _unwatch_handle(self, handle: SpeechHandle) -> bool:
+        """Stop watching ``handle`` (its tool awaits an ``AgentTask`` that needs more user
+        input); True when it was watched. Whichever run is in progress when the task ends
+        watches it again."""
+        if handle not in self._handles:
+            return False
+        self._handles.remove(handle)
+        handle._remove_item_added_callback(self._item_added)
+        self._changed()
+        return True
+
     def _item_added(self, item: ChatItem) -> None:
         if item.type == "message":
             self._record(ChatMessageEvent(item=item), item.created_at)

@@ -254,9 +254,11 @@ async def run_tool(
     record: ToolCallRecord,
     tools: list[Tool],
 ) -> None:
+    from ._task_floor import TaskCaller, task_caller_var
     from .speech_handle import current_tool_call_var
 
     current_tool_call_var.set(record.call)
+    task_caller_var.set(TaskCaller(activity=activity, speech=handle))  # may await an AgentTask
     tool = find_tool(tools, record.call.name)
     context: RunContext[Any] = RunContext(
         session=activity._session, speech_handle=handle, function_call=record.call

@@ -10,6 +10,9 @@ step.
 
 Draining: no new speech is accepted (but a running speech may queue its next step), and
 :meth:`SpeechScheduler.run` returns once the queue is empty and no speech is running.
+
+Pausing (an ``AgentTask`` has the floor): speeches are still accepted and queued, but none
+is authorized until :meth:`SpeechScheduler.resume`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import itertools
 from collections.abc import Callable
 
 import anyio
+import anyio.lowlevel
 
 from .speech_handle import SpeechHandle
 
@@ -38,6 +42,8 @@ class SpeechScheduler:
         self._wakeup = anyio.Event()
         self._current: SpeechHandle | None = None
         self._draining = False
+        self._paused = False
+        self._step_ended: anyio.Event | None = None  # waited on by pause()
         self._on_authorized = on_authorized
         self._on_idle = on_idle
         self._speeches_running = speeches_running
@@ -75,6 +81,20 @@ class SpeechScheduler:
         self._draining = True
         self.wakeup()
 
+    async def pause(self) -> None:
+        """Authorize no step until :meth:`resume`; returns once the step playing now (if
+        any) played out."""
+        self._paused = True
+        while self._current is not None:
+            self._step_ended = self._step_ended or anyio.Event()
+            await self._step_ended.wait()
+        await anyio.lowlevel.checkpoint()
+
+    def resume(self) -> None:
+        """Authorize queued steps again (see :meth:`pause`)."""
+        self._paused = False
+        self.wakeup()
+
     def interrupt_all(self, *, force: bool = False) -> list[SpeechHandle]:
         """Interrupt the current speech and every queued interruptible one (all of them
         with ``force``); returns those interrupted."""
@@ -90,8 +110,8 @@ class SpeechScheduler:
     async def run(self) -> None:
         """Authorize speech steps one at a time until drained (cancel to stop)."""
         while True:
-            while not self._heap:
-                if self._draining and not self._speeches_running():
+            while not self._heap or self._paused:
+                if not self._heap and self._draining and not self._speeches_running():
                     return
                 self._wakeup = anyio.Event()
                 await self._wakeup.wait()
@@ -105,5 +125,8 @@ class SpeechScheduler:
                 await handle._wait_for_generation()
             finally:
                 self._current = None
+                ended, self._step_ended = self._step_ended, None
+                if ended is not None:
+                    ended.set()
             if not any(not h.done() for _, _, h in self._heap):
                 self._on_idle()

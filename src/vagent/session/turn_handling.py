@@ -67,6 +67,7 @@ class TurnHandling:
     def __init__(self) -> None:
         self._recognition: AudioRecognition | None = None
         self._recognition_done: anyio.Event | None = None
+        self._recognition_scope: anyio.CancelScope | None = None
         self._paused: _Pause | None = None
         self._pending_false_interruption: SpeechHandle | None = None
         self._false_interruption_scope: anyio.CancelScope | None = None
@@ -132,7 +133,9 @@ class TurnHandling:
         assert self._recognition is not None
         assert self._recognition_done is not None
         try:
-            await self._recognition.run(audio, task_status=task_status)
+            with anyio.CancelScope() as scope:
+                self._recognition_scope = scope  # cancelled when an AgentTask takes the floor
+                await self._recognition.run(audio, task_status=task_status)
         except Exception as exc:
             logger.exception("audio recognition failed")
             self._a().session._close_soon_on_error(exc, source=self._a().stt)
