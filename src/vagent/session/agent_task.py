@@ -122,7 +122,7 @@ class AgentTask(Agent, Generic[TaskResult_T]):
     def cancel(self) -> None:
         """Interrupt what the task says and fail it with ``ToolError`` (no-op when done)."""
         if self._activity is not None:
-            self._activity.interrupt()
+            self._activity.interrupt(force=True)
         if self._outcome is None:
             self.complete(ToolError(f"{type(self).__name__} ({self.label}) was cancelled"))
 
