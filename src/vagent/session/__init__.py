@@ -47,7 +47,7 @@ from .run_result import (
     mock_tools,
 )
 from .session_options import VoiceOptions
-from .speech_handle import SpeechHandle
+from .speech_handle import InputDetails, SpeechHandle
 
 __all__ = [
     "Agent",
@@ -73,6 +73,7 @@ __all__ = [
     "FunctionCallEvent",
     "FunctionCallOutputEvent",
     "FunctionToolsExecutedEvent",
+    "InputDetails",
     "MetricsCollectedEvent",
     "ModelSettings",
     "PlaybackFinishedEvent",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterable, Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import anyio.lowlevel
@@ -34,7 +34,9 @@ from ._task_floor import task_caller_var
 from .events import AgentState
 from .preemptive import SpeculativeReply
 from .speech_handle import (
+    DEFAULT_INPUT_DETAILS,
     SPEECH_PRIORITY_NORMAL,
+    InputDetails,
     SpeechesDone,
     SpeechHandle,
     current_speech_var,
@@ -127,12 +129,13 @@ class ActivitySpeeches:
         tool_choice: NotGivenOr[ToolChoice] = NOT_GIVEN,
         allow_interruptions: NotGivenOr[bool] = NOT_GIVEN,
         user_initiated: bool = True,
+        input_modality: Literal["text", "audio"] = "text",
     ) -> SpeechHandle:
         """A reply (to ``user_message``, committed when the reply starts). Called from a
         tool, ``tool_choice`` defaults to ``"none"``."""
         if not is_given(tool_choice) and current_tool_call_var.get() is not None:
             tool_choice = "none"
-        handle = self._new_handle(allow_interruptions)
+        handle = self._new_handle(allow_interruptions, InputDetails(modality=input_modality))
 
         asked_while_stopped = self._tg is None
 
@@ -171,7 +174,7 @@ class ActivitySpeeches:
         """Start generating a reply to ``message`` without scheduling it or committing
         ``message`` (see :mod:`.preemptive`); :meth:`adopt_speech` or cancel the handle."""
         self._require_running()
-        handle = self._new_handle(NOT_GIVEN)
+        handle = self._new_handle(NOT_GIVEN, InputDetails(modality="audio"))
         speculation = SpeculativeReply.snapshot(handle, message, self._agent)
         chat_ctx = self._llm_chat_ctx(NOT_GIVEN)
         chat_ctx.items.append(message)
@@ -196,9 +199,17 @@ class ActivitySpeeches:
             if other is not exclude and other.interrupted and not other.done():
                 await other._done.wait()
 
-    def _new_handle(self, allow_interruptions: NotGivenOr[bool]) -> SpeechHandle:
+    def _new_handle(
+        self,
+        allow_interruptions: NotGivenOr[bool],
+        input_details: InputDetails = DEFAULT_INPUT_DETAILS,
+    ) -> SpeechHandle:
         allow = allow_interruptions if is_given(allow_interruptions) else self.allow_interruptions
-        return SpeechHandle(allow_interruptions=bool(allow), priority=SPEECH_PRIORITY_NORMAL)
+        return SpeechHandle(
+            allow_interruptions=bool(allow),
+            priority=SPEECH_PRIORITY_NORMAL,
+            input_details=input_details,
+        )
 
     def _start_speech(
         self,

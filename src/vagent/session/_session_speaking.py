@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from livekit import rtc
 from typing_extensions import TypeVar
@@ -69,18 +69,22 @@ class SessionSpeaking:
         instructions: NotGivenOr[str] = NOT_GIVEN,
         tool_choice: NotGivenOr[ToolChoice] = NOT_GIVEN,
         allow_interruptions: NotGivenOr[bool] = NOT_GIVEN,
+        input_modality: Literal["text", "audio"] = "text",
     ) -> SpeechHandle:
         """Ask the LLM for a reply (after adding ``user_input`` as a user message).
 
         Returns at once. The user message is committed when the reply starts (during a
         handoff: once the incoming agent runs; never when the reply is abandoned). From
-        inside a tool, ``tool_choice`` defaults to ``"none"``."""
+        inside a tool, ``tool_choice`` defaults to ``"none"``. ``input_modality`` is what
+        the reply's ``speech_handle.input_details`` reports (user turns heard by the session
+        are ``"audio"``)."""
         message = ChatMessage(role="user", content=[user_input]) if is_given(user_input) else None
         return self._speech_target().generate_reply(
             user_message=message,
             instructions=instructions,
             tool_choice=tool_choice,
             allow_interruptions=allow_interruptions,
+            input_modality=input_modality,
         )
 
     def interrupt(self, *, force: bool = False) -> SpeechesDone:
@@ -115,6 +119,7 @@ class SessionSpeaking:
         self,
         *,
         user_input: str,
+        input_modality: Literal["text", "audio"] = "text",
         output_type: type[Run_T] | None = None,
         output_options: NotGivenOr[RunOutputOptions | None] = NOT_GIVEN,
     ) -> RunResult[Run_T]:
@@ -142,7 +147,7 @@ class SessionSpeaking:
         finally:
             self._run_starting = False
         try:
-            self.generate_reply(user_input=user_input)
+            self.generate_reply(user_input=user_input, input_modality=input_modality)
             await result._wait()
             if output_type is not None:
                 left = retries

@@ -16,10 +16,11 @@ from __future__ import annotations
 import contextvars
 import logging
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import anyio.lowlevel
+from attrs import frozen
 
 from vagent._core import shortuuid
 
@@ -45,6 +46,20 @@ current_tool_call_var: contextvars.ContextVar[Any] = contextvars.ContextVar(
 )
 
 DoneCallback = Callable[["SpeechHandle"], None]
+
+
+@frozen(kw_only=True)
+class InputDetails:
+    """What a speech answers: user speech (``"audio"``) or typed or given text (``"text"``).
+
+    Tools read it as ``ctx.speech_handle.input_details.modality`` (the prebuilt workflow
+    tasks ask for a confirmation by default only when the user spoke)."""
+
+    modality: Literal["audio", "text"]
+
+
+DEFAULT_INPUT_DETAILS = InputDetails(modality="audio")
+"""The input details of speeches that answer no particular input (``say()``)."""
 
 
 class SpeechesDone:
@@ -81,8 +96,10 @@ class SpeechHandle:
         allow_interruptions: bool,
         priority: int = SPEECH_PRIORITY_NORMAL,
         speech_id: str | None = None,
+        input_details: InputDetails = DEFAULT_INPUT_DETAILS,
     ) -> None:
         self._id = speech_id or shortuuid("speech_")
+        self._input_details = input_details
         self._allow_interruptions = allow_interruptions
         self._priority = priority
         self._interrupted = False
@@ -106,6 +123,11 @@ class SpeechHandle:
     @property
     def id(self) -> str:
         return self._id
+
+    @property
+    def input_details(self) -> InputDetails:
+        """What this speech answers (see :class:`InputDetails`)."""
+        return self._input_details
 
     @property
     def priority(self) -> int:

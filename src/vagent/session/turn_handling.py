@@ -274,7 +274,9 @@ class TurnHandling:
             if speculation is not None:
                 speculation.handle._cancel()
             if reply and not activity.draining:
-                speech_id = activity.generate_reply(user_message=message, user_initiated=False).id
+                speech_id = activity.generate_reply(
+                    user_message=message, user_initiated=False, input_modality="audio"
+                ).id
             else:
                 activity.commit_item(message)
         activity.session._emit_metrics(
