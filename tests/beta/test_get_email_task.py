@@ -125,7 +125,7 @@ async def test_a_confirm_tool_bound_to_a_corrected_address_does_not_complete(
         await session.run(user_input="a@b.co")
         (stale,) = [t for t in llm.requests[-1].tools if t.info.name == "confirm_email_address"]
         await session.run(user_input="no, c@d.co")
-        assert (await stale()).startswith("The email address was changed after it was read back")
+        assert stale().startswith("The email address was changed after it was read back")
         assert not desk.results
         await session.run(user_input="yes")
     assert desk.results == [GetEmailResult("c@d.co")]

@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
+import anyio.lowlevel
+
 from vagent._core import NOT_GIVEN, NotGivenOr, is_given
 from vagent.llm import ChatContext, FunctionTool, ToolEntry, ToolError, function_tool
 from vagent.session import AgentTask, RunContext
@@ -83,6 +85,7 @@ class CaptureTask(AgentTask[R], Generic[R]):
         )
 
     async def on_enter(self) -> None:
+        await anyio.lowlevel.checkpoint()
         self.session.generate_reply(
             instructions=self._ask,
             tool_choice="none" if self._require_explicit_ask else NOT_GIVEN,
@@ -98,6 +101,7 @@ class CaptureTask(AgentTask[R], Generic[R]):
         """A valid value from an update tool: complete the task with ``result``, or offer
         the confirm tool and return what the LLM must do (``read_back`` says how to read the
         value back)."""
+        await anyio.lowlevel.checkpoint()
         self._proposed = result
         if not self.confirmation_required(ctx):
             self.finish(result)
@@ -119,7 +123,7 @@ class CaptureTask(AgentTask[R], Generic[R]):
             name=self.confirm_tool_name,
             description=f"Call after the user confirmed that the {self.noun} read back is right.",
         )
-        async def confirm() -> str | None:
+        def confirm() -> str | None:
             if self._proposed != result:
                 return (
                     f"The {self.noun} was changed after it was read back: read the new one "
@@ -137,7 +141,7 @@ class CaptureTask(AgentTask[R], Generic[R]):
             name=self.decline_tool_name,
             description=f"Call when the user clearly refuses to give their {noun}.",
         )
-        async def decline(reason: Annotated[str, "why, in a few words"]) -> None:
+        def decline(reason: Annotated[str, "why, in a few words"]) -> None:
             self.finish(ToolError(f"the user did not give their {noun}: {reason}"))
 
         return decline

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import anyio.lowlevel
+
 from vagent._core import shortuuid
 from vagent.llm import ChatContext, ChatMessage
 
@@ -38,6 +40,7 @@ async def summarize(chat_ctx: ChatContext, llm: LLM) -> ChatContext:
 
     Returns an unchanged copy when there is nothing to summarize or the LLM said nothing;
     raises what the LLM raises."""
+    await anyio.lowlevel.checkpoint()
     lines = []
     for item in chat_ctx.items:
         if item.type == "message" and (

@@ -7,6 +7,7 @@ import datetime
 from collections.abc import Sequence
 from typing import Any
 
+import anyio.lowlevel
 from attrs import frozen
 
 from vagent._core import NOT_GIVEN, NotGivenOr
@@ -137,6 +138,7 @@ class GetDOBTask(CaptureTask[GetDOBResult]):
                 hour: The hour, 0 to 23
                 minute: The minute, 0 to 59
             """
+            await anyio.lowlevel.checkpoint()
             try:
                 self._time = datetime.time(hour, minute)
             except ValueError as exc:

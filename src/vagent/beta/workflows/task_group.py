@@ -26,6 +26,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Self
 
+import anyio.lowlevel
 from attrs import define, frozen
 
 from vagent._core import NOT_GIVEN, NotGivenOr
@@ -107,8 +108,10 @@ class TaskGroup(AgentTask[TaskGroupResult]):
             outcome = exc
         if not self.done():
             self.complete(outcome)
+        await anyio.lowlevel.checkpoint()
 
     async def _run_tasks(self) -> TaskGroupResult:
+        await anyio.lowlevel.checkpoint()
         pending = list(self._entries)
         results: dict[str, Any] = {}
         while pending:
@@ -171,7 +174,7 @@ class TaskGroup(AgentTask[TaskGroupResult]):
         }
 
         @function_tool(raw_schema=schema)
-        async def out_of_scope(raw_arguments: dict[str, Any]) -> None:
+        def out_of_scope(raw_arguments: dict[str, Any]) -> None:
             task_ids = raw_arguments.get("task_ids")
             if not isinstance(task_ids, list) or not task_ids:
                 raise ToolError("task_ids must be a non-empty list of step ids")
