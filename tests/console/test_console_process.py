@@ -126,6 +126,7 @@ def test_typed_line_interrupts_the_agent_and_ctrl_c_exits_0(tmp_path: Path) -> N
     assert "closing" in out.decode()
 
 
+@pytest.mark.timeout(300)  # above the console's own bound below, which reports its output
 def test_example_assistant_answers_offline_with_the_local_llm(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parents[2] / "examples" / "assistant.py"
     script = tmp_path / "script.txt"
