@@ -31,6 +31,8 @@ NAMESPACES = [
     "vagent.testing",
     "vagent.api",
     "vagent.transports.websocket",
+    "vagent.beta.workflows",
+    "vagent.beta.workflows.utils",
 ]
 
 

@@ -259,6 +259,17 @@ class AgentActivity(ActivitySpeeches, TurnHandling, TaskFloor):
         finally:
             self._scheduler_done.set()
 
+    def start_background(
+        self, fn: Callable[[], Awaitable[None]], *, name: str | None = None
+    ) -> None:
+        """Run ``fn()`` as a task of this activity: it is cancelled when the activity closes
+        (a handoff, the end of an ``AgentTask``, the session closing). Its errors are
+        reported as the agent's hooks' are. ``RuntimeError`` when the activity is not
+        running."""
+        if self._tg is None or self._closed.is_set():
+            raise RuntimeError("the agent activity is not running")
+        self._tg.start_soon(self._run_hook, fn, name or "background", name=name)
+
     def close(self) -> None:
         """Stop everything now (speeches are interrupted and commit what was heard)."""
         self._closed.set()

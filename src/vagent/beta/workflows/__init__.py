@@ -1,19 +1,24 @@
 """Structured conversations (``livekit.agents.beta.workflows`` names): :class:`TaskGroup`
 runs tasks in order, and prebuilt tasks collect one value from the user (an email address,
-a postal address, a phone number, a date of birth, a name)."""
+a postal address, a phone number, a date of birth, a name, keypad digits)."""
 
 from .address import GetAddressResult, GetAddressTask
 from .dob import GetDOBResult, GetDOBTask
+from .dtmf_inputs import GetDtmfResult, GetDtmfTask
 from .email_address import GetEmailResult, GetEmailTask
 from .name import GetNameResult, GetNameTask
 from .phone_number import GetPhoneNumberResult, GetPhoneNumberTask
 from .task_group import TaskCompletedEvent, TaskGroup, TaskGroupResult
+from .utils import DtmfEvent
 
 __all__ = [
+    "DtmfEvent",
     "GetAddressResult",
     "GetAddressTask",
     "GetDOBResult",
     "GetDOBTask",
+    "GetDtmfResult",
+    "GetDtmfTask",
     "GetEmailResult",
     "GetEmailTask",
     "GetNameResult",
