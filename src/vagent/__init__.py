@@ -89,11 +89,48 @@ _EXPORTS: dict[str, str] = {
     "Plugin": "vagent.plugins",
 }
 _SUBMODULES = frozenset(
-    {"api", "llm", "cli", "stt", "tts", "utils", "vad", "metrics", "io", "tokenize"}
+    {
+        "api",
+        "beta",
+        "cli",
+        "io",
+        "job",
+        "llm",
+        "metrics",
+        "room_io",
+        "stt",
+        "tokenize",
+        "tts",
+        "types",
+        "utils",
+        "vad",
+        "voice",
+    }
 )
+# modules livekit.agents offers at its top level that live deeper in vagent
+_MODULE_ALIASES = {
+    "mcp": "vagent.llm.mcp",
+    "text_transforms": "vagent.pipeline.text_transforms",
+}
 
 if TYPE_CHECKING:
-    from . import api, cli, io, llm, metrics, stt, tokenize, tts, utils, vad
+    from . import (
+        api,
+        beta,
+        cli,
+        io,
+        job,
+        llm,
+        metrics,
+        room_io,
+        stt,
+        tokenize,
+        tts,
+        types,
+        utils,
+        vad,
+        voice,
+    )
     from ._core import (
         DEFAULT_API_CONNECT_OPTIONS as DEFAULT_API_CONNECT_OPTIONS,
         NOT_GIVEN as NOT_GIVEN,
@@ -120,6 +157,7 @@ if TYPE_CHECKING:
         StopResponse as StopResponse,
         ToolError as ToolError,
         function_tool as function_tool,
+        mcp,
     )
     from .mixer import (
         AudioConfig as AudioConfig,
@@ -128,6 +166,7 @@ if TYPE_CHECKING:
         BuiltinAudioClip as BuiltinAudioClip,
         PlayHandle as PlayHandle,
     )
+    from .pipeline import text_transforms
     from .plugins import (
         Plugin as Plugin,
     )
@@ -197,11 +236,13 @@ def __getattr__(name: str) -> Any:
         return value
     if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
+    if name in _MODULE_ALIASES:
+        return importlib.import_module(_MODULE_ALIASES[name])
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS) | _SUBMODULES)
+    return sorted(set(globals()) | set(_EXPORTS) | _SUBMODULES | set(_MODULE_ALIASES))
 
 
 __all__ = [
@@ -276,17 +317,24 @@ __all__ = [
     "WorkerType",
     "__version__",
     "api",
+    "beta",
     "cli",
     "function_tool",
     "get_job_context",
     "io",
     "is_given",
+    "job",
     "llm",
+    "mcp",
     "metrics",
     "mock_tools",
+    "room_io",
     "stt",
+    "text_transforms",
     "tokenize",
     "tts",
+    "types",
     "utils",
     "vad",
+    "voice",
 ]

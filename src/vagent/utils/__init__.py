@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from ._core import NOT_GIVEN as NOT_GIVEN, NotGiven as NotGiven, is_given as is_given, shortuuid
-from .pipeline.audio import (
+from vagent._core import (
+    NOT_GIVEN as NOT_GIVEN,
+    NotGiven as NotGiven,
+    is_given as is_given,
+    shortuuid,
+)
+from vagent.pipeline.audio import (
     AudioBuffer as AudioBuffer,
     AudioByteStream as AudioByteStream,
     calculate_audio_duration as calculate_audio_duration,

@@ -1,0 +1,133 @@
+"""The voice session under livekit.agents' ``voice`` path: agents, tasks, the session, its
+events, IO and test API (``from vagent.voice import Agent``). Names load on first use."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from vagent._core.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from vagent.session import (
+        Agent as Agent,
+        AgentEvent as AgentEvent,
+        AgentFalseInterruptionEvent as AgentFalseInterruptionEvent,
+        AgentHandoffEvent as AgentHandoffEvent,
+        AgentSession as AgentSession,
+        AgentState as AgentState,
+        AgentStateChangedEvent as AgentStateChangedEvent,
+        AgentTask as AgentTask,
+        ChatMessageEvent as ChatMessageEvent,
+        CloseEvent as CloseEvent,
+        CloseReason as CloseReason,
+        ConversationItemAddedEvent as ConversationItemAddedEvent,
+        ErrorEvent as ErrorEvent,
+        EventAssert as EventAssert,
+        FunctionCallEvent as FunctionCallEvent,
+        FunctionCallOutputEvent as FunctionCallOutputEvent,
+        FunctionToolsExecutedEvent as FunctionToolsExecutedEvent,
+        InputDetails as InputDetails,
+        MetricsCollectedEvent as MetricsCollectedEvent,
+        ModelSettings as ModelSettings,
+        RunAssert as RunAssert,
+        RunContext as RunContext,
+        RunEvent as RunEvent,
+        RunResult as RunResult,
+        SpeechCreatedEvent as SpeechCreatedEvent,
+        SpeechHandle as SpeechHandle,
+        UserInputTranscribedEvent as UserInputTranscribedEvent,
+        UserState as UserState,
+        UserStateChangedEvent as UserStateChangedEvent,
+        VoiceOptions as VoiceOptions,
+        mock_tools as mock_tools,
+    )
+    from vagent.session.transcript_sync import (
+        TranscriptSynchronizer as TranscriptSynchronizer,
+    )
+
+    from . import (
+        agent as agent,
+        events as events,
+        io as io,
+        room_io as room_io,
+        run_result as run_result,
+        speech_handle as speech_handle,
+    )
+
+_EXPORTS = {
+    "Agent": "vagent.session",
+    "AgentEvent": "vagent.session",
+    "AgentFalseInterruptionEvent": "vagent.session",
+    "AgentHandoffEvent": "vagent.session",
+    "AgentSession": "vagent.session",
+    "AgentState": "vagent.session",
+    "AgentStateChangedEvent": "vagent.session",
+    "AgentTask": "vagent.session",
+    "ChatMessageEvent": "vagent.session",
+    "CloseEvent": "vagent.session",
+    "CloseReason": "vagent.session",
+    "ConversationItemAddedEvent": "vagent.session",
+    "ErrorEvent": "vagent.session",
+    "EventAssert": "vagent.session",
+    "FunctionCallEvent": "vagent.session",
+    "FunctionCallOutputEvent": "vagent.session",
+    "FunctionToolsExecutedEvent": "vagent.session",
+    "InputDetails": "vagent.session",
+    "MetricsCollectedEvent": "vagent.session",
+    "ModelSettings": "vagent.session",
+    "RunAssert": "vagent.session",
+    "RunContext": "vagent.session",
+    "RunEvent": "vagent.session",
+    "RunResult": "vagent.session",
+    "SpeechCreatedEvent": "vagent.session",
+    "SpeechHandle": "vagent.session",
+    "TranscriptSynchronizer": "vagent.session.transcript_sync",
+    "UserInputTranscribedEvent": "vagent.session",
+    "UserState": "vagent.session",
+    "UserStateChangedEvent": "vagent.session",
+    "VoiceOptions": "vagent.session",
+    "mock_tools": "vagent.session",
+}
+_SUBMODULES = ("agent", "events", "io", "room_io", "run_result", "speech_handle")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, _SUBMODULES)
+
+__all__ = [
+    "Agent",
+    "AgentEvent",
+    "AgentFalseInterruptionEvent",
+    "AgentHandoffEvent",
+    "AgentSession",
+    "AgentState",
+    "AgentStateChangedEvent",
+    "AgentTask",
+    "ChatMessageEvent",
+    "CloseEvent",
+    "CloseReason",
+    "ConversationItemAddedEvent",
+    "ErrorEvent",
+    "EventAssert",
+    "FunctionCallEvent",
+    "FunctionCallOutputEvent",
+    "FunctionToolsExecutedEvent",
+    "InputDetails",
+    "MetricsCollectedEvent",
+    "ModelSettings",
+    "RunAssert",
+    "RunContext",
+    "RunEvent",
+    "RunResult",
+    "SpeechCreatedEvent",
+    "SpeechHandle",
+    "TranscriptSynchronizer",
+    "UserInputTranscribedEvent",
+    "UserState",
+    "UserStateChangedEvent",
+    "VoiceOptions",
+    "agent",
+    "events",
+    "io",
+    "mock_tools",
+    "room_io",
+    "run_result",
+    "speech_handle",
+]
