@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Generator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from real_livekit_server import (
     attach_server_log,
@@ -18,6 +19,11 @@ from real_livekit_server import (
     livekit_server,
     private_livekit_server,
 )
+
+# Hypothesis checks that inputs are generated fast enough, by the wall clock: on a loaded
+# 2-core machine that measures the load, not the strategy. Properties are checked as usual.
+settings.register_profile("vagent", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("vagent")
 
 __all__ = ["livekit_server", "private_livekit_server"]
 
