@@ -65,6 +65,7 @@ _EXPORTS: dict[str, str] = {
     "TurnDetectionMode": "vagent.session.endpointing",
     "HeuristicTurnDetector": "vagent.session.turn_detector",
     "TurnDetector": "vagent.session.turn_detector",
+    "AgentServer": "vagent.worker",
     "JobContext": "vagent.worker",
     "JobExecutorType": "vagent.worker",
     "JobProcess": "vagent.worker",
@@ -213,6 +214,7 @@ if TYPE_CHECKING:
         TurnDetector as TurnDetector,
     )
     from .worker import (
+        AgentServer as AgentServer,
         JobAcceptArguments as JobAcceptArguments,
         JobContext as JobContext,
         JobExecutorType as JobExecutorType,
@@ -256,6 +258,7 @@ __all__ = [
     "Agent",
     "AgentEvent",
     "AgentFalseInterruptionEvent",
+    "AgentServer",
     "AgentSession",
     "AgentState",
     "AgentStateChangedEvent",

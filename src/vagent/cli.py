@@ -7,9 +7,11 @@ Two ways to run an agent:
   ``LIVEKIT_API_SECRET``), else the agent in this terminal (``console``); ``--dev`` reloads
   on changes. The livekit-agents modes stay: ``start``, ``dev``, ``console``,
   ``connect --room R``, ``download-files``. The file defines ``opts = WorkerOptions(...)``,
-  an ``entrypoint(ctx)`` function, or ends with
-  ``cli.run_app(WorkerOptions(entrypoint_fnc=...))``; see :mod:`vagent._cli.loader`.
-- a script ending with ``cli.run_app(WorkerOptions(entrypoint_fnc=entrypoint))``, run as
+  an ``AgentServer`` with an ``@server.rtc_session()`` entrypoint, an ``entrypoint(ctx)``
+  function, or ends with ``cli.run_app(WorkerOptions(entrypoint_fnc=...))``; see
+  :mod:`vagent._cli.loader`.
+- a script ending with ``cli.run_app(server)`` (an ``AgentServer``) or
+  ``cli.run_app(WorkerOptions(entrypoint_fnc=entrypoint))``, run as
   ``python agent.py run|start|dev|console|connect|download-files [options]``, like
   livekit-agents.
 
@@ -41,18 +43,25 @@ from vagent._cli.commands import (
 )
 
 if TYPE_CHECKING:
+    from vagent.worker.agent_server import AgentServer
     from vagent.worker.options import WorkerOptions
 
 __all__ = ["SUBCOMMANDS", "Subcommand", "main", "register_subcommand", "run_app"]
 
 
-def run_app(opts: WorkerOptions, argv: Sequence[str] | None = None) -> None:
-    """Run ``opts`` with the subcommand given on the command line; exits the process."""
+def run_app(opts: WorkerOptions | AgentServer, argv: Sequence[str] | None = None) -> None:
+    """Run ``opts`` (or an ``AgentServer``'s options) with the subcommand given on the
+    command line; exits the process."""
     from vagent._core import ValidationError
+    from vagent.worker.agent_server import AgentServer
     from vagent.worker.options import WorkerOptions
 
+    if isinstance(opts, AgentServer):
+        opts = opts.worker_options()
     if not isinstance(opts, WorkerOptions):
-        raise ValidationError(f"run_app needs WorkerOptions, got {type(opts).__name__}")
+        raise ValidationError(
+            f"run_app needs an AgentServer or WorkerOptions, got {type(opts).__name__}"
+        )
     prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "agent"
     arguments = sys.argv[1:] if argv is None else list(argv)
     load_subcommands_for(arguments)

@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from vagent._core import ValidationError
+from vagent.worker.agent_server import AgentServer
 from vagent.worker.options import WorkerOptions
 
 
@@ -95,9 +96,12 @@ def options_from_run_app(module: ModuleType) -> WorkerOptions | None:
         if bound is not None:
             argument = bound
     value = _evaluate(argument, tree, module, where)
+    if isinstance(value, AgentServer):
+        return value.worker_options()
     if not isinstance(value, WorkerOptions):
         raise ValidationError(
-            f"{where}: run_app() needs a vagent.WorkerOptions, got {type(value).__name__} "
+            f"{where}: run_app() needs a vagent.AgentServer or WorkerOptions, "
+            f"got {type(value).__name__} "
             "(import WorkerOptions and cli from vagent, not livekit.agents)"
         )
     return value

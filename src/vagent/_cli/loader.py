@@ -2,8 +2,12 @@
 
 The options are found, in this order:
 
-- ``opts`` (or ``worker_options``): a :class:`vagent.WorkerOptions`, used as is;
-- ``cli.run_app(WorkerOptions(entrypoint_fnc=..., ...))`` in the file (livekit-agents
+- ``opts`` (or ``worker_options``): a :class:`vagent.WorkerOptions` (or an
+  ``AgentServer``), used as is;
+- an :class:`vagent.AgentServer` defined in the file, its entrypoint registered with
+  ``@server.rtc_session()`` (livekit-agents 1.3+ style; with several, the one named
+  ``server``);
+- ``cli.run_app(WorkerOptions(entrypoint_fnc=..., ...))`` (or an ``AgentServer``) in the file (livekit-agents
   style, usually under ``if __name__ == "__main__":``): the call is read from the source
   (it is not run) and its ``WorkerOptions`` rebuilt from the module's functions and the
   literal arguments (:mod:`._run_app_source`);
@@ -24,6 +28,7 @@ from pathlib import Path
 from types import ModuleType
 
 from vagent._core import ValidationError
+from vagent.worker.agent_server import AgentServer
 from vagent.worker.options import WorkerOptions
 
 from ._run_app_source import options_from_run_app
@@ -60,12 +65,17 @@ def options_from_module(module: ModuleType) -> WorkerOptions:
     for attr in ("opts", "worker_options"):
         value = getattr(module, attr, None)
         if value is not None:
+            if isinstance(value, AgentServer):
+                return value.worker_options()
             if not isinstance(value, WorkerOptions):
                 raise ValidationError(
                     f"{module.__file__}: `{attr}` must be a vagent.WorkerOptions, "
                     f"got {type(value).__name__}"
                 )
             return value
+    server = _agent_server(module)
+    if server is not None:
+        return server.worker_options()
     from_run_app = options_from_run_app(module)
     if from_run_app is not None:
         return from_run_app
@@ -81,6 +91,18 @@ def options_from_module(module: ModuleType) -> WorkerOptions:
     if getattr(module, "request_fnc", None) is not None:
         kwargs["request_fnc"] = module.request_fnc
     return WorkerOptions(entrypoint_fnc=entrypoint, **kwargs)
+
+
+def _agent_server(module: ModuleType) -> AgentServer | None:
+    servers = {name: v for name, v in vars(module).items() if isinstance(v, AgentServer)}
+    if len(servers) > 1:
+        if "server" in servers:
+            return servers["server"]
+        raise ValidationError(
+            f"{module.__file__} defines several AgentServers ({', '.join(sorted(servers))}): "
+            "name the one to run `server`"
+        )
+    return next(iter(servers.values()), None)
 
 
 def load_agent_options(path: str | Path) -> WorkerOptions:

@@ -9,6 +9,7 @@ Public names (re-exported by the top-level ``vagent`` package)::
 
 from vagent._core import AssignmentTimeoutError
 
+from .agent_server import AgentServer
 from .errors import ServerProtocolError, WorkerConnectionError
 from .job_context import AutoSubscribe, JobContext, JobProcess, get_job_context
 from .job_request import JobRequest
@@ -17,6 +18,7 @@ from .running_job import JobAcceptArguments, JobStatus, RunningJobInfo
 from .worker import Worker, WorkerInfo
 
 __all__ = [
+    "AgentServer",
     "AssignmentTimeoutError",
     "AutoSubscribe",
     "JobAcceptArguments",
