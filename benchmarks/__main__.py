@@ -5,9 +5,11 @@
 2. Runs every workload on both sides, each run in its own subprocess (vagent: this
    interpreter; reference: the reference venv), checks that both sides behave the same
    (history: messages, tool calls, tool outputs) before their timings count.
-3. Runs the real-server latency benchmark (:mod:`benchmarks.realserver`: both frameworks as
+3. Runs the production-like CPU figure (:mod:`benchmarks.production`: real rtc audio in and
+   out, every variant and the native floor at the same moment, repeated trials).
+4. Runs the real-server latency benchmark (:mod:`benchmarks.realserver`: both frameworks as
    workers of one ``livekit-server --dev``, a user over WebRTC).
-4. Writes ``benchmarks/RESULTS.md`` and ``benchmarks/latency.png`` and prints the table.
+5. Writes ``benchmarks/RESULTS.md`` and ``benchmarks/latency.png`` and prints the table.
 
 ``--quick`` runs fewer repetitions (a smoke run, a couple of minutes).
 """
@@ -24,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks import production
 from benchmarks.realserver import report as realserver_report
 from benchmarks.workloads import report
 
@@ -224,7 +227,12 @@ def main() -> None:
     results["capacity"] = {
         side: capacity(side, 2.0 if quick else 4.0, 8 if quick else 256) for side in SIDES
     }
+    log("production-like CPU (python -m benchmarks.production)")
+    results["production"] = production.run(
+        str(REF_PY), trials=1 if quick else 3, seconds=12.0 if quick else 30.0
+    )
     table = report.figures(results)
+    table += production.figures(results["production"])
     profiles: dict[str, str] = {}
     for fig in table:
         if (
@@ -263,6 +271,7 @@ def main() -> None:
         ref_python=str(REF_PY),
         quick=quick,
     )
+    md = md.rstrip("\n") + "\n\n" + production.section(results["production"])
     md = md.rstrip("\n") + "\n\n" + realserver_report.section(results["realserver"]) + "\n"
     (ROOT / "benchmarks" / "RESULTS.md").write_text(md)
     (ENV / "last-results.json").write_text(json.dumps(results))

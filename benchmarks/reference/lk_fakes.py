@@ -10,7 +10,7 @@ same inputs:
 - FakeSTT: START_OF_SPEECH at ``start``, FINAL_TRANSCRIPT at ``end + stt_delay``, then
   RECOGNITION_USAGE and END_OF_SPEECH.
 - FakeTTS (streaming): one segment per flushed/ended text; after ``ttfb`` all of its audio
-  (silence) in 20 ms frames.
+  (silence) in 20 ms frames (``frame_size_ms=None``: framed at the AudioEmitter's default).
 
 All times are seconds from the stream's creation, on the event loop's clock.
 """
@@ -281,12 +281,19 @@ class FakeRecognizeStream(stt.RecognizeStream):
 
 
 class FakeTTS(tts.TTS):
-    def __init__(self, timing: spec.Timing, replies: tuple[spec.Reply, ...]) -> None:
+    def __init__(
+        self,
+        timing: spec.Timing,
+        replies: tuple[spec.Reply, ...],
+        *,
+        frame_size_ms: int | None = 20,
+    ) -> None:
         super().__init__(
             capabilities=tts.TTSCapabilities(streaming=True), sample_rate=24000, num_channels=1
         )
         self.timing = timing
         self.durations = {r.text: r.audio for r in replies}
+        self.frame_size_ms = frame_size_ms  # None: the AudioEmitter's default
 
     def synthesize(
         self, text: str, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS
@@ -305,13 +312,15 @@ class FakeSynthesizeStream(tts.SynthesizeStream):
         self._fake = fake
 
     async def _run(self, output_emitter: tts.AudioEmitter) -> None:
+        size = self._fake.frame_size_ms
+        framing = {} if size is None else {"frame_size_ms": size}
         output_emitter.initialize(
             request_id=shortuuid("fake_tts_"),
             sample_rate=self._fake.sample_rate,
             num_channels=1,
             mime_type="audio/pcm",
-            frame_size_ms=20,
             stream=True,
+            **framing,
         )
         pending = ""
         async for item in self._input_ch:

@@ -1,0 +1,342 @@
+"""The production-like CPU figure: ``python -m benchmarks.production [--trials N]``.
+
+One trial starts, at the same moment, every variant as its own process, so the load of the
+(shared) machine weighs on all of them alike:
+
+- ``vagent`` and ``livekit-agents``: the conversation workload with real rtc audio in and
+  out, each framework at its own defaults (:mod:`benchmarks.workloads.vagent_production`,
+  :mod:`benchmarks.reference.lk_production`);
+- ``vagent @ 50 ms``: vagent with the room's audio stream delivering the reference's 50 ms
+  frames (equal input frame sizes; informational);
+- ``floor`` for each: the same audio path with no framework (the microphone stream read at
+  that side's input frame size, the replies written in its output frame size; in that side's
+  venv, so with its own livekit rtc): what any framework pays, so ``total - floor`` is the
+  framework's share.
+
+Trials repeat the whole set; figures are medians over trials, ratios are taken within a
+trial. Used by ``python -m benchmarks`` for its table, and standalone to print the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+REFERENCE_DEFAULTS = {"input_frame_ms": 50, "output_frame_ms": 50, "output_queue_ms": 200}
+"""livekit-agents 1.8.9's RoomIO: 50 ms input frames; output re-chunked to 50 ms into an
+AudioSource with a 200 ms queue."""
+
+EQUAL_FRAME_MS = REFERENCE_DEFAULTS["input_frame_ms"]
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def vagent_defaults() -> dict[str, int]:
+    """vagent's audio sizes at the rtc boundary (input frames, output batches, source queue)."""
+    from vagent.rtc import _room_audio_output, room_io_options
+
+    options = room_io_options.RoomInputOptions()
+    frame_ms = getattr(options, "audio_frame_size_ms", None) or 10  # rtc's default: 10 ms
+    return {
+        "input_frame_ms": int(frame_ms),
+        "output_frame_ms": round(_room_audio_output.BATCH_SECONDS * 1000),
+        "output_queue_ms": 1000,  # local_participant.open_audio_track's default
+    }
+
+
+def commands(ref_python: str, seconds: float) -> dict[str, list[str]]:
+    vpy = sys.executable
+    v = vagent_defaults()
+
+    def floor(py: str, sizes: dict[str, int]) -> list[str]:
+        return [
+            py,
+            "-m",
+            "benchmarks.workloads.loopback",
+            "floor",
+            "--seconds",
+            str(seconds),
+            "--input-frame-ms",
+            str(sizes["input_frame_ms"]),
+            "--output-frame-ms",
+            str(sizes["output_frame_ms"]),
+            "--output-queue-ms",
+            str(sizes["output_queue_ms"]),
+        ]
+
+    run_v = [vpy, "-m", "benchmarks.workloads.vagent_production", "production"]
+    run_r = [ref_python, "-m", "benchmarks.reference.lk_production", "production"]
+    secs = ["--seconds", str(seconds)]
+    return {
+        "vagent": [*run_v, *secs],
+        "livekit-agents": [*run_r, *secs],
+        "vagent @ 50 ms": [*run_v, *secs, "--input-frame-ms", str(EQUAL_FRAME_MS)],
+        "floor: vagent": floor(vpy, v),
+        "floor: livekit-agents": floor(ref_python, REFERENCE_DEFAULTS),
+        "floor: vagent @ 50 ms": floor(vpy, {**v, "input_frame_ms": EQUAL_FRAME_MS}),
+    }
+
+
+def _parse(name: str, proc: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return {"error": f"{name}: timed out after {timeout:.0f} s"}
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = "\n".join(
+            line for line in err.strip().splitlines()[-12:] if "livekit_ffi" not in line
+        )
+        return {"error": f"{name}: exit {proc.returncode}\n{tail}"}
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def trial(cmds: dict[str, list[str]], seconds: float) -> dict[str, dict[str, Any]]:
+    """Every variant at once; their JSON results by name."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("VIRTUAL_ENV", None)
+    procs = {
+        name: subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for name, cmd in cmds.items()
+    }
+    return {name: _parse(name, proc, seconds * 4 + 120) for name, proc in procs.items()}
+
+
+def run(ref_python: str, *, trials: int, seconds: float) -> dict[str, Any]:
+    cmds = commands(ref_python, seconds)
+    runs: list[dict[str, dict[str, Any]]] = []
+    for n in range(trials):
+        log(f"production: trial {n + 1}/{trials} ({len(cmds)} processes at once, {seconds:.0f} s)")
+        runs.append(trial(cmds, seconds))
+    return {"seconds": seconds, "sizes": vagent_defaults(), "trials": runs}
+
+
+# -- figures ------------------------------------------------------------------------------
+
+
+def _cpu(t: dict[str, dict[str, Any]], name: str) -> float | None:
+    r = t.get(name, {})
+    v = r.get("cpu_s_per_min")
+    return float(v) if isinstance(v, int | float) else None
+
+
+def per_trial(t: dict[str, dict[str, Any]]) -> dict[str, float | None]:
+    """CPU s/min of each variant, the framework shares (total - floor) and their ratios."""
+    out: dict[str, float | None] = {}
+    for side, floor in (
+        ("vagent", "floor: vagent"),
+        ("livekit-agents", "floor: livekit-agents"),
+        ("vagent @ 50 ms", "floor: vagent @ 50 ms"),
+    ):
+        total, base = _cpu(t, side), _cpu(t, floor)
+        out[side] = total
+        out[floor] = base
+        out["share: " + side] = total - base if total is not None and base is not None else None
+    for key in ("", "share: "):
+        v, r, e = out[key + "vagent"], out[key + "livekit-agents"], out[key + "vagent @ 50 ms"]
+        out["ratio: " + key + "vagent"] = v / r if v is not None and r else None
+        out["ratio: " + key + "vagent @ 50 ms"] = e / r if e is not None and r else None
+    return out
+
+
+def _median(values: list[float | None]) -> float | None:
+    kept = [v for v in values if v is not None]
+    return statistics.median(kept) if kept else None
+
+
+def summary(result: dict[str, Any]) -> dict[str, float | None]:
+    """Medians over trials of :func:`per_trial`'s values."""
+    rows = [per_trial(t) for t in result["trials"]]
+    keys = rows[0].keys() if rows else []
+    return {k: _median([r[k] for r in rows]) for k in keys}
+
+
+def behaviour(result: dict[str, Any]) -> str:
+    """ "same" when every run produced the scripted history."""
+    problems = []
+    for t in result["trials"]:
+        for name, r in t.items():
+            if name.startswith("floor"):
+                if "error" in r:
+                    problems.append(r["error"].splitlines()[0])
+                continue
+            if "error" in r:
+                problems.append(r["error"].splitlines()[0])
+            elif r.get("behaviour") != r.get("expected"):
+                problems.append(f"{name}: not the scripted conversation")
+    return "same" if not problems else "; ".join(sorted(set(problems))[:3])
+
+
+def latency(result: dict[str, Any], name: str, stat: str) -> float | None:
+    return _median(
+        [t[name]["eot_to_audio"].get(stat) for t in result["trials"] if "eot_to_audio" in t[name]]
+    )
+
+
+def text(result: dict[str, Any]) -> str:
+    s = summary(result)
+    lines = [f"behaviour: {behaviour(result)}; sizes (vagent): {result['sizes']}"]
+    for k, v in s.items():
+        lines.append(f"  {k:34} {'n/a' if v is None else f'{v:.3f}'}")
+    for name in ("vagent", "livekit-agents", "vagent @ 50 ms"):
+        p50 = latency(result, name, "p50")
+        lines.append(
+            f"  end of speech -> first audio p50, {name:16} "
+            + ("n/a" if p50 is None else f"{p50 * 1000:.0f} ms")
+        )
+    return "\n".join(lines)
+
+
+def figures(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows for the main table of ``RESULTS.md``."""
+    from benchmarks.workloads import report
+
+    s = summary(result)
+    check = behaviour(result)
+    rows = []
+    for stat in ("p50", "p99"):
+        v, r = latency(result, "vagent", stat), latency(result, "livekit-agents", stat)
+        rows.append(
+            report._fig(
+                "production-like turn: end of user speech at the microphone -> first agent "
+                f"audio into the AudioSource (realistic providers), {stat}",
+                "ms",
+                None if v is None else v * 1000,
+                None if r is None else r * 1000,
+                behaviour=check,
+            )
+        )
+    rows.append(
+        report._fig(
+            "production-like CPU seconds per session-minute (real rtc audio in and out, "
+            "each at its defaults)",
+            "s",
+            s["vagent"],
+            s["livekit-agents"],
+            behaviour=check,
+        )
+    )
+    rows.append(
+        report._fig(
+            "production-like framework share (CPU minus the native audio floor)",
+            "s",
+            s["share: vagent"],
+            s["share: livekit-agents"],
+            behaviour=check,
+        )
+    )
+    equal = report._fig(
+        f"production-like CPU seconds per session-minute, vagent at {EQUAL_FRAME_MS} ms input "
+        "frames (informational)",
+        "s",
+        s["vagent @ 50 ms"],
+        s["livekit-agents"],
+        behaviour=check,
+    )
+    equal["vagent_ahead"], equal["note"] = None, "informational"
+    rows.append(equal)
+    return rows
+
+
+def section(result: dict[str, Any]) -> str:
+    """The RESULTS.md section: method, floors and shares, every trial."""
+    s = summary(result)
+
+    def f(key: str) -> str:
+        v = s.get(key)
+        return "n/a" if v is None else f"{v:.2f}"
+
+    sizes = result["sizes"]
+    lines = [
+        "## Production-like CPU (real rtc audio in and out)",
+        "",
+        "Medians over trials; in each trial all six processes ran at the same moment. CPU is "
+        "process CPU time (every thread, the native rtc ones included) while the conversation "
+        f"runs ({result['seconds']:.0f} s), per minute. Share = total - floor of the same "
+        "trial.",
+        "",
+        "| variant | total s/min | native floor s/min | framework share s/min | "
+        "total ratio vs ref | share ratio vs ref |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, floor in (
+        ("vagent", "floor: vagent"),
+        ("livekit-agents", "floor: livekit-agents"),
+        ("vagent @ 50 ms", "floor: vagent @ 50 ms"),
+    ):
+        ratio = f("ratio: " + name) if name != "livekit-agents" else "1"
+        share = f("ratio: share: " + name) if name != "livekit-agents" else "1"
+        lines.append(
+            f"| {name} | {f(name)} | {f(floor)} | {f('share: ' + name)} | {ratio} | {share} |"
+        )
+    lines += [
+        "",
+        f"- vagent's sizes at the rtc boundary: input frames {sizes['input_frame_ms']} ms, "
+        f"output batches up to {sizes['output_frame_ms']} ms, AudioSource queue "
+        f"{sizes['output_queue_ms']} ms; livekit-agents 1.8.9 (RoomIO defaults): input "
+        f"{REFERENCE_DEFAULTS['input_frame_ms']} ms frames with auto gain control, output "
+        f"re-chunked to {REFERENCE_DEFAULTS['output_frame_ms']} ms, queue "
+        f"{REFERENCE_DEFAULTS['output_queue_ms']} ms; TTS frames at each framework's default "
+        "(vagent 20 ms, livekit-agents 200 ms).",
+        "- The floor runs the same microphone feed, an `rtc.AudioStream` read at that side's "
+        "input frame size and the replies written into an `rtc.AudioSource` in its output "
+        "frame size, in plain asyncio with that side's livekit rtc: what any framework pays.",
+        "- Workload: the conversation workload (an exchange every 6 s: user 2 s, agent 2 s of "
+        "audio, a tool call every other one; realistic provider timings). The user's "
+        "microphone is a real loopback track (`AudioSource` -> `LocalAudioTrack` -> "
+        "`AudioStream`, no server), fed in real time; vagent reads it through `RoomIO` "
+        "(signalling from a FakeRoom), livekit-agents through its RoomIO input class; agent "
+        "audio goes through each one's RoomIO output into a real `AudioSource`. VAD and STT "
+        "fakes follow the audio they are pushed (a window is speech when loud; VAD windows of "
+        "32 ms; the STT transcribes after its delay from the end of the audio), the same code "
+        "on both sides (`benchmarks/workloads/loopback.py`). Transcriptions are not published.",
+        "",
+        "Per trial (CPU s/min):",
+        "",
+    ]
+    for n, t in enumerate(result["trials"], 1):
+        row = per_trial(t)
+        parts = ", ".join(
+            f"{k} {v:.2f}" for k, v in row.items() if v is not None and not k.startswith("ratio")
+        )
+        lines.append(f"- trial {n}: {parts}")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.production")
+    parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--json", action="store_true", help="print the raw result as JSON")
+    args = parser.parse_args()
+    ref_python = os.environ.get("VAGENT_REFERENCE_PYTHON")
+    if ref_python is None:
+        from benchmarks.__main__ import REF_PY, ensure_reference_env
+
+        ensure_reference_env()
+        ref_python = str(REF_PY)
+    result = run(ref_python, trials=args.trials, seconds=args.seconds)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(text(result))
+
+
+if __name__ == "__main__":
+    main()
