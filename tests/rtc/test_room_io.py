@@ -16,7 +16,7 @@ import pytest
 import trio
 from livekit import rtc
 
-from vagent._core import EventEmitter
+from vagent._core import EventEmitter, ValidationError
 from vagent.rtc import (
     ATTRIBUTE_AGENT_STATE,
     ATTRIBUTE_PUBLISH_ON_BEHALF,
@@ -70,6 +70,10 @@ class StubSession(EventEmitter[Any]):
 
     def generate_reply(self, *, user_input: str) -> None:
         self.calls.append(("generate_reply", user_input))
+
+
+MIC_FRAME = 0.04
+"""The frame size RoomIO asks of the room's audio stream (a shorter frame waits for more)."""
 
 
 def frame(value: int, duration: float = 0.02, rate: int = 24000) -> rtc.AudioFrame:
@@ -141,14 +145,14 @@ async def test_audio_follows_the_linked_participant_across_switch_and_rejoin(
         audio = io.audio_input
         assert audio is not None
         await settle()
-        alice_mic.push_frame(frame(1))
-        bob_mic.push_frame(frame(2))
+        alice_mic.push_frame(frame(1, MIC_FRAME))
+        bob_mic.push_frame(frame(2, MIC_FRAME))
         assert first_sample(await next_frame(audio)) == 1
 
         io.set_participant("bob")
         await trio.sleep(0.1)
-        alice_mic.push_frame(frame(3))
-        bob_mic.push_frame(frame(4))
+        alice_mic.push_frame(frame(3, MIC_FRAME))
+        bob_mic.push_frame(frame(4, MIC_FRAME))
         assert first_sample(await next_frame(audio)) == 4
 
         bob.leave(reason=rtc.DisconnectReason.CONNECTION_TIMEOUT)  # dropped: may come back
@@ -157,7 +161,7 @@ async def test_audio_follows_the_linked_participant_across_switch_and_rejoin(
         bob = room.add_participant("bob")  # comes back with a new microphone
         bob_mic = bob.publish_audio()
         await trio.sleep(0.1)
-        bob_mic.push_frame(frame(5))
+        bob_mic.push_frame(frame(5, MIC_FRAME))
         assert first_sample(await next_frame(audio)) == 5
         assert io.linked_participant is not None
         assert io.linked_participant.identity == "bob"
@@ -174,6 +178,32 @@ async def test_input_audio_is_delivered_at_the_requested_format(autojump_clock: 
         mic.push_frame(frame(7, duration=0.1, rate=48000))
         got = await next_frame(io.audio_input)
     assert got.sample_rate == 16000
+
+
+async def test_input_audio_comes_in_frames_of_the_requested_size(autojump_clock: Any) -> None:
+    room = await connected_room()
+    user = room.add_participant("user")
+    mic = user.publish_audio()
+    async with room_io(room, StubSession()) as io:
+        assert io.audio_input is not None
+        await settle()
+        for n in range(8):  # 80 ms in 10 ms frames
+            mic.push_frame(frame(n, duration=0.01))
+        got = [await next_frame(io.audio_input) for _ in range(2)]
+    assert [f.duration for f in got] == [pytest.approx(0.04)] * 2  # RoomIO's default
+    assert [first_sample(f) for f in got] == [0, 4]
+    options = RoomInputOptions(audio_frame_size_ms=20)
+    async with room_io(room, StubSession(), input_options=options) as io:
+        assert io.audio_input is not None
+        await settle()
+        mic.push_frame(frame(9, duration=0.04))
+        assert (await next_frame(io.audio_input)).duration == pytest.approx(0.02)
+
+
+def test_the_input_frame_size_must_be_positive() -> None:
+    for bad in (0, -10, 2.5, True):
+        with pytest.raises(ValidationError, match="audio_frame_size_ms"):
+            RoomInputOptions(audio_frame_size_ms=bad)  # type: ignore[arg-type]
 
 
 async def test_noise_cancellation_option_reaches_the_audio_stream(autojump_clock: Any) -> None:

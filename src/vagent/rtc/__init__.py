@@ -10,7 +10,12 @@ with RPC (``local_participant.register_rpc_method`` / ``perform_rpc``; :class:`R
 and :class:`RpcInvocationData` are livekit rtc's own classes).
 """
 
-from ._audio import DEFAULT_AUDIO_BUFFER_FRAMES, AudioFrameReceiver, BridgedAudioSource
+from ._audio import (
+    DEFAULT_AUDIO_BUFFER_FRAMES,
+    DEFAULT_AUDIO_BUFFER_SECONDS,
+    AudioFrameReceiver,
+    BridgedAudioSource,
+)
 from ._bridge import (
     DEFAULT_CANCEL_TIMEOUT,
     DEFAULT_STOP_TIMEOUT,
@@ -96,6 +101,7 @@ __all__ = [
     "ATTRIBUTE_TRANSCRIPTION_SEGMENT_ID",
     "ATTRIBUTE_TRANSCRIPTION_TRACK_ID",
     "DEFAULT_AUDIO_BUFFER_FRAMES",
+    "DEFAULT_AUDIO_BUFFER_SECONDS",
     "DEFAULT_CANCEL_TIMEOUT",
     "DEFAULT_CLOSE_ON_DISCONNECT_REASONS",
     "DEFAULT_EVENT_BUFFER",

@@ -15,6 +15,7 @@ the backpressure a producer needs: audio is never dropped on this side.
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING
@@ -30,10 +31,36 @@ from ._outlet import Outlet
 if TYPE_CHECKING:
     from ._bridge import RtcBridge
 
+DEFAULT_AUDIO_BUFFER_SECONDS = 0.5
+"""Audio buffered per received stream before the oldest frame is dropped: enough to ride out
+a consumer pausing for a model call, small enough that a stuck consumer costs bounded memory
+and hears recent audio when it resumes. Sized in time, whatever the frame size."""
+
+RTC_FRAME_SIZE_MS = 10
+"""The frame size ``rtc.AudioStream`` delivers when none is asked for."""
+
 DEFAULT_AUDIO_BUFFER_FRAMES = 50
-"""Frames buffered per received stream before the oldest is dropped (about 0.5-1 s of audio
-at 10-20 ms per frame): enough to ride out a consumer pausing for a model call, small
-enough that a stuck consumer costs bounded memory and hears recent audio when it resumes."""
+""":data:`DEFAULT_AUDIO_BUFFER_SECONDS` in rtc's default 10 ms frames (kept for callers that
+size their own buffers in frames)."""
+
+
+def audio_buffer_frames(
+    frame_size_ms: int | None, seconds: float = DEFAULT_AUDIO_BUFFER_SECONDS
+) -> int:
+    """How many frames of ``frame_size_ms`` (rtc's 10 ms when ``None``) hold ``seconds``."""
+    size = frame_size_ms if frame_size_ms is not None else RTC_FRAME_SIZE_MS
+    return max(1, math.ceil(seconds * 1000 / size - 1e-9))
+
+
+def check_frame_size(where: str, frame_size_ms: int | None) -> None:
+    """A frame size is ``None`` (rtc's default) or a positive number of milliseconds."""
+    if frame_size_ms is None:
+        return
+    if isinstance(frame_size_ms, bool) or not isinstance(frame_size_ms, int) or frame_size_ms <= 0:
+        raise ValidationError(
+            f"{where}: frame_size_ms must be a positive int, got {frame_size_ms!r}"
+        )
+
 
 _CLEANUP_TIMEOUT = 2.0
 
@@ -64,10 +91,13 @@ def open_track_audio(
     sample_rate: int = 48000,
     num_channels: int = 1,
     frame_size_ms: int | None = None,
-    buffer_frames: int = DEFAULT_AUDIO_BUFFER_FRAMES,
+    buffer_frames: int | None = None,
 ) -> AbstractAsyncContextManager[AudioFrameReceiver]:
     """Frames of ``track`` (an rtc track living on the bridge loop), resampled as asked."""
     _check_format("open_audio_stream", sample_rate, num_channels)
+    check_frame_size("open_audio_stream", frame_size_ms)
+    if buffer_frames is None:
+        buffer_frames = audio_buffer_frames(frame_size_ms)
 
     def make_stream() -> rtc.AudioStream:
         return rtc.AudioStream.from_track(

@@ -40,7 +40,6 @@ from livekit import rtc
 from vagent._core import ValidationError, collapse_excgroups
 
 from ._audio import (
-    DEFAULT_AUDIO_BUFFER_FRAMES,
     AudioFrameReceiver,
     BridgedAudioSource,
     open_audio_source,
@@ -361,14 +360,16 @@ class RtcBridge:
         sample_rate: int = 48000,
         num_channels: int = 1,
         frame_size_ms: int | None = None,
-        buffer_frames: int = DEFAULT_AUDIO_BUFFER_FRAMES,
+        buffer_frames: int | None = None,
     ) -> AbstractAsyncContextManager[AudioFrameReceiver]:
         """``async with``: the frames of ``track`` at the requested format.
 
         ``track`` is an rtc track on the bridge loop (a remote track, or a local one for
-        loopback). Frames go through a bounded buffer of ``buffer_frames``; when the consumer
-        falls behind, the oldest frame is dropped and counted. The native stream is closed
-        when the block ends. Iteration ends when the track ends.
+        loopback). ``frame_size_ms``: the length of each frame (``None``: rtc's 10 ms).
+        Frames go through a bounded buffer of ``buffer_frames`` (default:
+        :data:`DEFAULT_AUDIO_BUFFER_SECONDS` of audio); when the consumer falls behind, the
+        oldest frame is dropped and counted. The native stream is closed when the block ends.
+        Iteration ends when the track ends.
         """
         return open_track_audio(
             self,

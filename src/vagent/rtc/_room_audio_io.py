@@ -11,24 +11,28 @@ from livekit import rtc
 from vagent._core import open_channel, send_or_drop
 from vagent.session.io import AudioInput
 
+from ._audio import audio_buffer_frames
 from ._room_audio_output import RoomAudioOutput as RoomAudioOutput
 
 logger = logging.getLogger("vagent.rtc")
 
-INPUT_BUFFER_FRAMES = 50
-"""User frames buffered between the room and the session (about 0.5-1 s); when the session
-falls further behind, new frames are dropped and counted (live audio cannot wait)."""
+INPUT_BUFFER_SECONDS = 0.5
+"""User audio buffered between the room and the session; when the session falls further
+behind, new frames are dropped and counted (live audio cannot wait)."""
 
 
 class RoomAudioInput(AudioInput):
     """The linked participant's audio, fed by RoomIO; ends only when RoomIO closes.
 
     Switching participants does not end it: frames simply start coming from the new one.
+    ``frame_size_ms`` (the room stream's frame size; ``None``: rtc's 10 ms) sizes the buffer
+    to :data:`INPUT_BUFFER_SECONDS`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, frame_size_ms: int | None = None) -> None:
         super().__init__(label="RoomIO")
-        self._send, self._recv = open_channel(INPUT_BUFFER_FRAMES, rtc.AudioFrame)
+        frames = audio_buffer_frames(frame_size_ms, INPUT_BUFFER_SECONDS)
+        self._send, self._recv = open_channel(frames, rtc.AudioFrame)
         self.frames_dropped = 0
 
     def push_frame(self, frame: rtc.AudioFrame) -> None:

@@ -325,16 +325,20 @@ class RoomBase(ABC):
         track_source: int = rtc.TrackSource.SOURCE_MICROPHONE,
         sample_rate: int = 24000,
         num_channels: int = 1,
-        buffer_frames: int = 50,
+        buffer_frames: int | None = None,
         noise_cancellation: Any | None = None,
+        frame_size_ms: int | None = None,
     ) -> AbstractAsyncContextManager[Outlet[rtc.AudioFrame]]:
         """``async with``: a participant's audio (its track of ``track_source``).
 
         ``noise_cancellation`` is passed to ``rtc.AudioStream`` (for example LiveKit's
-        noise-cancellation plugin options or a ``FrameProcessor``).
+        noise-cancellation plugin options or a ``FrameProcessor``). ``frame_size_ms``: the
+        length of each frame delivered (``None``: rtc's 10 ms); larger frames mean fewer
+        deliveries, each up to that much later.
 
         Frames arrive as the participant publishes them; the oldest buffered frame is
-        dropped (and counted) when the consumer falls behind ``buffer_frames``.
+        dropped (and counted) when the consumer falls behind ``buffer_frames`` (default: half
+        a second of audio at the frame size).
         """
 
     @abstractmethod

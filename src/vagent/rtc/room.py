@@ -30,7 +30,7 @@ from livekit import rtc
 from vagent._core import ValidationError, collapse_excgroups
 
 from . import _convert as convert
-from ._audio import DEFAULT_AUDIO_BUFFER_FRAMES, open_frames
+from ._audio import audio_buffer_frames, check_frame_size, open_frames
 from ._bridge import RtcBridge
 from ._errors import RoomNotConnectedError, RtcError
 from ._local_participant import RtcLocalParticipant
@@ -199,9 +199,11 @@ class Room(RoomBase):
         track_source: int = rtc.TrackSource.SOURCE_MICROPHONE,
         sample_rate: int = 24000,
         num_channels: int = 1,
-        buffer_frames: int = DEFAULT_AUDIO_BUFFER_FRAMES,
+        buffer_frames: int | None = None,
         noise_cancellation: Any | None = None,
+        frame_size_ms: int | None = None,
     ) -> AbstractAsyncContextManager[Outlet[rtc.AudioFrame]]:
+        check_frame_size("open_audio_stream", frame_size_ms)
         bridge, room = self._require_connected()
 
         def make_stream() -> rtc.AudioStream:
@@ -214,12 +216,15 @@ class Room(RoomBase):
                 sample_rate=sample_rate,
                 num_channels=num_channels,
                 noise_cancellation=noise_cancellation,
+                frame_size_ms=frame_size_ms,
             )
 
         return open_frames(
             bridge,
             make_stream,
-            buffer_frames=buffer_frames,
+            buffer_frames=buffer_frames
+            if buffer_frames is not None
+            else audio_buffer_frames(frame_size_ms),
             name=f"audio of {participant_identity}",
         )
 

@@ -278,7 +278,7 @@ class RoomIO:
         if inputs.text_enabled:
             chat = await stack.enter_async_context(room.open_text_streams(TOPIC_CHAT))
         if inputs.audio_enabled:
-            self._audio_input = RoomAudioInput()
+            self._audio_input = RoomAudioInput(frame_size_ms=inputs.audio_frame_size_ms)
             stack.callback(self._audio_input.close_receiver)
         if inputs.video_enabled:
             self._video_input = RoomVideoInput()
@@ -416,6 +416,7 @@ class RoomIO:
             sample_rate=self._input_options.audio_sample_rate,
             num_channels=self._input_options.audio_num_channels,
             noise_cancellation=self._input_options.noise_cancellation,
+            frame_size_ms=self._input_options.audio_frame_size_ms,
         )
 
     def _open_video(self, identity: str) -> AbstractAsyncContextManager[Outlet[Any]]:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from attrs import field, frozen
 from livekit import rtc
 
-from vagent._core import NOT_GIVEN, NotGivenOr
+from vagent._core import NOT_GIVEN, NotGivenOr, ValidationError
 
 from ._values import RemoteParticipant, TextStreamInfo
 
@@ -42,12 +42,19 @@ def _default_text_input_cb(session: AgentSession[Any], event: TextInputEvent) ->
     session.generate_reply(user_input=event.text)
 
 
+def _positive_ms(_instance: object, attribute: Any, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValidationError(f"{attribute.name} must be a positive int (ms), got {value!r}")
+
+
 @frozen(kw_only=True)
 class RoomInputOptions:
     """What RoomIO reads from the room.
 
     ``audio_sample_rate`` / ``audio_num_channels``: the format the user's audio is
-    delivered in. ``text_input_cb`` runs for each chat message (may be async).
+    delivered in; ``audio_frame_size_ms``: the length of each frame asked of the room's
+    audio stream (40 ms: a quarter of the per-frame work of rtc's 10 ms frames, for at most
+    40 ms more before the VAD and STT hear the end of a frame). ``text_input_cb`` runs for each chat message (may be async).
     ``noise_cancellation`` is passed to the participant's ``rtc.AudioStream`` (LiveKit's
     noise-cancellation options or a ``FrameProcessor``). ``video_enabled=True`` subscribes to
     the linked participant's camera and sets it as ``session.input.video`` (the latest few
@@ -64,6 +71,7 @@ class RoomInputOptions:
     video_enabled: bool = False
     audio_sample_rate: int = 24000
     audio_num_channels: int = 1
+    audio_frame_size_ms: int = field(default=40, validator=_positive_ms)
     noise_cancellation: Any | None = None
     text_input_cb: TextInputCallback = _default_text_input_cb
     sync_transcription: NotGivenOr[bool] = NOT_GIVEN

@@ -11,6 +11,7 @@ import numpy as np
 from livekit import rtc
 
 from vagent._core import shortuuid, wallclock
+from vagent.pipeline.audio import AudioByteStream
 from vagent.rtc import (
     DataReceived,
     Outlet,
@@ -37,14 +38,34 @@ if TYPE_CHECKING:
 
 
 class _AudioSink:
-    """One open ``open_audio_stream``: converts pushed frames to the requested format."""
+    """One open ``open_audio_stream``: converts pushed frames to the requested format and,
+    with ``frame_size_ms``, re-cuts them into frames of that length (as ``rtc.AudioStream``
+    does: a frame is delivered once all of its audio has arrived)."""
 
-    def __init__(self, outlet: Outlet[rtc.AudioFrame], sample_rate: int, num_channels: int) -> None:
+    def __init__(
+        self,
+        outlet: Outlet[rtc.AudioFrame],
+        sample_rate: int,
+        num_channels: int,
+        frame_size_ms: int | None = None,
+    ) -> None:
         self.outlet = outlet
         self.sample_rate = sample_rate
         self.num_channels = num_channels
         self._resampler: rtc.AudioResampler | None = None
         self._input_rate = 0
+        self._chunker = (
+            AudioByteStream(sample_rate, num_channels, sample_rate * frame_size_ms // 1000)
+            if frame_size_ms is not None
+            else None
+        )
+
+    def _deliver(self, frame: rtc.AudioFrame) -> None:
+        if self._chunker is None:
+            self.outlet.deliver_nowait(frame)
+            return
+        for chunk in self._chunker.push(frame.data.cast("B")):
+            self.outlet.deliver_nowait(chunk)
 
     def push(self, frame: rtc.AudioFrame) -> None:
         samples = np.frombuffer(frame.data, dtype=np.int16).reshape(-1, frame.num_channels)
@@ -55,7 +76,7 @@ class _AudioSink:
             samples.tobytes(), frame.sample_rate, self.num_channels, samples.shape[0]
         )
         if frame.sample_rate == self.sample_rate:
-            self.outlet.deliver_nowait(converted)
+            self._deliver(converted)
             return
         if self._resampler is None or self._input_rate != frame.sample_rate:
             self._input_rate = frame.sample_rate
@@ -63,7 +84,7 @@ class _AudioSink:
                 frame.sample_rate, self.sample_rate, num_channels=self.num_channels
             )
         for out in self._resampler.push(converted):
-            self.outlet.deliver_nowait(out)
+            self._deliver(out)
 
 
 class FakeRemoteAudioTrack:

@@ -38,7 +38,6 @@ from livekit import rtc
 
 from vagent._core import ValidationError
 from vagent.rtc import (
-    DEFAULT_AUDIO_BUFFER_FRAMES,
     DEFAULT_VIDEO_BUFFER_FRAMES,
     AutoSubscribe,
     Disconnected,
@@ -53,6 +52,7 @@ from vagent.rtc import (
     RtcError,
     TextStreamMessage,
 )
+from vagent.rtc._audio import audio_buffer_frames, check_frame_size
 from vagent.rtc._room_base import DEFAULT_TEXT_BUFFER
 
 from ._fake_room_local import FakeAudioTrack, FakeLocalParticipant, FakeTextStream
@@ -133,9 +133,13 @@ class FakeRoom(RoomBase):
         track_source: int = rtc.TrackSource.SOURCE_MICROPHONE,
         sample_rate: int = 24000,
         num_channels: int = 1,
-        buffer_frames: int = DEFAULT_AUDIO_BUFFER_FRAMES,
+        buffer_frames: int | None = None,
         noise_cancellation: Any | None = None,
+        frame_size_ms: int | None = None,
     ) -> AsyncIterator[Outlet[rtc.AudioFrame]]:
+        check_frame_size("open_audio_stream", frame_size_ms)
+        if buffer_frames is None:
+            buffer_frames = audio_buffer_frames(frame_size_ms)
         self._require_connected()
         if participant_identity not in self._participants:
             raise RtcError(f"no remote participant {participant_identity!r} in the room")
@@ -143,7 +147,7 @@ class FakeRoom(RoomBase):
         outlet: Outlet[rtc.AudioFrame] = Outlet(
             None, buffer_frames, OverflowPolicy.DROP_OLDEST, name=f"audio of {participant_identity}"
         )
-        sink = _AudioSink(outlet, sample_rate, num_channels)
+        sink = _AudioSink(outlet, sample_rate, num_channels, frame_size_ms)
         key = (participant_identity, track_source)
         self._sinks.setdefault(key, []).append(sink)
         try:
