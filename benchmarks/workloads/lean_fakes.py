@@ -9,20 +9,19 @@ reference side's fakes (``benchmarks/reference/lk_fakes.py``) drain the same way
 
 from __future__ import annotations
 
-from typing import Any
-
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectSendStream
 
 from vagent._core import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions, NotGivenOr
 from vagent.pipeline._attempts import TrackedSender
+from vagent.pipeline._audio_buffer import AudioInputBuffer
 from vagent.pipeline.stt import SpeechEvent
 from vagent.pipeline.vad import VADEvent, VADEventType
 from vagent.testing.fake_stt import FakeRecognizeStream, FakeSTT, FakeSTTStreamRecord
 from vagent.testing.fake_vad import FakeVAD, FakeVADStream, FakeVADStreamRecord
 
 
-async def _drain(input: MemoryObjectReceiveStream[Any]) -> None:
+async def _drain(input: AudioInputBuffer) -> None:
     async for _ in input:
         pass
 
@@ -33,9 +32,7 @@ class LeanVAD(FakeVAD):
 
 
 class LeanVADStream(FakeVADStream):
-    async def _run(
-        self, input: MemoryObjectReceiveStream[Any], output: MemoryObjectSendStream[VADEvent]
-    ) -> None:
+    async def _run(self, input: AudioInputBuffer, output: MemoryObjectSendStream[VADEvent]) -> None:
         t0 = anyio.current_time()
         self._fake.streams.append(FakeVADStreamRecord(opened_at=t0))
         async with anyio.create_task_group() as tg:
@@ -62,9 +59,7 @@ class LeanSTT(FakeSTT):
 
 
 class LeanRecognizeStream(FakeRecognizeStream):
-    async def _recognize(
-        self, input: MemoryObjectReceiveStream[Any], events: TrackedSender[SpeechEvent]
-    ) -> None:
+    async def _recognize(self, input: AudioInputBuffer, events: TrackedSender[SpeechEvent]) -> None:
         if self._t0 is None:
             self._t0 = anyio.current_time()
             self._fake.streams.append(FakeSTTStreamRecord(opened_at=self._t0))

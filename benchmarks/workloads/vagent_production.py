@@ -25,14 +25,13 @@ from typing import Any
 
 import anyio
 import trio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from livekit import rtc
 
 from benchmarks.workloads import loopback, spec
 from benchmarks.workloads.vagent_side import BenchAgent, history, make_llm, make_tts
 from vagent._core import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions, NotGivenOr
 from vagent.pipeline._attempts import TrackedSender
-from vagent.pipeline._audio_input import AudioInput
+from vagent.pipeline._audio_buffer import AudioInputBuffer
 from vagent.pipeline.stt import (
     STT,
     RecognitionUsage,
@@ -78,24 +77,20 @@ class AudioVADStream(VADStream):
         self._loudness = loopback.Loudness()
         self._tracker = loopback.SpeechTracker(loopback.VAD_WINDOW, vad.min_silence)
 
-    async def _run(
-        self, input: MemoryObjectReceiveStream[AudioInput], output: MemoryObjectSendStream[VADEvent]
-    ) -> None:
-        async for item in input:
-            if not isinstance(item, rtc.AudioFrame):
-                continue
-            for loud in self._loudness.push(item.data, item.sample_rate):
-                for obs in self._tracker.push(loud):
-                    await output.send(
-                        VADEvent(
-                            type=_KINDS[obs.kind],
-                            timestamp=anyio.current_time(),
-                            speech_duration=obs.speech_duration,
-                            silence_duration=obs.silence_duration,
-                            probability=obs.probability,
-                            speaking=obs.speaking,
-                        )
-                    )
+    def _analyse(self, frame: rtc.AudioFrame) -> list[VADEvent]:
+        # Analysis on push: the session gets these events from inside push_frame.
+        return [
+            VADEvent(
+                type=_KINDS[obs.kind],
+                timestamp=anyio.current_time(),
+                speech_duration=obs.speech_duration,
+                silence_duration=obs.silence_duration,
+                probability=obs.probability,
+                speaking=obs.speaking,
+            )
+            for loud in self._loudness.push(frame.data, frame.sample_rate)
+            for obs in self._tracker.push(loud)
+        ]
 
 
 class AudioSTT(STT):
@@ -124,9 +119,7 @@ class AudioRecognizeStream(RecognizeStream):
         self._loudness = loopback.Loudness()
         self._tracker = loopback.SpeechTracker(loopback.VAD_WINDOW, loopback.VAD_WINDOW)
 
-    async def _recognize(
-        self, input: MemoryObjectReceiveStream[AudioInput], events: TrackedSender[SpeechEvent]
-    ) -> None:
+    async def _recognize(self, input: AudioInputBuffer, events: TrackedSender[SpeechEvent]) -> None:
         async with anyio.create_task_group() as tg:
             async for item in input:
                 if not isinstance(item, rtc.AudioFrame):

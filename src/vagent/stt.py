@@ -5,6 +5,7 @@ from __future__ import annotations
 from .pipeline.stt import (
     FLUSH as FLUSH,
     STT as STT,
+    AudioInputBuffer as AudioInputBuffer,
     AudioInputStatistics as AudioInputStatistics,
     AvailabilityChangedEvent as AvailabilityChangedEvent,
     FallbackAdapter as FallbackAdapter,
@@ -23,6 +24,7 @@ from .pipeline.stt import (
 __all__ = [
     "FLUSH",
     "STT",
+    "AudioInputBuffer",
     "AudioInputStatistics",
     "AvailabilityChangedEvent",
     "FallbackAdapter",

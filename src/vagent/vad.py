@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from .pipeline.vad import (
+    FLUSH as FLUSH,
     VAD as VAD,
+    AudioInputBuffer as AudioInputBuffer,
     EnergyVAD as EnergyVAD,
     EnergyVADOptions as EnergyVADOptions,
     EnergyVADStream as EnergyVADStream,
@@ -11,12 +13,15 @@ from .pipeline.vad import (
     VADCapabilities as VADCapabilities,
     VADEvent as VADEvent,
     VADEventType as VADEventType,
+    VADListener as VADListener,
     VADStream as VADStream,
     energy_probability as energy_probability,
 )
 
 __all__ = [
+    "FLUSH",
     "VAD",
+    "AudioInputBuffer",
     "EnergyVAD",
     "EnergyVADOptions",
     "EnergyVADStream",
@@ -24,6 +29,7 @@ __all__ = [
     "VADCapabilities",
     "VADEvent",
     "VADEventType",
+    "VADListener",
     "VADStream",
     "energy_probability",
 ]

@@ -4,7 +4,6 @@ import functools
 
 import anyio
 import pytest
-from anyio.streams.memory import MemoryObjectReceiveStream
 from pipeline_helpers import push_live, silence, task_count
 
 from vagent._core import (
@@ -17,7 +16,7 @@ from vagent._core import (
     ValidationError,
 )
 from vagent.pipeline._attempts import TrackedSender
-from vagent.pipeline._audio_input import FLUSH, AudioInput
+from vagent.pipeline._audio_buffer import FLUSH, AudioInput, AudioInputBuffer
 from vagent.pipeline.audio import silence_frame
 from vagent.pipeline.metrics import STTMetrics
 from vagent.pipeline.stt import (
@@ -50,9 +49,7 @@ class ScriptedStream(RecognizeStream):
         super().__init__(stt=stt, conn_options=conn_options, sample_rate=stt.rate)
         self.owner = stt
 
-    async def _recognize(
-        self, input: MemoryObjectReceiveStream[AudioInput], events: TrackedSender[SpeechEvent]
-    ) -> None:
+    async def _recognize(self, input: AudioInputBuffer, events: TrackedSender[SpeechEvent]) -> None:
         try:
             await self.owner.behaviour(self.owner, input, events)
         finally:
@@ -158,18 +155,31 @@ async def test_stream_drops_newest_frames_when_input_is_full(autojump_clock: obj
     async with stt.stream() as stream:
         for _ in range(150):
             stream.push_frame(silence_frame(0.01, sample_rate=16000))
-        stream.flush()  # never dropped: a slot is reserved
+        stream.flush()  # never dropped
         stream.flush()  # merged with the previous flush
         stats = stream.statistics()
         assert (stats.frames_pushed, stats.frames_dropped) == (100, 50)
-        assert (stats.frames_buffered, stats.max_buffered) == (101, 100)
+        assert stats.frames_buffered == 100
+        assert (stats.buffered_duration, stats.max_buffered_duration) == (pytest.approx(1.0), 1.0)
     assert stt.finally_ran == 1
+
+
+async def test_stream_input_is_bounded_in_time_not_frames(autojump_clock: object) -> None:
+    async def stuck(stt: ScriptedSTT, input: object, events: object) -> None:
+        await anyio.sleep_forever()
+
+    stt = ScriptedSTT(stuck)
+    async with stt.stream() as stream:
+        for _ in range(30):  # 1.2 s of 40 ms frames: 1 s fits
+            stream.push_frame(silence_frame(0.04, sample_rate=16000))
+        stats = stream.statistics()
+        assert (stats.frames_pushed, stats.frames_dropped) == (25, 5)
 
 
 async def test_stream_delivers_frames_flush_and_end(autojump_clock: object) -> None:
     async def echo(
         stt: ScriptedSTT,
-        input: MemoryObjectReceiveStream[AudioInput],
+        input: AudioInputBuffer,
         events: TrackedSender[SpeechEvent],
     ) -> None:
         async for item in input:
@@ -214,7 +224,7 @@ async def test_stream_outside_async_with_raises_ownership_error() -> None:
 async def test_consumer_cancelled_mid_stream_leaves_no_task(autojump_clock: object) -> None:
     async def forever(
         stt: ScriptedSTT,
-        input: MemoryObjectReceiveStream[AudioInput],
+        input: AudioInputBuffer,
         events: TrackedSender[SpeechEvent],
     ) -> None:
         async for _ in input:

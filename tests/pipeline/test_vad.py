@@ -107,3 +107,71 @@ async def test_vad_stream_cancelled_consumer_leaves_no_task(autojump_clock: obje
     assert task_count() == baseline
     with pytest.raises(OwnershipError):
         stream.push_frame(silence(0.01)[0])
+
+
+async def test_a_listener_gets_the_events_inside_push_frame(autojump_clock: object) -> None:
+    vad = EnergyVAD(min_speech_duration=0.02, min_silence_duration=0.1)
+    heard: list[VADEventType] = []
+    async with vad.stream() as stream:
+        stream.set_listener(lambda ev: heard.append(ev.type))
+        for frame in frames_of(tone(0.04), frame_ms=40):
+            stream.push_frame(frame)  # no await: the analysis ran here
+        assert heard == [
+            VADEventType.INFERENCE_DONE,
+            VADEventType.START_OF_SPEECH,
+            VADEventType.INFERENCE_DONE,
+        ]
+        stream.end_input()  # closes the utterance
+        assert heard[-1] is VADEventType.END_OF_SPEECH
+        assert [ev async for ev in stream] == []  # iteration only sees the end
+    assert stream.statistics().frames_pushed == 1
+
+
+async def test_events_for_a_consumer_that_is_behind_are_bounded(autojump_clock: object) -> None:
+    """INFERENCE_DONE is dropped first; START/END_OF_SPEECH are kept (evicting the oldest)."""
+    vad = EnergyVAD(min_speech_duration=0.02, min_silence_duration=0.1)
+    samples = np.concatenate([tone(1.0), np.zeros(16000, np.int16)])
+    async with vad.stream() as stream:
+        stream._event_buffer = 4
+        for frame in frames_of(samples):
+            stream.push_frame(frame)
+        stream.end_input()
+        events = [ev.type async for ev in stream]
+    assert VADEventType.START_OF_SPEECH in events
+    assert events[-1] is VADEventType.END_OF_SPEECH
+    assert stream.events_dropped > 90
+
+
+async def test_an_analysis_error_ends_the_stream(autojump_clock: object) -> None:
+    vad = EnergyVAD()
+    heard: list[VADEvent] = []
+    async with vad.stream() as stream:
+        stream.set_listener(heard.append)
+        stream.push_frame(silence(0.02, frame_ms=20)[0])  # one 20 ms window
+        stream.push_frame(silence(0.02, rate=8000)[0])  # the VAD refuses a format change
+        stream.push_frame(silence(0.02, frame_ms=20)[0])  # dropped: the stream ended
+        assert len(heard) == 1
+        assert stream.statistics().frames_dropped == 1
+        with pytest.raises(ValidationError, match="resample"):
+            async for _ in stream:
+                pass
+
+
+async def test_a_failing_listener_ends_the_stream_and_push_never_raises(
+    autojump_clock: object,
+) -> None:
+    def listener(ev: VADEvent) -> None:
+        if ev.type is VADEventType.START_OF_SPEECH:
+            raise RuntimeError("listener failed")
+
+    vad = EnergyVAD(min_speech_duration=0.02)
+    async with vad.stream() as stream:
+        stream.set_listener(listener)
+        for frame in frames_of(tone(0.2), frame_ms=40):
+            stream.push_frame(frame)  # the error does not reach the pusher
+        stream.flush()
+        stream.end_input()
+        assert stream.statistics().frames_dropped == 4  # every frame after the failure
+        with pytest.raises(RuntimeError, match="listener failed"):
+            async for _ in stream:
+                pass

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import enum
 from types import TracebackType
-from typing import Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectSendStream
 
 from .channels import open_channel
 from .errors import OwnershipError
@@ -58,10 +58,20 @@ class OwnedStream(Generic[InT, OutT]):
 
     # -- to implement -------------------------------------------------------------------
 
-    async def _run(
-        self, input: MemoryObjectReceiveStream[InT], output: MemoryObjectSendStream[OutT]
-    ) -> None:
-        """Produce the stream: read ``input`` until it ends, write results to ``output``."""
+    def _make_input(self) -> tuple[Any, Any]:
+        """The input's (writer, reader), made on entry; ``_run`` gets the reader.
+
+        Default: a bounded channel of ``input_buffer`` items (``MemoryObjectSendStream`` /
+        ``MemoryObjectReceiveStream``). A subclass may return another pair with the same
+        surface (the writer's ``close()`` ends the input; the reader is an async context
+        manager whose exit releases it), e.g. one object for both, and then types ``_run``'s
+        ``input`` as that reader.
+        """
+        return open_channel(self._buffers[0], object)
+
+    async def _run(self, input: Any, output: MemoryObjectSendStream[OutT]) -> None:
+        """Produce the stream: read ``input`` (the reader of :meth:`_make_input`) until it
+        ends, write results to ``output``."""
         raise NotImplementedError
 
     # -- lifetime ------------------------------------------------------------------------
@@ -69,7 +79,7 @@ class OwnedStream(Generic[InT, OutT]):
     async def __aenter__(self) -> Self:
         if self._state is not _State.NEW:
             raise OwnershipError(f"{type(self).__name__} can only be entered once")
-        self._input_send, self._input_recv = open_channel(self._buffers[0], object)
+        self._input_send, self._input_recv = self._make_input()
         self._output_send, self._output_recv = open_channel(self._buffers[1], object)
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
@@ -109,7 +119,7 @@ class OwnedStream(Generic[InT, OutT]):
     async def _run_producer(self) -> None:  # noqa: ASYNC910 (errors end the stream in-band)
         try:
             async with self._output_send, self._input_recv:
-                await self._run(self._input_recv, self._output_send)  # type: ignore[arg-type]
+                await self._run(self._input_recv, self._output_send)
         except anyio.get_cancelled_exc_class():
             raise
         except Exception as exc:

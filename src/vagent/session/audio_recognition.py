@@ -238,6 +238,9 @@ class AudioRecognition:
                 async with audio, AsyncExitStack() as stack:
                     if self._vad is not None:
                         self._vad_stream = await stack.enter_async_context(self._vad.stream())
+                        # A VAD that analyses on push reports at once, inside push_frame;
+                        # _read_vad still reads what a producer-task VAD sends, and its end.
+                        self._vad_stream.set_listener(self._on_vad_event)
                     async with anyio.create_task_group() as tg:
                         self._tg = tg
                         if self._vad_stream is not None:
@@ -266,10 +269,14 @@ class AudioRecognition:
         return self._direct_input
 
     def push_frame(self, frame: rtc.AudioFrame) -> None:
-        """Hand ``frame`` to the VAD and the STT; never blocks (both drop and count frames
-        when their consumer is behind). Only while :attr:`takes_frames_directly`."""
-        if self._vad_stream is not None:
-            self._vad_stream.push_frame(frame)
+        """Hand ``frame`` to the VAD and the STT; never blocks and never raises (both drop
+        and count frames when their consumer is behind or their stream is closing). A VAD
+        that analyses on push reports its events to this object from inside this call. Only
+        while :attr:`takes_frames_directly`."""
+        vad_stream = self._vad_stream
+        if vad_stream is not None:
+            with contextlib.suppress(OwnershipError):  # the stream is closing
+                vad_stream.push_frame(frame)
         if self._stt_runner is not None:
             self._stt_runner.push_frame(frame)
 

@@ -19,7 +19,6 @@ from collections.abc import Sequence
 
 import anyio
 import anyio.lowlevel
-from anyio.streams.memory import MemoryObjectReceiveStream
 from attrs import define, field
 from livekit import rtc
 
@@ -31,7 +30,7 @@ from vagent._core import (
     shortuuid,
 )
 from vagent.pipeline._attempts import TrackedSender
-from vagent.pipeline._audio_input import AudioInput
+from vagent.pipeline._audio_buffer import AudioInput, AudioInputBuffer
 from vagent.pipeline.audio import calculate_audio_duration
 from vagent.pipeline.stt import (
     STT,
@@ -162,9 +161,7 @@ class FakeRecognizeStream(RecognizeStream):
         self._t0: float | None = None
         self._record: FakeSTTStreamRecord | None = None
 
-    async def _recognize(
-        self, input: MemoryObjectReceiveStream[AudioInput], events: TrackedSender[SpeechEvent]
-    ) -> None:
+    async def _recognize(self, input: AudioInputBuffer, events: TrackedSender[SpeechEvent]) -> None:
         if self._t0 is None or self._record is None:
             self._t0 = anyio.current_time()
             self._record = FakeSTTStreamRecord(opened_at=self._t0)

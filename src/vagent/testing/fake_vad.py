@@ -1,5 +1,8 @@
 """A scripted VAD for tests: user speech is given as times, not analysed from audio.
 
+It is a producer-task VAD (its events follow a timer, not the audio): its task reads the
+pushed audio from the stream's input buffer to record it.
+
 Times are seconds relative to the moment a stream is opened. For each
 :class:`FakeUserSpeech` the stream emits START_OF_SPEECH at ``start_time +
 min_speech_duration`` and END_OF_SPEECH at ``end_time + min_silence_duration`` (carrying
@@ -15,12 +18,12 @@ from collections.abc import Callable, Sequence
 
 import anyio
 import anyio.lowlevel
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectSendStream
 from attrs import define, frozen
 from livekit import rtc
 
 from vagent._core import ValidationError
-from vagent.pipeline._audio_input import AudioInput
+from vagent.pipeline._audio_buffer import AudioInput, AudioInputBuffer
 from vagent.pipeline.vad import VAD, VADCapabilities, VADEvent, VADEventType, VADStream
 
 __all__ = [
@@ -67,19 +70,28 @@ class FakeVADStreamRecord:
 
 
 async def consume_input_until(
-    input: MemoryObjectReceiveStream[AudioInput],
+    input: AudioInputBuffer,
     deadline: float,
     on_item: Callable[[AudioInput], None],
 ) -> bool:
-    """Consume pushed input until ``deadline`` (loop time); True when the input has ended."""
+    """Consume pushed input until ``deadline`` (loop time); True when the input has ended.
+
+    What is already buffered is taken without waiting; a deadline only guards the waits.
+    """
     await anyio.lowlevel.checkpoint()
     try:
-        while anyio.current_time() < deadline:
+        while True:
+            while True:
+                try:
+                    on_item(input.receive_nowait())
+                except anyio.WouldBlock:
+                    break
+            if anyio.current_time() >= deadline:
+                return False
             with anyio.move_on_at(deadline):
                 on_item(await input.receive())
     except anyio.EndOfStream:
         return True
-    return False
 
 
 async def sleep_until_finite(deadline: float) -> None:
@@ -118,9 +130,7 @@ class FakeVADStream(VADStream):
         super().__init__(vad)
         self._fake = vad
 
-    async def _run(
-        self, input: MemoryObjectReceiveStream[AudioInput], output: MemoryObjectSendStream[VADEvent]
-    ) -> None:
+    async def _run(self, input: AudioInputBuffer, output: MemoryObjectSendStream[VADEvent]) -> None:
         t0 = anyio.current_time()
         record = FakeVADStreamRecord(opened_at=t0)
         self._fake.streams.append(record)

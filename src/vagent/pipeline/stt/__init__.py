@@ -1,6 +1,7 @@
 """Speech-to-text: the interface, recognition streams, stream and fallback adapters."""
 
-from vagent.pipeline._audio_input import FLUSH, AudioInputStatistics
+from vagent.pipeline._audio_buffer import FLUSH, AudioInputBuffer
+from vagent.pipeline._audio_input import AudioInputStatistics
 
 from ._events import (
     RecognitionUsage,
@@ -18,6 +19,7 @@ from ._stt import STT
 __all__ = [
     "FLUSH",
     "STT",
+    "AudioInputBuffer",
     "AudioInputStatistics",
     "AvailabilityChangedEvent",
     "FallbackAdapter",

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 import anyio
 import anyio.lowlevel
-from anyio.streams.memory import MemoryObjectReceiveStream
 from attrs import frozen
 from livekit import rtc
 
@@ -21,7 +20,7 @@ from vagent._core import (
     collapse_excgroups,
 )
 from vagent.pipeline._attempts import TrackedSender
-from vagent.pipeline._audio_input import AudioInput
+from vagent.pipeline._audio_buffer import AudioInputBuffer
 from vagent.pipeline._availability import ProviderPool
 from vagent.pipeline.audio import AudioBuffer
 from vagent.pipeline.vad import VAD
@@ -136,9 +135,7 @@ class FallbackRecognizeStream(RecognizeStream):
         self._adapter = adapter
         self._language = language
 
-    async def _recognize(
-        self, input: MemoryObjectReceiveStream[AudioInput], events: TrackedSender[SpeechEvent]
-    ) -> None:
+    async def _recognize(self, input: AudioInputBuffer, events: TrackedSender[SpeechEvent]) -> None:
         await anyio.lowlevel.checkpoint()
         pool = self._adapter._pool
 
@@ -158,9 +155,7 @@ class FallbackRecognizeStream(RecognizeStream):
         await pool.first_success(attempt, all_failed=_all_failed)
 
     @staticmethod
-    async def _forward(
-        input: MemoryObjectReceiveStream[AudioInput], inner: RecognizeStream
-    ) -> None:
+    async def _forward(input: AudioInputBuffer, inner: RecognizeStream) -> None:
         async for item in input:
             if isinstance(item, rtc.AudioFrame):
                 inner.push_frame(item)

@@ -19,7 +19,7 @@ from vagent._core import (
     shortuuid,
 )
 from vagent.pipeline._attempts import TrackedSender
-from vagent.pipeline._audio_input import AudioInput
+from vagent.pipeline._audio_buffer import AudioInputBuffer
 from vagent.pipeline.audio import AudioBuffer
 from vagent.pipeline.vad import VAD, VADEventType, VADStream
 
@@ -112,9 +112,7 @@ class StreamAdapterWrapper(RecognizeStream):
         self._language = language
         self._recognize_options = conn_options
 
-    async def _recognize(
-        self, input: MemoryObjectReceiveStream[AudioInput], events: TrackedSender[SpeechEvent]
-    ) -> None:
+    async def _recognize(self, input: AudioInputBuffer, events: TrackedSender[SpeechEvent]) -> None:
         # Utterances wait here for recognition while the VAD keeps listening. 4 utterances is
         # far more than a conversation produces during one recognize() call; when it is full
         # the VAD reader waits, then the VAD's own input drops frames (its documented policy).
@@ -128,9 +126,7 @@ class StreamAdapterWrapper(RecognizeStream):
                 tg.start_soon(self._transcribe, utterances_recv, events)
                 await self._segment(vad_stream, utterances_send, events)
 
-    async def _forward_audio(
-        self, input: MemoryObjectReceiveStream[AudioInput], vad_stream: VADStream
-    ) -> None:
+    async def _forward_audio(self, input: AudioInputBuffer, vad_stream: VADStream) -> None:
         async for item in input:
             if isinstance(item, rtc.AudioFrame):
                 vad_stream.push_frame(item)

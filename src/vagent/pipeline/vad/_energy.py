@@ -5,12 +5,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from attrs import frozen
 from livekit import rtc
 
 from vagent._core import ValidationError
-from vagent.pipeline._audio_input import AudioInput
 
 from ._base import VAD, VADCapabilities, VADEvent, VADStream
 from ._segmenter import SpeechSegmenter
@@ -92,25 +90,18 @@ class EnergyVAD(VAD):
 
 
 class EnergyVADStream(VADStream):
-    """A stream of :class:`EnergyVAD`; analysis runs in the producer task, frame by frame."""
+    """A stream of :class:`EnergyVAD`; each pushed frame is analysed as it is pushed."""
 
     def __init__(self, vad: EnergyVAD, opts: EnergyVADOptions) -> None:
         super().__init__(vad)
         self._opts = opts
+        self._detector = _Detector(opts)
 
-    async def _run(
-        self, input: MemoryObjectReceiveStream[AudioInput], output: MemoryObjectSendStream[VADEvent]
-    ) -> None:
-        detector = _Detector(self._opts)
-        async for item in input:
-            if isinstance(item, rtc.AudioFrame):
-                for event in detector.push(item):
-                    await output.send(event)
-            else:
-                for event in detector.close_utterance():
-                    await output.send(event)
-        for event in detector.close_utterance():
-            await output.send(event)
+    def _analyse(self, frame: rtc.AudioFrame) -> list[VADEvent]:
+        return self._detector.push(frame)
+
+    def _close_utterance(self) -> list[VADEvent]:
+        return self._detector.close_utterance()
 
 
 class _Detector:

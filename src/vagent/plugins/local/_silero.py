@@ -12,11 +12,12 @@ import logging
 import time
 
 import numpy as np
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectSendStream
 from attrs import frozen
 from livekit import rtc
 
 from vagent._core import ValidationError
+from vagent.pipeline._audio_buffer import AudioInputBuffer
 from vagent.pipeline.vad import VAD, SpeechSegmenter, VADCapabilities, VADEvent, VADStream
 
 logger = logging.getLogger("vagent.plugins.local")
@@ -132,32 +133,30 @@ def _window(opts: SileroVADOptions) -> int:
 
 
 class SileroVADStream(VADStream):
-    """Frames in, :class:`VADEvent`\\ s out; see :class:`SileroVAD`."""
+    """Frames in, :class:`VADEvent`\\ s out; see :class:`SileroVAD`. Each pushed frame is
+    analysed as it is pushed (the model takes a stream's state from the VAD's pool for the
+    stream's lifetime)."""
 
     def __init__(self, vad: SileroVAD) -> None:
         super().__init__(vad, sample_rate=vad.options.sample_rate)
         self._silero = vad
+        self._detector: _Detector | None = None
 
-    async def _run(
-        self,
-        input: MemoryObjectReceiveStream[rtc.AudioFrame | object],
-        output: MemoryObjectSendStream[VADEvent],
-    ) -> None:
-        model = self._silero._take_model()
+    def _analyse(self, frame: rtc.AudioFrame) -> list[VADEvent]:
+        if self._detector is None:
+            self._detector = _Detector(self._silero.options, self._silero._take_model())
+        return self._detector.push(frame)
+
+    def _close_utterance(self) -> list[VADEvent]:
+        return self._detector.close_utterance() if self._detector is not None else []
+
+    async def _run(self, input: AudioInputBuffer, output: MemoryObjectSendStream[VADEvent]) -> None:
         try:
-            detector = _Detector(self._silero.options, model)
-            async for item in input:
-                events = (
-                    detector.push(item)
-                    if isinstance(item, rtc.AudioFrame)
-                    else detector.close_utterance()
-                )
-                for event in events:
-                    await output.send(event)
-            for event in detector.close_utterance():
-                await output.send(event)
+            await super()._run(input, output)
         finally:
-            self._silero._return_model(model)
+            detector, self._detector = self._detector, None
+            if detector is not None:
+                self._silero._return_model(detector.model)
 
 
 class _Detector:
@@ -178,6 +177,10 @@ class _Detector:
             max_buffered_speech=opts.max_buffered_speech,
             logger=logger,
         )
+
+    @property
+    def model(self) -> object:
+        return self._model
 
     def push(self, frame: rtc.AudioFrame) -> list[VADEvent]:
         data = np.frombuffer(frame.data, dtype=np.int16)
