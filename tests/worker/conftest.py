@@ -52,7 +52,7 @@ class InProcessLauncher:
         finally:
             self._send.close()
 
-    async def launch_job(self, info: RunningJobInfo, *, timeout: float) -> None:  # noqa: ASYNC109
+    async def launch_job(self, info: RunningJobInfo, *, timeout: float | None = None) -> None:  # noqa: ASYNC109
         assert self._nursery is not None
         scope = trio.CancelScope()
         self._jobs[info.job.id] = (info, scope)

@@ -50,6 +50,26 @@ def prewarm_holds_a_thread(proc: JobProcess) -> None:
     threading.Thread(target=threading.Event().wait, name="forever").start()
 
 
+SLOW_TO_FREE_SECONDS = 5.0
+"""Longer than the worker's EXIT_GRACE, with room to spare on a busy machine."""
+
+
+class _SlowToFree:
+    """Stands for a large model whose teardown takes seconds."""
+
+    def __del__(self) -> None:
+        time.sleep(SLOW_TO_FREE_SECONDS)
+
+
+_models: list[_SlowToFree] = []
+
+
+def prewarm_loads_a_slow_to_free_model(proc: JobProcess) -> None:
+    """Keeps a model in a module global: the interpreter frees it when the process ends."""
+    _models.append(_SlowToFree())
+    prewarm(proc)
+
+
 def prewarm_fails(proc: JobProcess) -> None:
     raise RuntimeError("prewarm exploded")
 

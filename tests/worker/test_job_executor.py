@@ -17,6 +17,7 @@ import trio.lowlevel
 import trio.testing
 from livekit.protocol import agent
 
+from vagent.worker.errors import JobLaunchError
 from vagent.worker.ipc import (
     InitializeRequest,
     InitializeResponse,
@@ -29,7 +30,7 @@ from vagent.worker.ipc import (
     StartJobRequest,
     StartJobResponse,
 )
-from vagent.worker.job_executor import ExecutorConfig, ExecutorState, JobExecutor, JobLaunchError
+from vagent.worker.job_executor import ExecutorConfig, ExecutorState, JobExecutor
 from vagent.worker.options import JobExecutorType
 from vagent.worker.running_job import JobAcceptArguments, JobStatus, JobStatusUpdate, RunningJobInfo
 

@@ -37,8 +37,9 @@ def _non_daemon_threads() -> list[threading.Thread]:
 async def test_burst_group_sigterm_and_sigkill_leave_nothing_running(tmp_path: Path) -> None:
     threads_before = _non_daemon_threads()
     async with FakeLiveKitServer() as server:
-        # Every offer accepted (no load threshold); a launch gives up after 40 s, so part of
-        # the burst may not get a process in time.
+        # Every offer accepted (no load threshold); launches wait for job processes, which
+        # start one or two at a time, so the drain finds part of the burst still waiting
+        # (those launches fail: FAILED).
         async with vagent_start(
             tmp_path, server, initialize_timeout=40, load_threshold=math.inf
         ) as worker:

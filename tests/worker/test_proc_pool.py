@@ -23,6 +23,7 @@ from proc_harness import job_info, running_pool, wait_for
 
 from vagent._core import ValidationError
 from vagent.worker import job_proc
+from vagent.worker.errors import JobLaunchError
 from vagent.worker.ipc import (
     InitializeRequest,
     InitializeResponse,
@@ -30,7 +31,6 @@ from vagent.worker.ipc import (
     ProcessReady,
     callable_ref,
 )
-from vagent.worker.job_executor import JobLaunchError
 from vagent.worker.memory_limit import MIN_MEMORY_CHECK_INTERVAL, SamplingSchedule
 from vagent.worker.options import JobExecutorType
 from vagent.worker.proc_handle import JobProcessHandle, spawn_job_process
@@ -156,7 +156,34 @@ async def test_a_failing_prewarm_is_retried_and_launch_fails_within_its_deadline
         ):
             await h.pool.launch_job(job_info("J_never"), timeout=1)
         assert trio.current_time() - start >= 1
+        # Without a timeout (the worker's way) a launch waits for starting processes, and
+        # gives up once a few of them failed while it waited.
+        with pytest.raises(
+            JobLaunchError,
+            match=r"^job J_gave_up did not start: 3 job processes failed to initialize while it"
+            r" waited$",
+        ):
+            await h.pool.launch_job(job_info("J_gave_up"))
         assert h.updates == []
+
+
+async def test_processes_exit_cleanly_once_done_even_when_freeing_the_prewarm_takes_long(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A process whose job ended, and idle ones stopped by a drain, exit with status 0 (not
+    killed EXIT_GRACE after their IPC ended), however long the interpreter would take to
+    free what the prewarm loaded."""
+    pool = _pool(prewarm_fnc=jobs.prewarm_loads_a_slow_to_free_model, num_idle_processes=2)
+    async with running_pool(pool, caplog) as h:
+        await h.wait_idle(2, within=120)
+        await h.pool.launch_job(job_info("J_done"), timeout=LAUNCH_TIMEOUT)
+        assert (await h.wait_end("J_done")).status is JobStatus.SUCCESS
+        await h.wait_idle(2, within=120)
+        with trio.fail_after(60):
+            await h.pool.drain()
+        assert h.pool.processes == []
+    # Logged for any exit status but 0 (-9: killed).
+    assert [r.exit_code for r in h.records("job process exited")] == []  # type: ignore[attr-defined]
 
 
 MEMORY_LIMIT_MARGIN_MB = 50
@@ -300,12 +327,14 @@ async def test_a_job_process_exits_when_its_worker_goes_away_or_talks_garbage(
             process.close()
         stderr.seek(0)
         errors = stderr.read().decode()
-    if peer_action == "worker dies":  # a responsive loop ends by itself, cleanly
+    if peer_action in ("worker dies", "worker dies, thread held"):
+        # A responsive loop ends by itself, cleanly; a non-daemon thread the job left
+        # behind does not keep the process (it exits without waiting for threads).
         assert code == 0
     elif peer_action == "garbage":
         assert code == job_proc.EXIT_IPC_FAILED
         assert "vagent job process: IPC failed: unknown IPC message type 0x99" in errors
-    else:  # the lifeline thread ends it
+    else:  # a blocked loop: the lifeline thread ends it
         assert code == job_proc.EXIT_ORPHANED
 
 

@@ -13,8 +13,8 @@ import trio
 import trio.lowlevel
 from proc_harness import job_info, running_pool, wait_for
 
+from vagent.worker.errors import JobLaunchError
 from vagent.worker.job_context import JobContext, JobProcess
-from vagent.worker.job_executor import JobLaunchError
 from vagent.worker.options import JobExecutorType
 from vagent.worker.proc_pool import ProcPool
 from vagent.worker.running_job import JobStatus, JobStatusUpdate

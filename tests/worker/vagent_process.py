@@ -67,7 +67,7 @@ def zero_load():
     return 0.0
 
 
-# The launch timeout comes from the test (generous by default: a busy 2-core machine).
+# The initialize timeout comes from the test (generous by default: a busy 2-core machine).
 opts = WorkerOptions(
     entrypoint,
     host="127.0.0.1",
@@ -91,8 +91,8 @@ async def vagent_start(
     """``vagent start`` in a new session (its pid is its process group id); output in
     ``worker.log``; on exit, whatever is left of its process group is killed.
 
-    ``initialize_timeout`` is also the launch timeout; ``load_threshold=math.inf`` makes the
-    worker accept every offer (a burst)."""
+    ``initialize_timeout`` bounds each job process's prewarm; ``load_threshold=math.inf``
+    makes the worker accept every offer (a burst)."""
     agent_file = tmp_path / "agent.py"
     source = AGENT_FILE.replace("INITIALIZE_TIMEOUT", repr(initialize_timeout))
     agent_file.write_text(source.replace("LOAD_THRESHOLD", f"float({str(load_threshold)!r})"))

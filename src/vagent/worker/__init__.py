@@ -3,14 +3,14 @@
 Public names (re-exported by the top-level ``vagent`` package)::
 
     Worker, WorkerOptions, WorkerPermissions, WorkerType, JobExecutorType, JobRequest,
-    JobAcceptArguments, RunningJobInfo, WorkerConnectionError,
+    JobAcceptArguments, RunningJobInfo, WorkerConnectionError, JobLaunchError,
     JobContext, JobProcess, get_job_context, AutoSubscribe
 """
 
 from vagent._core import AssignmentTimeoutError
 
 from .agent_server import AgentServer
-from .errors import ServerProtocolError, WorkerConnectionError
+from .errors import JobLaunchError, ServerProtocolError, WorkerConnectionError
 from .job_context import AutoSubscribe, JobContext, JobProcess, get_job_context
 from .job_request import JobRequest
 from .options import JobExecutorType, WorkerOptions, WorkerPermissions, WorkerType
@@ -24,6 +24,7 @@ __all__ = [
     "JobAcceptArguments",
     "JobContext",
     "JobExecutorType",
+    "JobLaunchError",
     "JobProcess",
     "JobRequest",
     "JobStatus",

@@ -28,8 +28,9 @@ from typing import Any, TypeVar
 import trio
 from attrs import frozen
 
-from vagent._core import VagentError, shortuuid
+from vagent._core import shortuuid
 
+from .errors import JobLaunchError
 from .ipc.callable_ref import CallableRef
 from .ipc.channel import IPCChannel
 from .ipc.errors import IPCProtocolError
@@ -61,10 +62,6 @@ KILL_WAIT = 5.0
 """Seconds to wait for a killed process (or a cancelled thread) to be gone."""
 STATUS_REPORT_TIMEOUT = 5.0
 """Seconds the final status update may wait for room in the pool's update channel."""
-
-
-class JobLaunchError(VagentError):
-    """A job could not be started (no process ready in time, or the process failed)."""
 
 
 class ExecutorState(enum.Enum):

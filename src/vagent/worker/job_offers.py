@@ -12,7 +12,9 @@ counts against the worker's capacity while it is decided and launched, and the u
   and attributes (plus ``lk.agent.name``: the worker's agent name, which tools use to find
   the agent participant), then waits up to :data:`ASSIGNMENT_TIMEOUT` for the server's
   ``assignment`` (given to :meth:`assign` by the receive loop) and launches the job; on
-  timeout it raises :class:`AssignmentTimeoutError` (logged) from ``accept()``.
+  timeout it raises :class:`AssignmentTimeoutError` (logged) from ``accept()``, and
+  :class:`JobLaunchError` (logged, the job reported FAILED) when the job cannot be
+  started; ``request_fnc`` may let either propagate.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from livekit.protocol import agent
 from vagent._core import AssignmentTimeoutError
 
 from .capacity import WorkerCapacity
+from .errors import JobLaunchError
 from .job_request import JobRequest
 from .protocol import ASSIGNMENT_TIMEOUT, ATTRIBUTE_AGENT_NAME
 from .running_job import JobAcceptArguments, RunningJobInfo
@@ -92,8 +95,8 @@ class JobOffers:
         logger.info("received job request", extra=log_extra)
         try:
             await self._request_fnc(job_request)
-        except AssignmentTimeoutError:
-            pass  # logged where it happened
+        except (AssignmentTimeoutError, JobLaunchError):
+            pass  # from accept(), logged where it happened (not a request_fnc failure)
         except Exception:
             logger.exception("request_fnc failed", extra=log_extra)
         if not job_request.answered:

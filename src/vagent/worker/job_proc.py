@@ -24,6 +24,7 @@ handing the functions over directly; the messages are the same.
 from __future__ import annotations
 
 import argparse
+import atexit
 import ctypes
 import inspect
 import logging
@@ -35,7 +36,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 import anyio
 import trio
@@ -340,5 +341,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def exit_now(code: int) -> NoReturn:
+    """End the job process once its work is done, without the interpreter's finalization.
+
+    The job is over and the worker has its last message; what is left is tearing down the
+    interpreter: freeing every module's objects (a large model can take seconds), waiting
+    for non-daemon threads the job left behind (forever, for some). The worker kills a job
+    process that is not gone ``EXIT_GRACE`` seconds after its IPC stream ended, so on a
+    busy machine idle processes stopped at a drain died of SIGKILL. ``atexit`` handlers
+    still run and output is flushed; then the process exits (as multiprocessing's forked
+    children do).
+    """
+    try:
+        atexit._run_exitfuncs()
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+    finally:
+        os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

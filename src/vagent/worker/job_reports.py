@@ -3,7 +3,12 @@
 Every status change the launcher produces (RUNNING, then SUCCESS or FAILED) becomes an
 ``update_job`` message for the server, except for jobs without a server behind them
 (``fake_job``: ``simulate_job``, the console). A job that cannot be launched is reported
-FAILED ("launch failed: ...") and its error re-raised to the offer that launched it.
+FAILED ("launch failed: ...") and a :class:`JobLaunchError` raised to the offer that
+launched it (``JobRequest.accept()`` raises it).
+
+A launch has no deadline of its own here: the launcher waits for a job process that is
+still starting (a prewarm loading a model on a busy machine) rather than failing the job,
+as livekit-agents does, and bounds that wait itself (see ``ProcPool.launch_job``).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections.abc import Awaitable, Callable
 import trio
 from livekit.protocol import agent
 
+from .errors import JobLaunchError
 from .launcher import JobLauncher
 from .running_job import JobStatus, JobStatusUpdate, RunningJobInfo
 
@@ -33,20 +39,19 @@ class LaunchedJobs:
         launcher: JobLauncher,
         send: Callable[[agent.WorkerMessage], Awaitable[None]],
         status_changed: Callable[[], None],
-        initialize_timeout: float,
     ) -> None:
         self._launcher = launcher
         self._send = send
         self._status_changed = status_changed
-        self._initialize_timeout = initialize_timeout
         self._launched: dict[str, RunningJobInfo] = {}
 
     async def launch(self, info: RunningJobInfo) -> None:  # noqa: ASYNC910 (launch checkpoints)
-        """Start ``info``'s job; raise the launcher's error when it cannot be started."""
+        """Start ``info``'s job; raise :class:`JobLaunchError` when it cannot be started
+        (logged here, with the launcher's error)."""
         job_id = info.job.id
         self._launched[job_id] = info
         try:
-            await self._launcher.launch_job(info, timeout=self._initialize_timeout)
+            await self._launcher.launch_job(info)
         except Exception as exc:
             self._launched.pop(job_id, None)
             logger.exception("failed to launch job", extra={"job_id": job_id})
@@ -56,7 +61,9 @@ class LaunchedJobs:
         if failure is not None:
             if not info.fake_job:
                 await self._send(job_update(job_id, JobStatus.FAILED, f"launch failed: {failure}"))
-            raise failure
+            if isinstance(failure, JobLaunchError):
+                raise failure
+            raise JobLaunchError(f"job {job_id} could not be started: {failure}") from failure
         logger.info(
             "job launched",
             extra={"job_id": job_id, "room_name": info.job.room.name, "fake_job": info.fake_job},

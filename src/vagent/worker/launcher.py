@@ -27,8 +27,16 @@ class JobLauncher(Protocol):
         :meth:`aclose`."""
         ...
 
-    async def launch_job(self, info: RunningJobInfo, *, timeout: float) -> None:  # noqa: ASYNC109
-        """Start ``info``'s job; raise when it cannot be started within ``timeout``."""
+    async def launch_job(
+        self,
+        info: RunningJobInfo,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> None:
+        """Start ``info``'s job; raise :class:`JobLaunchError` when it cannot be started.
+
+        Without ``timeout`` it waits for an executor still starting (bounded by the
+        launcher's own start-up bounds); with one, it gives up after ``timeout`` seconds."""
         ...
 
     def job_updates(self) -> trio.MemoryReceiveChannel[JobStatusUpdate]:

@@ -29,8 +29,9 @@ import trio
 
 from vagent._core import ValidationError, collapse_exception_group, collapse_excgroups
 
+from .errors import JobLaunchError
 from .ipc.callable_ref import callable_ref
-from .job_executor import ExecutorConfig, ExecutorState, JobExecutor, JobLaunchError
+from .job_executor import ExecutorConfig, ExecutorState, JobExecutor
 from .options import JobExecutorType
 from .proc_executor import ProcJobExecutor
 from .running_job import JobStatusUpdate, RunningJobInfo
@@ -43,6 +44,10 @@ UPDATES_BUFFER = 64
 never dropped), so the worker must keep reading :meth:`ProcPool.job_updates`."""
 
 _MAX_INIT_BACKOFF = 10.0
+
+MAX_FAILED_INITIALIZATIONS = 3
+"""Job processes that may fail to initialize while a launch without a ``timeout`` waits,
+before that launch gives up (livekit-agents tries three times too)."""
 
 
 def _check_number(name: str, value: object, *, integer: bool = False) -> None:
@@ -171,7 +176,8 @@ class ProcPool:
         self._idle: collections.deque[JobExecutor] = collections.deque()
         self._starting = 0
         self._waiting_launches = 0
-        self._init_failures = 0
+        self._init_failures = 0  # in a row (the back-off)
+        self._failed_initializations = 0  # ever (launches waiting count those they saw)
         self._changed = trio.Event()
         self._updates_send, self._updates_recv = trio.open_memory_channel[JobStatusUpdate](
             UPDATES_BUFFER
@@ -355,6 +361,7 @@ class ProcPool:
             if not ready:
                 self._starting -= 1
                 self._init_failures += 1
+                self._failed_initializations += 1
             self._executors.remove(executor)
             if executor in self._idle:
                 self._idle.remove(executor)
@@ -362,21 +369,36 @@ class ProcPool:
 
     # -- jobs ----------------------------------------------------------------------------
 
-    async def launch_job(self, info: RunningJobInfo, *, timeout: float) -> None:  # noqa: ASYNC109 (agreed API)
-        """Start ``info`` in an idle executor (starting one if none is ready).
+    async def launch_job(
+        self,
+        info: RunningJobInfo,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 (agreed API)
+    ) -> None:
+        """Start ``info`` in an idle executor, waiting for one to be ready if none is.
 
-        Returns once the job's entrypoint runs (a RUNNING update is queued first). Raises
-        :class:`JobLaunchError` if that does not happen within ``timeout`` seconds, the
-        job process fails first, or the pool is draining/closed; the executor involved is
-        then killed, and no update is ever sent for the job. Cancellation also kills it,
-        unless the job had already started (then it runs on, and its updates follow).
+        Returns once the job's entrypoint runs (a RUNNING update is queued first).
+
+        Without ``timeout`` (the worker's way, as livekit-agents), the launch waits as long
+        as executors are starting: a prewarm still loading on a busy machine delays the
+        job, it does not fail it. That wait is bounded all the same: each executor's start
+        is (``initialize_timeout``, ``job_executor.STARTUP_TIMEOUT``), and the launch gives
+        up once :data:`MAX_FAILED_INITIALIZATIONS` executors failed to initialize while it
+        waited. Once the job is sent, the executor's supervision bounds the answer (a job
+        process that stops answering pings is killed). ``timeout`` bounds the whole launch
+        instead.
+
+        Raises :class:`JobLaunchError` when the job cannot be started (the reasons above,
+        the job process failing first, or the pool draining/closed); the executor involved
+        is then killed, and no update is ever sent for the job. Cancellation also kills
+        it, unless the job had already started (then it runs on, and its updates follow).
         """
         if self._draining or self._nursery is None:
             raise JobLaunchError("the process pool is not running (draining or closed)")
         executor: JobExecutor | None = None
-        with trio.move_on_after(timeout):
+        with trio.move_on_after(math.inf if timeout is None else timeout):
             try:
-                executor = await self._take_idle()
+                executor = await self._take_idle(info)
                 await executor.start_job(info)
             except BaseException:
                 # A job that did start (its RUNNING update is queued) keeps running even if
@@ -394,16 +416,28 @@ class ProcPool:
             + ("" if executor is not None else ": no job process became ready")
         )
 
-    async def _take_idle(self) -> JobExecutor:
+    async def _take_idle(self, info: RunningJobInfo) -> JobExecutor:
         # Checkpoint before touching any state: the fast path (an executor is idle) still
         # yields, yet the pool never sees a "waiting" launch that is about to take one.
         await trio.lowlevel.checkpoint()
         self._waiting_launches += 1
         self._notify()
+        failed_before = self._failed_initializations
+        if not self._idle and not self._draining:
+            logger.info(
+                "no job process is ready for the job, waiting for one",
+                extra={"job_id": info.job.id},
+            )
         try:
             while not self._idle:
                 if self._draining:
                     raise JobLaunchError("the process pool is draining or closed")
+                failed = self._failed_initializations - failed_before
+                if failed >= MAX_FAILED_INITIALIZATIONS:
+                    raise JobLaunchError(
+                        f"job {info.job.id} did not start: {failed} job processes failed to"
+                        " initialize while it waited"
+                    )
                 await self._changed.wait()
             return self._idle.popleft()
         finally:

@@ -139,7 +139,6 @@ class Worker(EventEmitter[EventTypes]):
             launcher=self._launcher,
             send=self._queue,
             status_changed=self._request_status_update,
-            initialize_timeout=opts.initialize_process_timeout,
         )
         # Created by run() (a channel that is never closed would warn when collected).
         self._outbox_send: MemoryObjectSendStream[agent.WorkerMessage] | None = None
