@@ -7,6 +7,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import jwt
 import pytest
 import trio
 from livekit.protocol import agent
@@ -95,7 +96,20 @@ async def test_simulate_job_runs_without_a_server(
         assert info.fake_job
         assert info.job.room.name == "console-room"
         assert info.job.participant.identity == "user-1"
-        assert info.token
+        # The grants the server gives a dispatched job: the worker's permissions.
+        claims = jwt.decode(info.token, options={"verify_signature": False})
+        assert claims["kind"] == "agent"
+        assert claims["sub"] == info.accept_arguments.identity
+        assert claims["video"] == {
+            "roomJoin": True,
+            "room": "console-room",
+            "agent": True,
+            "canPublish": True,
+            "canSubscribe": True,
+            "canPublishData": True,
+            "canUpdateOwnMetadata": True,
+            "hidden": False,
+        }
         assert worker.healthy()
         gate.release()
 

@@ -51,7 +51,7 @@ from .launcher import JobLauncher
 from .options import Credentials, HostedAgent, WorkerEnvOption, WorkerOptions
 from .protocol import register_message, sdk_version
 from .running_job import JobAcceptArguments, RunningJobInfo
-from .tokens import participant_token
+from .tokens import VideoGrants, create_token
 
 logger = logging.getLogger("vagent.worker")
 
@@ -341,7 +341,8 @@ class Worker(EventEmitter[EventTypes]):
         """Run a job for ``room`` without a server (no offer, no assignment, no reports).
 
         The room is described locally; the job gets a token for it signed with this worker's
-        credentials. Returns once the job is launched.
+        credentials, with the grants the server gives a dispatched job (the worker's
+        ``permissions``). Returns once the job is launched.
         """
         if self._state is not _State.RUNNING:
             raise OwnershipError("simulate_job needs a running worker (inside Worker.run)")
@@ -354,13 +355,25 @@ class Worker(EventEmitter[EventTypes]):
         )
         if participant_identity:
             job.participant.CopyFrom(models.ParticipantInfo(identity=participant_identity))
-        token = participant_token(
+        # The grants the server puts in a dispatched job's token (its BuildAgentToken): the
+        # worker's permissions, so a simulated job may update its own metadata/attributes.
+        permissions = self._opts.permissions
+        grants = VideoGrants(
+            room_join=True,
+            room=room,
+            agent=True,
+            can_publish=permissions.can_publish,
+            can_subscribe=permissions.can_subscribe,
+            can_publish_data=permissions.can_publish_data,
+            can_update_own_metadata=permissions.can_update_metadata,
+            hidden=permissions.hidden,
+        )
+        token = create_token(
             self._credentials.api_key,
             self._credentials.api_secret,
-            room=room,
+            grants=grants,
             identity=identity,
             kind="agent",
-            agent=True,
         )
         info = RunningJobInfo(
             accept_arguments=JobAcceptArguments(identity=identity),
