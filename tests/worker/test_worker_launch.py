@@ -26,9 +26,9 @@ JS = agent.JobStatus
 
 INITIALIZE_TIMEOUT = 6.0
 PREWARM_SECONDS = 4.0
-"""Each executor prewarms for 4 s, one at a time: the second job's executor is ready about
-8 s after the dispatch, later than the initialize timeout (6 s), though each executor
-initializes well within it."""
+"""No executor is kept idle; each prewarms for 4 s, one at a time: the second job's executor
+is ready 8 s or more after the dispatch, later than the initialize timeout (6 s), though
+each executor initializes well within it."""
 
 
 async def _entrypoint(ctx: JobContext) -> None:
@@ -48,7 +48,7 @@ async def test_a_job_waits_for_a_process_still_prewarming_instead_of_failing(
     pool = ProcPool(
         entrypoint_fnc=_entrypoint,
         prewarm_fnc=_slow_prewarm,
-        num_idle_processes=1,
+        num_idle_processes=0,
         initialize_timeout=INITIALIZE_TIMEOUT,
         close_timeout=5.0,
         memory_warn_mb=0,

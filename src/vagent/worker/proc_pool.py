@@ -6,7 +6,7 @@ Usage (by the worker)::
     async with trio.open_nursery() as nursery:
         await nursery.start(pool.run)            # the pool owns every process from here
         nursery.start_soon(consume, pool.job_updates())
-        await pool.launch_job(info, timeout=10)  # entrypoint is running when this returns
+        await pool.launch_job(info)              # entrypoint is running when this returns
         ...
         await pool.aclose()                      # graceful stop of every job, then returns
 
