@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
+import trio
 from e2e_harness import (
     VOICE_AGENT,
     JobReports,
@@ -227,6 +228,14 @@ async def test_the_room_service_sees_the_agent_and_ends_the_job_with_the_room(
         assert info.permission.can_publish_data
         assert info.attributes["lk.agent.state"] == "listening"
         assert info.attributes["lk.agent.name"] == AGENT_NAME
+        # The server lists a published track once its media arrives (until then it is a
+        # pending track, left out of ParticipantInfo): that may come after "listening".
+        with trio.fail_after(WAIT):
+            while not info.tracks:
+                await trio.sleep(0.1)
+                info = await lkapi.room.get_participant(
+                    api.RoomParticipantIdentity(room=room, identity=agent)
+                )
         assert [t.type for t in info.tracks] == [api.TrackType.AUDIO]
         # Removing the user does not close the session (livekit-agents closes it only when
         # the user hangs up, is rejected or the room is deleted); deleting the room ends it.
