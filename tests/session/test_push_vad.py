@@ -7,7 +7,6 @@ from __future__ import annotations
 import anyio
 import numpy as np
 import pytest
-import trio.testing
 from livekit import rtc
 from test_audio_recognition import Hooks
 
@@ -39,7 +38,7 @@ async def test_speech_is_reported_from_inside_the_push(autojump_clock: object) -
     send, recv = open_channel(4, rtc.AudioFrame)
     async with anyio.create_task_group() as tg:
         await tg.start(recognition.run, recv)
-        await trio.testing.wait_all_tasks_blocked()
+        await anyio.wait_all_tasks_blocked()
         assert recognition.takes_frames_directly
         for frame in tone_frames(0.12):
             recognition.push_frame(frame)  # no await: the VAD ran here
@@ -59,7 +58,7 @@ async def test_a_failing_hook_fails_recognition_not_the_pusher(autojump_clock: o
     with pytest.RaisesGroup(pytest.RaisesExc(RuntimeError, match="hook failed")):
         async with send, anyio.create_task_group() as tg:
             await tg.start(recognition.run, recv)
-            await trio.testing.wait_all_tasks_blocked()
+            await anyio.wait_all_tasks_blocked()
             for frame in tone_frames(0.2):
                 recognition.push_frame(frame)  # never raises: the error ends the VAD stream
                 pushed += 1
