@@ -1,13 +1,15 @@
-"""``livekit.agents.room_io``: the same names as :mod:`vagent.voice.room_io`."""
+"""``livekit.agents.room_io``: the same module as :mod:`vagent.voice.room_io` (an alias kept
+for livekit's older import path; the names and their lazy loading are defined there)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from vagent._core.lazy_exports import lazy_exports
+from vagent.voice.room_io import __all__ as __all__
 
 if TYPE_CHECKING:
-    from vagent.rtc import (
+    from vagent.voice.room_io import (
         ATTRIBUTE_PUBLISH_ON_BEHALF as ATTRIBUTE_PUBLISH_ON_BEHALF,
         DEFAULT_ROOM_INPUT_OPTIONS as DEFAULT_ROOM_INPUT_OPTIONS,
         DEFAULT_ROOM_OUTPUT_OPTIONS as DEFAULT_ROOM_OUTPUT_OPTIONS,
@@ -17,23 +19,4 @@ if TYPE_CHECKING:
         TextInputEvent as TextInputEvent,
     )
 
-_EXPORTS = {
-    "ATTRIBUTE_PUBLISH_ON_BEHALF": "vagent.rtc",
-    "DEFAULT_ROOM_INPUT_OPTIONS": "vagent.rtc",
-    "DEFAULT_ROOM_OUTPUT_OPTIONS": "vagent.rtc",
-    "RoomIO": "vagent.rtc",
-    "RoomInputOptions": "vagent.rtc",
-    "RoomOutputOptions": "vagent.rtc",
-    "TextInputEvent": "vagent.rtc",
-}
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
-
-__all__ = [
-    "ATTRIBUTE_PUBLISH_ON_BEHALF",
-    "DEFAULT_ROOM_INPUT_OPTIONS",
-    "DEFAULT_ROOM_OUTPUT_OPTIONS",
-    "RoomIO",
-    "RoomInputOptions",
-    "RoomOutputOptions",
-    "TextInputEvent",
-]
+__getattr__, __dir__ = lazy_exports(__name__, dict.fromkeys(__all__, "vagent.voice.room_io"))
