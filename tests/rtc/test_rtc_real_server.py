@@ -17,7 +17,7 @@ from livekit import rtc
 from livekit.protocol import agent as agent_proto, models as models_proto, room as room_proto
 
 from real_livekit_server import LiveKitServer
-from vagent.api import LiveKitAPI
+from vagent.api import AccessToken, LiveKitAPI, VideoGrants
 from vagent.rtc import (
     Outlet,
     Room,
@@ -39,7 +39,7 @@ from vagent.worker.job_context import JobContext, JobProcess
 from vagent.worker.job_runner import JobRunner
 from vagent.worker.options import JobExecutorType
 from vagent.worker.running_job import JobAcceptArguments, RunningJobInfo
-from vagent.worker.tokens import VideoGrants, create_token, participant_token
+from vagent.worker.tokens import participant_token
 
 pytestmark = [pytest.mark.slow, pytest.mark.livekit_server, pytest.mark.timeout(60)]
 
@@ -155,12 +155,14 @@ async def test_a_job_session_joins_the_room_and_closes_when_the_caller_hangs_up(
         session.on("close", closed.append)
         await session.start(Agent(instructions="hi"), room=ctx.room)
 
-    job_token = create_token(  # what the server's job assignment grants
-        livekit_server.api_key,
-        livekit_server.api_secret,
-        grants=VideoGrants(room_join=True, room=name, agent=True, can_update_own_metadata=True),
-        identity="agent-job",
-        kind="agent",
+    job_token = (  # what the server's job assignment grants
+        AccessToken(livekit_server.api_key, livekit_server.api_secret)
+        .with_identity("agent-job")
+        .with_kind("agent")
+        .with_grants(
+            VideoGrants(room_join=True, room=name, agent=True, can_update_own_metadata=True)
+        )
+        .to_jwt()
     )
     runner = JobRunner(
         proc=JobProcess(executor_type=JobExecutorType.THREAD),

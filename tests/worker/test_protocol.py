@@ -44,7 +44,13 @@ def test_agent_url_rejects_non_server_urls(url: str) -> None:
 def test_agent_token_claims() -> None:
     claims = verify_token(agent_token(KEY, SECRET), KEY, SECRET)
     assert claims["iss"] == KEY
-    assert claims["video"] == {"agent": True}
+    # livekit-agents' worker token: VideoGrants(agent=True) with livekit-api's defaults
+    assert claims["video"] == {
+        "agent": True,
+        "canPublish": True,
+        "canSubscribe": True,
+        "canPublishData": True,
+    }
     assert claims["exp"] > claims["nbf"]
 
 
@@ -56,7 +62,14 @@ def test_participant_token_claims() -> None:
     assert claims["sub"] == "agent-1"
     assert claims["name"] == "Bot"
     assert claims["kind"] == "agent"
-    assert claims["video"] == {"roomJoin": True, "room": "r", "agent": True}
+    assert claims["video"] == {
+        "roomJoin": True,
+        "room": "r",
+        "agent": True,
+        "canPublish": True,
+        "canSubscribe": True,
+        "canPublishData": True,
+    }
 
 
 def test_verify_token_errors() -> None:

@@ -17,7 +17,8 @@ Services: :class:`RoomService` (``lkapi.room``), :class:`AgentDispatchService`
 (``lkapi.agent_dispatch``), :class:`SipService` (``lkapi.sip``), :class:`EgressService`
 (``lkapi.egress``). Each call is a Twirp request whose body is byte for byte what livekit-api
 sends, with a short-lived token carrying only the grant the call needs.
-Tokens: :class:`AccessToken`, :class:`VideoGrants`, :class:`SIPGrants`.
+Tokens: :class:`AccessToken`, :class:`VideoGrants`, :class:`SIPGrants`; checked with
+:class:`TokenVerifier` (:class:`Claims`, :class:`InvalidTokenError`).
 Errors: :class:`TwirpError` (alias ``ServerError``; an :class:`~vagent.APIStatusError`),
 :class:`SipCallError`; no answer in time is :class:`~vagent.APITimeoutError`, a broken
 connection :class:`~vagent.APIConnectionError`.
@@ -35,6 +36,7 @@ from ._livekit_api import LiveKitAPI
 from ._protocol import *  # noqa: F403
 from ._room_service import RoomService
 from ._sip_service import SipService
+from ._token_verifier import Claims, InvalidTokenError, TokenVerifier
 from ._twirp import SipCallError, TwirpError, TwirpErrorCode
 
 ServerError = TwirpError
@@ -57,7 +59,9 @@ def _protocol_names() -> list[str]:
 __all__ = [
     "AccessToken",
     "AgentDispatchService",
+    "Claims",
     "EgressService",
+    "InvalidTokenError",
     "LiveKitAPI",
     "RoomService",
     "SIPGrants",
@@ -65,6 +69,7 @@ __all__ = [
     "ServerErrorCode",
     "SipCallError",
     "SipService",
+    "TokenVerifier",
     "TwirpError",
     "TwirpErrorCode",
     "VideoGrants",

@@ -33,6 +33,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from attrs import frozen
 from livekit.protocol import agent, models
 
+from vagent import api
 from vagent._core import (
     EventEmitter,
     OwnershipError,
@@ -51,7 +52,6 @@ from .launcher import JobLauncher
 from .options import Credentials, HostedAgent, WorkerEnvOption, WorkerOptions
 from .protocol import register_message, sdk_version
 from .running_job import JobAcceptArguments, RunningJobInfo
-from .tokens import VideoGrants, create_token
 
 logger = logging.getLogger("vagent.worker")
 
@@ -358,7 +358,7 @@ class Worker(EventEmitter[EventTypes]):
         # The grants the server puts in a dispatched job's token (its BuildAgentToken): the
         # worker's permissions, so a simulated job may update its own metadata/attributes.
         permissions = self._opts.permissions
-        grants = VideoGrants(
+        grants = api.VideoGrants(
             room_join=True,
             room=room,
             agent=True,
@@ -368,12 +368,12 @@ class Worker(EventEmitter[EventTypes]):
             can_update_own_metadata=permissions.can_update_metadata,
             hidden=permissions.hidden,
         )
-        token = create_token(
-            self._credentials.api_key,
-            self._credentials.api_secret,
-            grants=grants,
-            identity=identity,
-            kind="agent",
+        token = (
+            api.AccessToken(self._credentials.api_key, self._credentials.api_secret)
+            .with_identity(identity)
+            .with_kind("agent")
+            .with_grants(grants)
+            .to_jwt()
         )
         info = RunningJobInfo(
             accept_arguments=JobAcceptArguments(identity=identity),
