@@ -17,7 +17,7 @@ import inspect
 import logging
 import os
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from livekit.protocol import agent
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from anyio.abc import TaskGroup
 
     from vagent.api import LiveKitAPI
+    from vagent.rtc import Room, RtcLocalParticipant
 
     from .running_job import RunningJobInfo
 
@@ -238,18 +239,19 @@ class JobContext:
         return self._info.worker_id
 
     @property
-    def room(self) -> Any:
+    def room(self) -> Room:
         """The job's room (``rtc.Room`` once the rtc layer is installed).
 
         Not connected until :meth:`connect`. Without a room connector any use of it raises
-        :class:`RoomConnectorMissingError`.
+        :class:`RoomConnectorMissingError`. Typed as :class:`vagent.rtc.Room`; a connector
+        installed with :func:`set_room_connector` (a test's fake room) may give a stand-in.
         """
-        return self._room
+        return cast("Room", self._room)
 
     @property
-    def agent(self) -> Any:
+    def agent(self) -> RtcLocalParticipant:
         """The agent's local participant in the room."""
-        return self._room.local_participant
+        return self.room.local_participant
 
     @property
     def api(self) -> LiveKitAPI:
