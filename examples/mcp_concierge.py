@@ -59,7 +59,7 @@ class Concierge(Agent):
         super().__init__(instructions=INSTRUCTIONS)
         self.replies: list[Reply] = []
 
-    async def llm_node(  # type: ignore[override]
+    async def llm_node(
         self, chat_ctx: ChatContext, tools: list[Tool], model_settings: ModelSettings
     ) -> AsyncIterator[ChatChunk | str]:
         """Stream a structured reply; speak its ``spoken`` field, pass tool calls on."""
