@@ -25,6 +25,7 @@ ALIASES = [
     "vagent.llm.chat_context",
     "vagent.llm.tool_context",
     "vagent.utils.audio",
+    "vagent.utils.images",
     "vagent.beta",
 ]
 

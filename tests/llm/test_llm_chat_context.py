@@ -221,7 +221,7 @@ def test_readonly_view_refuses_changes_and_follows_the_source() -> None:
 def test_to_dict_exclusions() -> None:
     ctx = ChatContext.empty()
     image = ImageContent(image="data:image/png;base64,AAAA", mime_type="image/png")
-    audio = AudioContent(frames=[], transcript="hi")
+    audio = AudioContent(frame=[], transcript="hi")
     ctx.add_message(role="user", content=["look", image, audio], id="m1", created_at=5.0)
     ctx.insert(_call("f", "c1", 6.0))
 
@@ -261,7 +261,7 @@ def test_to_dict_exclusions() -> None:
         "inference_detail": "auto",
         "mime_type": "image/png",
     }
-    assert content[2] == {"type": "audio_content", "frames": [], "transcript": "hi"}
+    assert content[2] == {"type": "audio_content", "frame": [], "transcript": "hi"}
     assert full["items"][0]["created_at"] == 5.0
     no_calls = ctx.to_dict(exclude_function_call=True)
     assert [i["type"] for i in no_calls["items"]] == ["message"]

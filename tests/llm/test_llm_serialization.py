@@ -43,7 +43,7 @@ _images = st.builds(
     mime_type=st.none() | st.just("image/png"),
 )
 _audio = st.builds(
-    AudioContent, frames=st.lists(_frames(), max_size=2), transcript=st.none() | _text
+    AudioContent, frame=st.lists(_frames(), max_size=2), transcript=st.none() | _text
 )
 _messages = st.builds(
     ChatMessage,
@@ -81,17 +81,17 @@ def test_json_round_trip_is_lossless(items: list[ChatItem]) -> None:
 def test_audio_frames_keep_their_samples() -> None:
     frame = rtc.AudioFrame(bytes(range(8)), 16000, 2, 2)
     ctx = ChatContext.empty()
-    ctx.add_message(role="user", content=[AudioContent(frames=[frame], transcript="x")])
+    ctx.add_message(role="user", content=[AudioContent(frame=[frame], transcript="x")])
     data = json.loads(json.dumps(ctx.to_dict(exclude_audio=False)))
-    assert data["items"][0]["content"][0]["frames"] == [
+    assert data["items"][0]["content"][0]["frame"] == [
         {"sample_rate": 16000, "num_channels": 2, "samples_per_channel": 2, "data": "AAECAwQFBgc="}
     ]
     restored = ChatContext.from_dict(data).items[0]
     assert isinstance(restored, ChatMessage)
     part = restored.content[0]
     assert isinstance(part, AudioContent)
-    assert bytes(part.frames[0].data) == bytes(range(8))
-    assert part.frames[0].sample_rate == 16000
+    assert bytes(part.frame[0].data) == bytes(range(8))
+    assert part.frame[0].sample_rate == 16000
 
 
 def test_default_to_dict_round_trips_text_and_calls() -> None:
@@ -146,8 +146,8 @@ def _msg(**overrides: Any) -> dict[str, Any]:
             r"items\[0\]\.content\[0\]\.image: required field missing",
         ),
         (
-            [_msg(content=[{"type": "audio_content", "frames": [{"sample_rate": 1}]}])],
-            r"items\[0\]\.content\[0\]\.frames\[0\]: expected an audio frame object",
+            [_msg(content=[{"type": "audio_content", "frame": [{"sample_rate": 1}]}])],
+            r"items\[0\]\.content\[0\]\.frame\[0\]: expected an audio frame object",
         ),
         ("nope", r"items: expected a list, got 'nope'"),
     ],

@@ -30,6 +30,7 @@ from ._raw_tools import (
     is_raw_function_tool,
 )
 from ._response_format import ResponseFormat, to_response_format
+from ._serialized_image import SerializedImage, serialize_image
 from ._tool_arguments import prepare_function_arguments
 from ._tool_context import ProviderTool, ToolContext, ToolEntry, Toolset, flatten_tools
 from ._tool_schema import (
@@ -83,6 +84,7 @@ __all__ = [
     "RawFunctionToolInfo",
     "ReadOnlyChatContext",
     "ResponseFormat",
+    "SerializedImage",
     "StopResponse",
     "Tool",
     "ToolChoice",
@@ -104,5 +106,6 @@ __all__ = [
     "parse_function_arguments",
     "parse_partial_json",
     "prepare_function_arguments",
+    "serialize_image",
     "to_response_format",
 ]

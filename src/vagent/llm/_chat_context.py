@@ -10,7 +10,7 @@ import attrs
 
 from vagent._core import NOT_GIVEN, NotGivenOr, ValidationError, is_given
 
-from . import _serialization
+from . import _serialization, _summarize
 from ._chat_items import (
     AudioContent,
     ChatContent,
@@ -21,6 +21,7 @@ from ._chat_items import (
 )
 
 if TYPE_CHECKING:
+    from ._llm import LLM
     from ._tools import FunctionTool
 
 _CALL_TYPES = ("function_call", "function_call_output")
@@ -181,6 +182,24 @@ class ChatContext:
                 self.insert(item)
                 present.add(item.id)
         return self
+
+    async def summarize(self, llm: LLM, *, keep_last_turns: int = 2) -> ChatContext:
+        """Replace the older turns with one summary written by ``llm``; return ``self``.
+
+        The last ``keep_last_turns`` turns (a user and an assistant message each) stay as
+        they are, with the tool calls between them. Older user and assistant messages and
+        tool calls and outputs are sent to ``llm`` as tagged text and replaced, in place, by
+        one assistant message ``<chat_history_summary>...</chat_history_summary>``;
+        instructions and earlier summaries are kept. Nothing changes when there is too
+        little history or the reply is empty. Awaits one ``llm.chat`` stream; its errors
+        (and cancellation) propagate and leave the context unchanged. Raises
+        :class:`ValidationError` for a read-only context or a bad ``keep_last_turns``.
+        """
+        return await _summarize.summarize(self, llm, keep_last_turns=keep_last_turns)
+
+    async def _summarize(self, llm_v: LLM, *, keep_last_turns: int = 2) -> ChatContext:
+        """livekit-agents' name for :meth:`summarize`."""
+        return await self.summarize(llm_v, keep_last_turns=keep_last_turns)
 
     def readonly(self) -> ReadOnlyChatContext:
         """A read-only view of this context (it sees later changes made here)."""

@@ -8,12 +8,12 @@ Items are frozen attrs values; change one with :func:`attrs.evolve`. Every item 
 
 from __future__ import annotations
 
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from attrs import cmp_using, field, frozen
 from livekit import rtc
 
-from vagent._core import shortuuid, wallclock
+from vagent._core import ValidationError, shortuuid, wallclock
 
 ChatRole: TypeAlias = Literal["developer", "system", "user", "assistant"]
 
@@ -30,35 +30,72 @@ def _frames_equal(a: list[rtc.AudioFrame], b: list[rtc.AudioFrame]) -> bool:
     )
 
 
+def _image_source(_: Any, __: Any, value: Any) -> None:
+    if not isinstance(value, str | rtc.VideoFrame):
+        raise ValidationError(
+            f"ImageContent.image must be a URL string or an rtc.VideoFrame, "
+            f"got {type(value).__name__}"
+        )
+
+
+def _optional_positive(_: Any, attribute: Any, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValidationError(
+            f"ImageContent.{attribute.name} must be a positive int or None, got {value!r}"
+        )
+
+
+def _detail(_: Any, __: Any, value: Any) -> None:
+    if value not in ("auto", "high", "low"):
+        raise ValidationError(
+            f"ImageContent.inference_detail must be 'auto', 'high' or 'low', got {value!r}"
+        )
+
+
 @frozen(kw_only=True)
 class ImageContent:
-    """An image in a message.
+    """An image in a message: a URL (``https:`` or ``data:``) or an ``rtc.VideoFrame``.
 
-    ``image`` is a URL or a ``data:`` URL. ``inference_width``/``inference_height`` ask the
-    provider to resize before inference; ``inference_detail`` is OpenAI's detail hint.
+    A frame is encoded when a provider request is built (JPEG, or PNG with
+    ``mime_type="image/png"``), resized first to fit inside ``inference_width`` x
+    ``inference_height`` with its aspect ratio kept; the hints do not apply to URLs.
+    ``inference_detail`` is OpenAI's detail hint. ``mime_type`` overrides the type of a
+    ``data:`` URL. See :func:`vagent.llm.serialize_image`; encoding frames needs
+    ``vagent[images]``.
     """
 
     id: str = field(factory=lambda: shortuuid("img_"))
     type: Literal["image_content"] = "image_content"
-    image: str
-    inference_width: int | None = None
-    inference_height: int | None = None
-    inference_detail: Literal["auto", "high", "low"] = "auto"
+    image: str | rtc.VideoFrame = field(validator=_image_source)
+    inference_width: int | None = field(default=None, validator=_optional_positive)
+    inference_height: int | None = field(default=None, validator=_optional_positive)
+    inference_detail: Literal["auto", "high", "low"] = field(default="auto", validator=_detail)
     mime_type: str | None = None
+    # encodings of a frame, kept so a frame is encoded once (see serialize_image)
+    _cache: dict[str, object] = field(factory=dict, init=False, eq=False, repr=False)
 
 
 @frozen(kw_only=True)
 class AudioContent:
-    """Audio in a message (``frames``), with its transcript when known.
+    """Audio in a message (``frame``: a list of frames), with its transcript when known.
 
-    Serialized frames keep their format and carry their 16-bit PCM bytes base64-encoded, so a
-    context with audio round-trips; :meth:`ChatContext.to_dict` leaves audio out by default.
-    Two values are equal when their frames hold the same samples in the same format.
+    LLMs that take audio receive the frames (the OpenAI plugin sends them as WAV
+    ``input_audio``); others receive the transcript as text. Serialized frames keep their
+    format and carry their 16-bit PCM bytes base64-encoded, so a context with audio
+    round-trips; :meth:`ChatContext.to_dict` leaves audio out by default. Two values are
+    equal when their frames hold the same samples in the same format.
     """
 
     type: Literal["audio_content"] = "audio_content"
-    frames: list[rtc.AudioFrame] = field(factory=list, eq=cmp_using(eq=_frames_equal))
+    frame: list[rtc.AudioFrame] = field(factory=list, eq=cmp_using(eq=_frames_equal))
     transcript: str | None = None
+
+    @property
+    def frames(self) -> list[rtc.AudioFrame]:
+        """The same list as ``frame`` (a plural name for it)."""
+        return self.frame
 
 
 ChatContent: TypeAlias = str | ImageContent | AudioContent

@@ -40,6 +40,7 @@ from ._chat_items import (
     FunctionCallOutput,
     ImageContent,
 )
+from ._serialized_image import serialize_image
 
 T = TypeVar("T")
 
@@ -336,7 +337,6 @@ converter.register_structure_hook(rtc.AudioFrame, _structure_frame)
 
 _omit_none = override(omit_if_default=True)
 for _cls, _fields in (
-    (ImageContent, ("inference_width", "inference_height", "mime_type")),
     (AudioContent, ("transcript",)),
     (ChatMessage, ("hash",)),
 ):
@@ -344,6 +344,34 @@ for _cls, _fields in (
     converter.register_unstructure_hook(
         _cls, make_dict_unstructure_fn(_cls, converter, **_overrides)
     )
+
+_unstructure_image_fields = make_dict_unstructure_fn(
+    ImageContent,
+    converter,
+    inference_width=_omit_none,
+    inference_height=_omit_none,
+    mime_type=_omit_none,
+    _cache=override(omit=True),
+)
+
+
+def _unstructure_image(content: ImageContent) -> dict[str, Any]:
+    """A video frame is written as the ``data:`` URL a provider would receive."""
+    if isinstance(content.image, rtc.VideoFrame):
+        content = attrs.evolve(content, image=serialize_image(content).url)
+    return _unstructure_image_fields(content)
+
+
+def _structure_image_source(value: Any, _: Any) -> str:
+    if not isinstance(value, str):
+        raise BadValue(f"expected an image URL string, got {describe(value)}")
+    return value
+
+
+converter.register_unstructure_hook(ImageContent, _unstructure_image)
+converter.register_structure_hook_func(
+    lambda tp: tp == (str | rtc.VideoFrame), _structure_image_source
+)
 
 _ITEM_TYPES: dict[str, type[Any]] = {
     "message": ChatMessage,

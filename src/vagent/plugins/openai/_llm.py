@@ -43,6 +43,16 @@ from .tools import OpenAITool
 DEFAULT_LLM_MODEL = "gpt-4.1"
 
 
+def takes_audio(model: str) -> bool:
+    """Whether chat completions ``model`` accepts ``input_audio`` parts, judged by its name.
+
+    OpenAI names every chat model that hears audio with ``audio`` in it
+    (``gpt-4o-audio-preview``, ``gpt-4o-mini-audio-preview``, ``gpt-audio``,
+    ``gpt-audio-mini``); no API says so otherwise.
+    """
+    return "audio" in model.lower()
+
+
 class LLM(BaseLLM):
     """Chat completions with streaming (server-sent events) and tool calls.
 
@@ -52,6 +62,12 @@ class LLM(BaseLLM):
     :class:`FunctionToolCall`\\ s when the model finishes. ``temperature``,
     ``parallel_tool_calls`` and ``tool_choice`` set defaults for every request;
     ``max_completion_tokens`` and ``extra_body`` (merged into each request body) are optional.
+
+    Images (:class:`~vagent.llm.ImageContent`) are sent as ``image_url`` parts, video frames
+    encoded first. Audio (:class:`~vagent.llm.AudioContent`) is sent as WAV ``input_audio``
+    when the model takes audio, else as its transcript. ``audio_input`` says which; by
+    default a model takes audio when its name contains ``audio`` (OpenAI's
+    ``gpt-4o-audio-preview``, ``gpt-audio``, ...). Set it for other servers' models.
 
     Lifetime: the instance owns one HTTP connection pool (created on first request), closed
     by :meth:`aclose` or by leaving ``async with openai.LLM(...) as llm``. Pass ``client=`` to
@@ -70,6 +86,7 @@ class LLM(BaseLLM):
         tool_choice: NotGivenOr[ToolChoice] = NOT_GIVEN,
         max_completion_tokens: NotGivenOr[int] = NOT_GIVEN,
         extra_body: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
+        audio_input: NotGivenOr[bool] = NOT_GIVEN,
     ) -> None:
         super().__init__()
         self._model = model
@@ -81,10 +98,16 @@ class LLM(BaseLLM):
         self._tool_choice = tool_choice
         self._max_completion_tokens = max_completion_tokens
         self._extra_body = dict(extra_body) if is_given(extra_body) else {}
+        self._audio_input = audio_input if is_given(audio_input) else takes_audio(model)
 
     @property
     def model(self) -> str:
         return self._model
+
+    @property
+    def audio_input(self) -> bool:
+        """Whether audio content is sent as audio (else as its transcript)."""
+        return self._audio_input
 
     @property
     def provider(self) -> str:
@@ -116,7 +139,7 @@ class LLM(BaseLLM):
         shape = to_response_format(response_format) if is_given(response_format) else None
         body: dict[str, Any] = {
             "model": self._model,
-            "messages": to_openai_messages(chat_ctx),
+            "messages": to_openai_messages(chat_ctx, audio_input=self._audio_input),
             "stream": True,
             "stream_options": {"include_usage": True},
         }
