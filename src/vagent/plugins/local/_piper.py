@@ -54,7 +54,7 @@ def _load_voice(model_path: Path | None, config_path: Path | None, *, alignments
     if not alignments:
         return PiperVoice.load(model_path, config_path)
     # phoneme durations as a second output, patched in memory (see _piper_alignment)
-    import onnxruntime
+    import onnxruntime  # type: ignore[import-untyped]
     from piper.config import PiperConfig
 
     model = model_path.read_bytes()
