@@ -108,19 +108,14 @@ def with_alignment_output(model: bytes) -> bytes:
     value_info = _encode_varint(_VALUE_INFO_NAME << 3 | _LEN) + _encode_varint(len(encoded))
     value_info += encoded
     extra = _encode_varint(_GRAPH_OUTPUT << 3 | _LEN) + _encode_varint(len(value_info))
-    new_graph = model[start:end] + extra + value_info
+    extra += value_info
     # the graph field's key and length prefix sit right before its value
     key = _encode_varint(_MODEL_GRAPH << 3 | _LEN)
     prefix = key + _encode_varint(end - start)
     if model[start - len(prefix) : start] != prefix:
         raise NotAVoiceModel("the graph's length is not minimally encoded")
-    prefix_len = len(prefix)
+    view = memoryview(model)  # one copy of the model, in the join
+    new_length = _encode_varint(end - start + len(extra))
     return b"".join(
-        [
-            model[: start - prefix_len],
-            key,
-            _encode_varint(len(new_graph)),
-            new_graph,
-            model[end:],
-        ]
+        [view[: start - len(prefix)], key, new_length, view[start:end], extra, view[end:]]
     )
