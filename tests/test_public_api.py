@@ -24,6 +24,7 @@ NAMESPACES = [
     "vagent.metrics",
     "vagent.io",
     "vagent.utils",
+    "vagent.utils.images",
     "vagent.session",
     "vagent.worker",
     "vagent.rtc",
