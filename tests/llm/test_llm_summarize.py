@@ -136,3 +136,21 @@ async def test_bad_keep_last_turns_is_refused(bad: object) -> None:
 async def test_a_read_only_view_is_refused() -> None:
     with pytest.raises(ValidationError, match="read-only"):
         await conversation().readonly().summarize(summarizer())
+
+
+async def test_items_added_while_the_llm_writes_are_kept(autojump_clock: object) -> None:
+    import trio
+
+    ctx = conversation()
+    llm = FakeLLM(default=FakeLLMResponse(content=SUMMARY, ttft=0.1, duration=0.3))
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(lambda: ctx.summarize(llm, keep_last_turns=1))
+        await trio.sleep(0.2)  # the summary is being written
+        ctx.add_message(role="user", content="Actually, make it five people.")
+    assert texts(ctx) == [
+        ("system", "You book restaurants."),
+        ("assistant", f"<chat_history_summary>{SUMMARY}</chat_history_summary>"),
+        ("user", "Book it."),
+        ("assistant", "Done!"),
+        ("user", "Actually, make it five people."),
+    ]

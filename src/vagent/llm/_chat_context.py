@@ -190,8 +190,8 @@ class ChatContext:
         they are, with the tool calls between them. Older user and assistant messages and
         tool calls and outputs are sent to ``llm`` as tagged text and replaced, in place, by
         one assistant message ``<chat_history_summary>...</chat_history_summary>``;
-        instructions and earlier summaries are kept. Nothing changes when there is too
-        little history or the reply is empty. Awaits one ``llm.chat`` stream; its errors
+        instructions and earlier summaries are kept, and so are items added while the LLM
+        writes. Nothing changes when there is too little history or the reply is empty. Awaits one ``llm.chat`` stream; its errors
         (and cancellation) propagate and leave the context unchanged. Raises
         :class:`ValidationError` for a read-only context or a bad ``keep_last_turns``.
         """

@@ -18,6 +18,8 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
+import anyio.lowlevel
+
 from vagent._core import ValidationError
 
 from ._chat_items import ChatItem, ChatMessage, FunctionCall, FunctionCallOutput
@@ -104,9 +106,10 @@ async def summarize(chat_ctx: ChatContext, llm: LLM, *, keep_last_turns: int = 2
         raise ValidationError("cannot summarize a read-only chat context; summarize a copy()")
     items = list(chat_ctx.items)
     split = _split_index(items, keep_last_turns)
-    head, tail = items[:split], items[split:]
+    head = items[:split]
     rendered = [text for item in head if (text := _render(item)) is not None]
     if not rendered:
+        await anyio.lowlevel.checkpoint()
         return chat_ctx
 
     request = ChatContext.empty()
@@ -121,14 +124,25 @@ async def summarize(chat_ctx: ChatContext, llm: LLM, *, keep_last_turns: int = 2
     if not summary:
         return chat_ctx
 
-    kept = [item for item in head if not _summarized(item)]
-    # stamped just before the kept turns (or after the last summarized item), so inserting
-    # by time later keeps the summary where it is
-    created_at = tail[0].created_at - 1e-6 if tail else head[-1].created_at + 1e-6
+    # Items may have been added (or removed) while the LLM was writing: replace only the
+    # summarized items, and put the summary after the kept instructions that led them.
+    summarized = {item.id for item in head if _summarized(item)}
+    kept = {item.id for item in head} - summarized
+    items = [item for item in chat_ctx.items if item.id not in summarized]
+    position = 0
+    while position < len(items) and items[position].id in kept:
+        position += 1
+    # stamped just before the item that follows it (or after the last summarized item), so
+    # inserting by time later keeps the summary where it is
+    if position < len(items):
+        created_at = items[position].created_at - 1e-6
+    else:
+        created_at = head[-1].created_at + 1e-6
     message = ChatMessage(
         role="assistant",
         content=[f"<{SUMMARY_TAG}>{summary}</{SUMMARY_TAG}>"],
         created_at=created_at,
     )
-    chat_ctx.items = [*kept, message, *tail]
+    items.insert(position, message)
+    chat_ctx.items = items
     return chat_ctx
