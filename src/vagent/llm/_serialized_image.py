@@ -91,8 +91,11 @@ def _from_data_url(content: ImageContent, url: str) -> SerializedImage:
 def serialize_image(content: ImageContent) -> SerializedImage:
     """``content`` as a provider sends it (see the module docstring).
 
-    Raises :class:`ValidationError` for a frame that cannot be encoded (or when Pillow is
-    missing), a malformed data URL, or an unsupported MIME type.
+    Encoding a frame is synchronous CPU work (tens of milliseconds for 720p); call this in
+    a worker thread (``anyio.to_thread.run_sync``) to keep it off the event loop: the
+    result is cached on ``content``, so the provider's request reuses it. Raises
+    :class:`ValidationError` for a frame that cannot be encoded (or when Pillow is missing),
+    a malformed data URL, or an unsupported MIME type.
     """
     image = content.image
     if isinstance(image, str):
