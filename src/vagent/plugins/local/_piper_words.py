@@ -1,7 +1,7 @@
 """Word timings from piper's phoneme alignments.
 
 Piper synthesizes a text sentence by sentence (espeak splits it). With a voice whose ONNX
-graph exposes its phoneme durations (``PiperVoice.load(..., include_alignments=True)``),
+graph exposes its phoneme durations (patched in memory by :mod:`._piper_alignment`),
 each sentence's :class:`AudioChunk` carries the number of audio samples of every phoneme.
 Words are the runs of phonemes between spaces; the n-th word of a sentence is the n-th word
 of its text when the counts agree and the sentence ends where the text's sentence does.
