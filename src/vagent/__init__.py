@@ -81,6 +81,7 @@ _EXPORTS: dict[str, str] = {
     "AutoSubscribe": "vagent.rtc",
     "RoomIO": "vagent.rtc",
     "RoomInputOptions": "vagent.rtc",
+    "RoomOptions": "vagent.rtc",
     "RoomOutputOptions": "vagent.rtc",
     "AudioConfig": "vagent.mixer",
     "BackgroundAudio": "vagent.mixer",
@@ -174,6 +175,7 @@ if TYPE_CHECKING:
     from .rtc import (
         AutoSubscribe as AutoSubscribe,
         RoomInputOptions as RoomInputOptions,
+        RoomOptions as RoomOptions,
         RoomIO as RoomIO,
         RoomOutputOptions as RoomOutputOptions,
     )
@@ -294,6 +296,7 @@ __all__ = [
     "Plugin",
     "RoomIO",
     "RoomInputOptions",
+    "RoomOptions",
     "RoomOutputOptions",
     "RunContext",
     "RunOutputOptions",

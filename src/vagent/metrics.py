@@ -11,14 +11,28 @@ from .pipeline.metrics import (
     UsageSummary as UsageSummary,
     VADMetrics as VADMetrics,
 )
+from .pipeline.model_usage import (
+    AgentSessionUsage as AgentSessionUsage,
+    LLMModelUsage as LLMModelUsage,
+    ModelUsage as ModelUsage,
+    ModelUsageCollector as ModelUsageCollector,
+    STTModelUsage as STTModelUsage,
+    TTSModelUsage as TTSModelUsage,
+)
 from .pipeline.usage import UsageCollector as UsageCollector, log_metrics as log_metrics
 
 __all__ = [
     "AgentMetrics",
+    "AgentSessionUsage",
     "EOUMetrics",
     "LLMMetrics",
+    "LLMModelUsage",
+    "ModelUsage",
+    "ModelUsageCollector",
     "STTMetrics",
+    "STTModelUsage",
     "TTSMetrics",
+    "TTSModelUsage",
     "UsageCollector",
     "UsageSummary",
     "VADMetrics",

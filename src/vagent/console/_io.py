@@ -128,17 +128,18 @@ class ConsoleIO:
         await self._state_changed.wait()
 
     async def wait_idle(self) -> None:
-        """Wait until every speech created so far is done (played out, interrupted, failed),
-        or the session closed."""
+        """Wait until every speech created so far is done (played out, interrupted, failed)
+        or waits for an ``AgentTask`` that needs the user's turns, or the session closed."""
         await anyio.lowlevel.checkpoint()
         while not self._closed.is_set():
             self._pending = [handle for handle in self._pending if not handle.done()]
-            if not self._pending:
+            running = [handle for handle in self._pending if not handle.waiting_for_task]
+            if not running:
                 return
             with anyio.CancelScope() as scope:
                 self._closing_scopes.add(scope)
                 try:
-                    await self._pending[0].wait_for_playout()
+                    await running[0].wait_until_settled()
                 finally:
                     self._closing_scopes.discard(scope)
 

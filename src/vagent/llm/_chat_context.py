@@ -124,14 +124,21 @@ class ChatContext:
         *,
         exclude_function_call: bool = False,
         exclude_instructions: bool = False,
+        exclude_empty_message: bool = False,
+        exclude_handoff: bool = False,
+        exclude_config_update: bool = False,
         tools: NotGivenOr[Sequence[FunctionTool | str]] = NOT_GIVEN,
     ) -> ChatContext:
         """A new, mutable context with a subset of the items.
 
         ``exclude_function_call`` drops function calls and outputs; ``exclude_instructions``
-        drops system and developer messages; ``tools`` (tools or tool names) keeps only the
-        calls and outputs of those tools.
+        drops system and developer messages; ``exclude_empty_message`` drops messages without
+        content; ``tools`` (tools or tool names) keeps only the calls and outputs of those
+        tools. ``exclude_handoff`` and ``exclude_config_update`` are accepted for
+        livekit-agents code: vagent's history has no handoff or configuration-update items,
+        so they drop nothing.
         """
+        del exclude_handoff, exclude_config_update  # no such items (docstring)
         valid: set[str] | None = None
         if is_given(tools):
             valid = {tool if isinstance(tool, str) else tool.info.name for tool in tools}
@@ -143,6 +150,8 @@ class ChatContext:
                 if valid is not None and item.name not in valid:  # type: ignore[union-attr]
                     continue
             if exclude_instructions and _is_instructions(item):
+                continue
+            if exclude_empty_message and item.type == "message" and not item.content:
                 continue
             items.append(item)
         return ChatContext(items)

@@ -84,6 +84,7 @@ from .room import (
     open_room,
 )
 from .room_io import RoomIO
+from .room_options import RoomOptions
 from .room_io_options import (
     DEFAULT_CLOSE_ON_DISCONNECT_REASONS,
     DEFAULT_ROOM_INPUT_OPTIONS,
@@ -147,6 +148,7 @@ __all__ = [
     "RoomIO",
     "RoomInputOptions",
     "RoomNotConnectedError",
+    "RoomOptions",
     "RoomOutputOptions",
     "RoomService",
     "RoomVideoInput",

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from vagent._core import EventEmitter, wallclock
+from vagent.pipeline.model_usage import AgentSessionUsage, ModelUsageCollector
 
 from .event_stream import EventSubscription
 from .events import (
@@ -59,6 +60,13 @@ class SessionEvents(EventEmitter[EventTypes]):
         self._close_emitted = False
         self._failed_speeches = 0  # speeches ended by a provider error, in a row
         self._last_fatal_error: BaseException | None = None  # last one a provider reported
+        self._usage_collector = ModelUsageCollector()
+
+    @property
+    def usage(self) -> AgentSessionUsage:
+        """What the session's models were used for so far, one entry per model (LLM tokens,
+        TTS characters and audio, STT audio), from the metrics its providers reported."""
+        return AgentSessionUsage(model_usage=self._usage_collector.flatten())
 
     def _close_soon(self, error: BaseException) -> None:
         """Close the session with reason "error" (implemented by the session)."""
@@ -152,6 +160,9 @@ class SessionEvents(EventEmitter[EventTypes]):
 
     def _on_provider_metrics(self, metrics: AgentMetrics) -> None:
         self._emit_metrics(metrics)
+
+    def _count_usage(self, provider: Any, metrics: AgentMetrics) -> None:
+        self._usage_collector.collect(metrics, source=provider)
 
     def _on_provider_error(self, event: Any) -> None:
         error = getattr(event, "error", event)

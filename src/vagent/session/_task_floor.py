@@ -116,8 +116,6 @@ class TaskFloor:
         await self._stop_recognition()
         activity._unsubscribe_providers()
         self._suspended = True
-        if activity.on_enter_running():
-            self._settle_enter()  # on_enter waits for the task (itself, or through a speech)
         activity._notify_changed()
 
     async def resume(self) -> None:

@@ -7,6 +7,10 @@ task has its outcome it waits for the task's ``on_enter`` to return, drains the 
 activity (``on_exit``, its speeches and tools end), merges the task's conversation into the
 caller's chat context and resumes the caller's activity.
 
+While the task holds the conversation, the speech whose tool awaits it reports
+``waiting_for_task`` (from the moment the task's ``on_enter`` settled, so what it says
+first is already queued), which is how the console knows the agent waits for the user.
+
 A ``session.run()`` in progress sees it like a handoff: it waits for the task's ``on_enter``
 and the speeches it starts, but no longer for the speech whose tool awaits the task (that
 needs more user input); the run in progress when the task ends watches that speech again,
@@ -55,11 +59,24 @@ class _Handback:
     speech: SpeechHandle | None
     held: bool = False
     run_state: RunResult | None = None
+    waiting: bool = False  # the speech is marked as waiting for the task
+
+    def mark_waiting(self) -> None:
+        """The task's ``on_enter`` settled: from now on the speech waits for user turns."""
+        if self.speech is not None and not self.waiting and not self.held:
+            self.waiting = True
+            self.speech._task_awaited(True)
+
+    def unmark_waiting(self) -> None:
+        if self.speech is not None and self.waiting:
+            self.waiting = False
+            self.speech._task_awaited(False)
 
     def hold(self) -> None:
         """Called synchronously by ``complete()`` (else when the task's activity ended)."""
         if self.held:
             return
+        self.unmark_waiting()
         self.held = True
         self.run_state = run_state = self.session._run_state
         if run_state is not None:
@@ -91,6 +108,7 @@ async def run_task(task: AgentTask[Any], caller: TaskCaller) -> None:
                     await _leave(activity, task, incoming, handback)
     finally:
         task._on_complete = None
+        handback.unmark_waiting()
         if speech is not None:
             activity.remove_task_caller(speech)
 
@@ -125,6 +143,12 @@ async def _enter(
                 run_state._agent_handoff(old_agent=caller.agent, new_agent=task)
             session._agent, session._activity = task, incoming
             await tg.start(incoming.run)
+            # Once the task's on_enter returned or itself waits for a task, what it said is
+            # queued: the caller's on_enter, and the speech whose tool awaits the task, now
+            # wait for the user's turns.
+            incoming.when_enter_settles(handback.mark_waiting)
+            if caller.on_enter_running():
+                incoming.when_enter_settles(caller._settle_enter)
         except BaseException:
             session._agent, session._activity = caller.agent, caller
             if caller.suspended:

@@ -15,6 +15,7 @@ reply is committed only then. Turn handling (the recognition hooks, interruption
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -330,6 +331,7 @@ class AgentActivity(ActivitySpeeches, TurnHandling, TaskFloor):
             if not hasattr(provider, "on"):
                 continue
             listeners: tuple[tuple[Any, Callable[..., None]], ...] = (
+                ("metrics_collected", functools.partial(self._session._count_usage, provider)),
                 ("metrics_collected", self._session._on_provider_metrics),
                 ("error", self._session._on_provider_error),
             )

@@ -31,6 +31,7 @@ from vagent._core import (
     NOT_GIVEN,
     NotGivenOr,
     OwnershipError,
+    ValidationError,
     collapse_excgroups,
     is_given,
 )
@@ -154,6 +155,7 @@ class AgentSession(
         self._mock_tools: dict[tuple[type, str], Callable[..., Any]] = {}
         self._activity_lock: anyio.Lock | None = None
         self._room_io: Any = None
+        self._room_participant: str | None = None  # RoomOptions.participant_identity
 
     # -- properties --------------------------------------------------------------------------
 
@@ -241,6 +243,7 @@ class AgentSession(
         room: NotGivenOr[Any] = NOT_GIVEN,
         room_input_options: NotGivenOr[Any] = NOT_GIVEN,
         room_output_options: NotGivenOr[Any] = NOT_GIVEN,
+        room_options: NotGivenOr[Any] = NOT_GIVEN,
         task_group: TaskGroup | None = None,
         capture_run: Literal[False] = False,
     ) -> None: ...
@@ -252,6 +255,7 @@ class AgentSession(
         room: NotGivenOr[Any] = NOT_GIVEN,
         room_input_options: NotGivenOr[Any] = NOT_GIVEN,
         room_output_options: NotGivenOr[Any] = NOT_GIVEN,
+        room_options: NotGivenOr[Any] = NOT_GIVEN,
         task_group: TaskGroup | None = None,
         capture_run: Literal[True],
     ) -> RunResult[Any]: ...
@@ -262,6 +266,7 @@ class AgentSession(
         room: NotGivenOr[Any] = NOT_GIVEN,
         room_input_options: NotGivenOr[Any] = NOT_GIVEN,
         room_output_options: NotGivenOr[Any] = NOT_GIVEN,
+        room_options: NotGivenOr[Any] = NOT_GIVEN,
         task_group: TaskGroup | None = None,
         capture_run: bool = False,
     ) -> RunResult[Any] | None:
@@ -272,12 +277,24 @@ class AgentSession(
         inputs/outputs come from ``room_io_builder`` (the session's, else ``room.room_io_builder``
         when the room has one), else ``vagent.rtc.RoomIO``.
 
+        ``room_options`` (a :class:`vagent.rtc.RoomOptions`) is livekit-agents' newer
+        spelling of both room options; giving it with either of them is a ``ValidationError``.
+
         With ``capture_run=True`` (tests) it returns a :class:`RunResult` instead, once
         ``on_enter`` and every speech it started are done: its events begin with the handoff
         to ``agent``.
         """
         if self._started or self._run_done is not None:
             raise RuntimeError("AgentSession.start() was already called")
+        if is_given(room_options):
+            if is_given(room_input_options) or is_given(room_output_options):
+                raise ValidationError(
+                    "give room_options, or room_input_options/room_output_options, not both"
+                )
+            room_options.warn_unsupported()
+            room_input_options = room_options.input_options()
+            room_output_options = room_options.output_options()
+            self._room_participant = room_options.participant_identity
         if capture_run:
             return await self._start_captured(
                 agent,
@@ -361,6 +378,8 @@ class AgentSession(
             input_options=input_options if is_given(input_options) else None,
             output_options=output_options if is_given(output_options) else None,
         )
+        if self._room_participant is not None:
+            self._room_io.set_participant(self._room_participant)
         start = getattr(self._room_io, "start", None)
         if start is not None:
             await start(task_group=owner)

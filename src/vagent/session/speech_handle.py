@@ -112,6 +112,8 @@ class SpeechHandle:
         self._item_added_callbacks: list[Callable[[Any], None]] = []
         self._chat_items: list[Any] = []
         self._error: BaseException | None = None
+        self._tasks_awaited = 0  # tools of this speech awaiting an AgentTask
+        self._settled: anyio.Event | None = None  # set when done or awaiting a task
 
     @staticmethod
     def create(allow_interruptions: bool = True) -> SpeechHandle:
@@ -163,6 +165,20 @@ class SpeechHandle:
     def done(self) -> bool:
         """True once the speech finished playing, was interrupted, or failed."""
         return self._done.is_set()
+
+    @property
+    def waiting_for_task(self) -> bool:
+        """True while a tool of this speech awaits an ``AgentTask``: the conversation is the
+        task's, and the speech goes on once the task is done (which takes user turns)."""
+        return self._tasks_awaited > 0
+
+    async def wait_until_settled(self) -> None:
+        """Wait until the speech is done or :attr:`waiting_for_task` (so a caller waiting
+        for the agent to listen does not wait for user turns that cannot come yet)."""
+        while not (self.done() or self.waiting_for_task):
+            self._settled = self._settled or anyio.Event()
+            await self._settled.wait()
+        await anyio.lowlevel.checkpoint()
 
     def exception(self) -> BaseException | None:
         """The error that ended this speech (a provider's ``APIError``, a failing say()
@@ -287,12 +303,23 @@ class SpeechHandle:
             except Exception:
                 logger.exception("speech item callback failed")
 
+    def _task_awaited(self, started: bool) -> None:
+        """A tool of this speech started (``True``) or stopped awaiting an AgentTask."""
+        self._tasks_awaited += 1 if started else -1
+        self._wake_settled()
+
+    def _wake_settled(self) -> None:
+        settled, self._settled = self._settled, None
+        if settled is not None:
+            settled.set()
+
     def _mark_done(self, error: BaseException | None = None) -> None:
         """Called exactly once, in the ``finally`` of the task that owns the speech."""
         if self._done.is_set():
             return
         self._error = error
         self._done.set()
+        self._wake_settled()
         self._mark_generation_done()
         callbacks, self._done_callbacks = self._done_callbacks, []
         for callback in callbacks:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
         DEFAULT_ROOM_OUTPUT_OPTIONS as DEFAULT_ROOM_OUTPUT_OPTIONS,
         RoomInputOptions as RoomInputOptions,
         RoomIO as RoomIO,
+        RoomOptions as RoomOptions,
         RoomOutputOptions as RoomOutputOptions,
         TextInputEvent as TextInputEvent,
     )
@@ -24,6 +25,7 @@ _EXPORTS = {
     "DEFAULT_ROOM_OUTPUT_OPTIONS": "vagent.rtc",
     "RoomIO": "vagent.rtc",
     "RoomInputOptions": "vagent.rtc",
+    "RoomOptions": "vagent.rtc",
     "RoomOutputOptions": "vagent.rtc",
     "TextInputEvent": "vagent.rtc",
 }
@@ -35,6 +37,7 @@ __all__ = [
     "DEFAULT_ROOM_OUTPUT_OPTIONS",
     "RoomIO",
     "RoomInputOptions",
+    "RoomOptions",
     "RoomOutputOptions",
     "TextInputEvent",
 ]

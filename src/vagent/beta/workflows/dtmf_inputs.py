@@ -8,6 +8,11 @@ once. Then the keys pressed are the answer: the wrong number of digits fails the
 reads them back and the LLM calls ``confirm_inputs`` once the user agreed. Digits the user
 says instead are recorded by the LLM with ``record_inputs`` (or ``confirm_inputs``).
 
+The prompt the LLM writes on entering is said ``repeat_instructions`` times in all, as a
+phone menu repeats itself: the repetitions are the same words again (not added to the
+chat history) and stop as soon as a key is pressed, the user speaks or the prompt is
+interrupted.
+
 The key collector is a task of the task's activity, so it ends with it.
 """
 
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -29,6 +35,7 @@ from .utils import DtmfEvent, format_dtmf
 
 if TYPE_CHECKING:
     from vagent.rtc import SipDTMFReceived
+    from vagent.session import SpeechHandle
 
 logger = logging.getLogger("vagent.workflows")
 
@@ -56,6 +63,7 @@ class GetDtmfTask(AgentTask[GetDtmfResult]):
         *,
         num_digits: int,
         ask_for_confirmation: bool = False,
+        repeat_instructions: int = 1,
         dtmf_input_timeout: float = 4.0,
         dtmf_stop_event: DtmfEvent = DtmfEvent.POUND,
         chat_ctx: NotGivenOr[ChatContext] = NOT_GIVEN,
@@ -64,8 +72,12 @@ class GetDtmfTask(AgentTask[GetDtmfResult]):
     ) -> None:
         if num_digits <= 0:
             raise ValueError("num_digits must be greater than 0")
+        if repeat_instructions <= 0:
+            raise ValueError("repeat_instructions must be greater than 0")
         if dtmf_input_timeout <= 0:
             raise ValueError("dtmf_input_timeout must be greater than 0")
+        self._repeat = repeat_instructions
+        self._prompt_scope: anyio.CancelScope | None = None
         self._num_digits = num_digits
         self._confirm = ask_for_confirmation
         self._timeout = dtmf_input_timeout
@@ -127,8 +139,12 @@ class GetDtmfTask(AgentTask[GetDtmfResult]):
         self._listening_room = room
         self.session.on("user_state_changed", self._on_state)
         self.session.on("agent_state_changed", self._on_state)
-        self._get_activity_or_raise().start_background(self._collect, name="dtmf keys")
-        self.session.generate_reply(tool_choice="none")
+        activity = self._get_activity_or_raise()
+        activity.start_background(self._collect, name="dtmf keys")
+        first = self.session.generate_reply(tool_choice="none")
+        if self._repeat > 1:
+            self._prompt_scope = anyio.CancelScope()
+            activity.start_background(partial(self._repeat_prompt, first), name="dtmf prompt")
 
     async def on_exit(self) -> None:
         await anyio.lowlevel.checkpoint()
@@ -137,6 +153,30 @@ class GetDtmfTask(AgentTask[GetDtmfResult]):
             self._listening_room = None
         self.session.off("user_state_changed", self._on_state)
         self.session.off("agent_state_changed", self._on_state)
+        self._stop_prompt()
+
+    async def _repeat_prompt(self, handle: SpeechHandle) -> None:
+        """Say the prompt ``handle`` says again (module docstring); cancelled by
+        :meth:`_stop_prompt`, which interrupts the repetition being said."""
+        scope = self._prompt_scope
+        assert scope is not None
+        try:
+            with scope:
+                await handle.wait_for_playout()
+                words = next((i.text_content for i in handle.chat_items if i.text_content), None)
+                for _ in range(self._repeat - 1):
+                    if handle.interrupted or not words:
+                        break
+                    handle = self.session.say(words, add_to_chat_ctx=False)
+                    await handle.wait_for_playout()
+        finally:
+            if not handle.done():
+                handle.interrupt(force=True)
+
+    def _stop_prompt(self) -> None:
+        scope, self._prompt_scope = self._prompt_scope, None
+        if scope is not None:
+            scope.cancel()
 
     # -- listeners (synchronous, never block) ------------------------------------------------
 
@@ -151,9 +191,12 @@ class GetDtmfTask(AgentTask[GetDtmfResult]):
             except ValueError:
                 return
             logger.debug("dtmf key received", extra={"keys": len(self._keys)})
+        self._stop_prompt()
         self._wake()
 
     def _on_state(self, event: UserStateChangedEvent | AgentStateChangedEvent) -> None:
+        if isinstance(event, UserStateChangedEvent) and event.new_state == "speaking":
+            self._stop_prompt()
         self._wake()
 
     def _wake(self) -> None:
