@@ -175,8 +175,8 @@ if TYPE_CHECKING:
     from .rtc import (
         AutoSubscribe as AutoSubscribe,
         RoomInputOptions as RoomInputOptions,
-        RoomOptions as RoomOptions,
         RoomIO as RoomIO,
+        RoomOptions as RoomOptions,
         RoomOutputOptions as RoomOutputOptions,
     )
     from .session import (

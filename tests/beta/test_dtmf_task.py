@@ -14,7 +14,9 @@ from vagent.beta.workflows.utils import dtmf_event_to_code, format_dtmf
 from vagent.llm import ChatContext
 from vagent.rtc import SipDTMFReceived, dtmf_code
 from vagent.session import AgentSession, ConversationItemAddedEvent
+from vagent.testing.fake_io import FakeAudioOutput, FakeTextOutput
 from vagent.testing.fake_llm import FakeLLM, FakeLLMResponse, last_user_text
+from vagent.testing.fake_tts import FakeTTS, FakeTTSResponse
 
 
 class Room(EventEmitter[str]):
@@ -168,3 +170,45 @@ def test_bad_arguments_and_key_helpers() -> None:
         10,
         15,
     ]
+
+
+async def test_the_prompt_is_repeated_but_kept_once_in_the_history(autojump_clock: object) -> None:
+    llm = script()
+    text_out = FakeTextOutput()
+    desk = Desk(lambda: GetDtmfTask(num_digits=3, repeat_instructions=3, room=Room()))
+    async with AgentSession(llm=llm) as session:
+        session.output.transcription = text_out
+        await session.start(desk)
+        await session.run(user_input="start")
+        history = [i.text_content for i in session.history.items if i.type == "message"]
+        said = text_out.segments.count("Please enter your code.")
+        session.shutdown()
+    assert said == 3
+    assert history.count("Please enter your code.") == 1
+
+
+async def test_a_key_pressed_during_the_prompt_stops_its_repetitions(
+    autojump_clock: object,
+) -> None:
+    llm = script(reply("desk|start", "Thanks."))
+    room = Room()
+    text_out = FakeTextOutput()
+    tts = FakeTTS(default=FakeTTSResponse(audio_duration=2.0, ttfb=0.1))
+    desk = Desk(lambda: GetDtmfTask(num_digits=3, repeat_instructions=3, room=room))
+    async with AgentSession(llm=llm, tts=tts) as session, FakeAudioOutput() as audio_out:
+        session.output.audio = audio_out
+        session.output.transcription = text_out
+        await session.start(desk)
+        session.generate_reply(user_input="start")
+        await trio.sleep(3.0)  # the prompt (2 s of audio) played once, its repetition began
+        thanked = on_message(session, "Thanks.")
+        room.press("415#")
+        await wait(thanked)
+    assert desk.results == [GetDtmfResult("4 1 5")]
+    # the prompt once, its repetition cut short by the keys, no third time
+    assert text_out.segments == ["Please enter your code.", "Please ", "Thanks."]
+
+
+def test_repeat_instructions_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="repeat_instructions"):
+        GetDtmfTask(num_digits=1, repeat_instructions=0)

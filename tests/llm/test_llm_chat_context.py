@@ -275,3 +275,18 @@ def test_equality_compares_items() -> None:
     assert a == b
     b.add_message(role="user", content="more")
     assert a != b
+
+
+def test_copy_takes_livekits_exclusion_flags() -> None:
+    ctx = ChatContext.empty()
+    ctx.add_message(role="system", content="be brief")
+    ctx.add_message(role="assistant", content=[])
+    ctx.add_message(role="user", content="hi")
+    copied = ctx.copy(
+        exclude_instructions=True,
+        exclude_empty_message=True,
+        exclude_handoff=True,  # vagent's history has no handoff items: nothing to drop
+        exclude_config_update=True,
+    )
+    assert [i.text_content for i in copied.items] == ["hi"]
+    assert len(ctx.copy(exclude_handoff=True, exclude_config_update=True).items) == 3

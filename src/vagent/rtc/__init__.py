@@ -84,7 +84,6 @@ from .room import (
     open_room,
 )
 from .room_io import RoomIO
-from .room_options import RoomOptions
 from .room_io_options import (
     DEFAULT_CLOSE_ON_DISCONNECT_REASONS,
     DEFAULT_ROOM_INPUT_OPTIONS,
@@ -93,6 +92,7 @@ from .room_io_options import (
     RoomOutputOptions,
     TextInputEvent,
 )
+from .room_options import RoomOptions
 from .server_api import LiveKitAPI, RoomService, TwirpError
 
 __all__ = [

@@ -46,6 +46,7 @@ class SessionLifetime:
 
     _activity: AgentActivity | None
     _room_io: Any
+    _tg: TaskGroup | None
     _subscriptions: list[EventSubscription]
     _close_emitted: bool
 
@@ -161,6 +162,29 @@ class SessionLifetime:
             with anyio.move_on_after(deadline):
                 await activity.drain()
         await self._close(CloseReason.USER_INITIATED, None, deadline=deadline)
+
+    def shutdown(self, *, drain: bool = True) -> None:
+        """Close the session soon, from synchronous code or from a tool (livekit-agents'
+        spelling): returns at once, and :meth:`drain` (``drain=True``: queued speeches
+        finish first) or :meth:`aclose` runs as a task of the session, with their
+        deadlines. No-op once the session is closing; a session that never started just
+        emits ``close``."""
+        if self._closing or self._close_emitted:
+            return
+        tg = self._tg
+        if tg is None:
+            self._emit_close()
+            return
+        self._closing = True
+        tg.start_soon(self._shut_down, drain, name="session shutdown")
+
+    async def _shut_down(self, drain: bool) -> None:
+        if drain:
+            activity = self._activity
+            if activity is not None:
+                with anyio.move_on_after(CLOSE_TIMEOUT):
+                    await activity.drain()
+        await self._close(CloseReason.USER_INITIATED, None, deadline=CLOSE_TIMEOUT)
 
     def _emit_close(self) -> None:
         if self._close_emitted:

@@ -10,8 +10,8 @@ says instead are recorded by the LLM with ``record_inputs`` (or ``confirm_inputs
 
 The prompt the LLM writes on entering is said ``repeat_instructions`` times in all, as a
 phone menu repeats itself: the repetitions are the same words again (not added to the
-chat history) and stop as soon as a key is pressed, the user speaks or the prompt is
-interrupted.
+chat history), queued as soon as the prompt is written, and dropped as soon as a key is
+pressed, the user speaks or the prompt is interrupted.
 
 The key collector is a task of the task's activity, so it ends with it.
 """
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -77,7 +76,8 @@ class GetDtmfTask(AgentTask[GetDtmfResult]):
         if dtmf_input_timeout <= 0:
             raise ValueError("dtmf_input_timeout must be greater than 0")
         self._repeat = repeat_instructions
-        self._prompt_scope: anyio.CancelScope | None = None
+        self._prompts: list[SpeechHandle] = []  # the prompt, then its repetitions
+        self._prompt_stopped = False
         self._num_digits = num_digits
         self._confirm = ask_for_confirmation
         self._timeout = dtmf_input_timeout
@@ -141,10 +141,10 @@ class GetDtmfTask(AgentTask[GetDtmfResult]):
         self.session.on("agent_state_changed", self._on_state)
         activity = self._get_activity_or_raise()
         activity.start_background(self._collect, name="dtmf keys")
-        first = self.session.generate_reply(tool_choice="none")
+        prompt = self.session.generate_reply(tool_choice="none")
+        self._prompts = [prompt]
         if self._repeat > 1:
-            self._prompt_scope = anyio.CancelScope()
-            activity.start_background(partial(self._repeat_prompt, first), name="dtmf prompt")
+            prompt._add_item_added_callback(self._queue_repetitions)
 
     async def on_exit(self) -> None:
         await anyio.lowlevel.checkpoint()
@@ -155,28 +155,24 @@ class GetDtmfTask(AgentTask[GetDtmfResult]):
         self.session.off("agent_state_changed", self._on_state)
         self._stop_prompt()
 
-    async def _repeat_prompt(self, handle: SpeechHandle) -> None:
-        """Say the prompt ``handle`` says again (module docstring); cancelled by
-        :meth:`_stop_prompt`, which interrupts the repetition being said."""
-        scope = self._prompt_scope
-        assert scope is not None
-        try:
-            with scope:
-                await handle.wait_for_playout()
-                words = next((i.text_content for i in handle.chat_items if i.text_content), None)
-                for _ in range(self._repeat - 1):
-                    if handle.interrupted or not words:
-                        break
-                    handle = self.session.say(words, add_to_chat_ctx=False)
-                    await handle.wait_for_playout()
-        finally:
-            if not handle.done():
-                handle.interrupt(force=True)
+    def _queue_repetitions(self, item: Any) -> None:
+        """The prompt's words are known (its message is committed, before it is done): queue
+        them ``repeat_instructions - 1`` times more, so that whoever waits for the agent to
+        listen waits for them too."""
+        prompt = self._prompts[0]
+        words = getattr(item, "text_content", None)
+        if self._prompt_stopped or prompt.interrupted or not words or len(self._prompts) > 1:
+            return
+        self._prompts += [
+            self.session.say(words, add_to_chat_ctx=False) for _ in range(self._repeat - 1)
+        ]
 
     def _stop_prompt(self) -> None:
-        scope, self._prompt_scope = self._prompt_scope, None
-        if scope is not None:
-            scope.cancel()
+        """Interrupt the prompt and drop its repetitions."""
+        self._prompt_stopped = True
+        for handle in self._prompts:
+            if not handle.done():
+                handle.interrupt(force=True)
 
     # -- listeners (synchronous, never block) ------------------------------------------------
 
