@@ -114,7 +114,11 @@ LIVEKIT_STYLE = textwrap.dedent(
     server.setup_fnc = prewarm
 
 
-    @server.rtc_session(agent_name="greeter")
+    async def report(ctx: JobContext) -> None:
+        print("on_session_end ran for", ctx.room.name)
+
+
+    @server.rtc_session(agent_name="greeter", on_session_end=report)
     async def my_agent(ctx: JobContext) -> None:
         session = AgentSession(llm=ctx.proc.userdata["llm"])
         await session.start(Agent(instructions="greet"), room=ctx.room)
@@ -165,3 +169,7 @@ def test_python_file_console_runs_the_servers_entrypoint(tmp_path: Path) -> None
     lines = [line.strip() for line in done.stdout.splitlines()]
     assert "agent: Hello from the server!" in lines
     assert lines.index("you: hi there") < lines.index("agent: Nice to meet you.")
+    # the console ran on_session_end once the session was over
+    ended = [line for line in lines if line.startswith("on_session_end ran for")]
+    assert len(ended) == 1
+    assert lines.index(ended[0]) > lines.index("agent: Nice to meet you.")

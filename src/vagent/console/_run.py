@@ -48,6 +48,7 @@ from vagent.worker.job_context import JobContext, JobProcess, _JobContextVar
 from vagent.worker.job_runner import JobRunner
 from vagent.worker.options import JobExecutorType, WorkerOptions
 from vagent.worker.running_job import JobAcceptArguments, RunningJobInfo
+from vagent.worker.session_end import session_end_for
 
 from ._audio import AudioDevices, AudioDevicesFactory, open_sound_devices
 from ._io import ConsoleIO, ConsoleTextOutput
@@ -172,6 +173,7 @@ async def _run_job(
         proc=proc,
         info=_console_job_info(),
         entrypoint=_owned_entrypoint(opts.entrypoint_fnc, entrypoint_done),
+        session_end=session_end_for(opts.entrypoint_fnc),
         shutdown_callback_timeout=SHUTDOWN_CALLBACK_TIMEOUT,
         shutdown_grace_period=SHUTDOWN_GRACE_PERIOD,
         room_connector=ConsoleRoomConnector(console),

@@ -20,9 +20,12 @@ unchanged by the decorator: job processes import it by reference, as with ``Work
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, overload
 
+import anyio
+import anyio.abc
 import anyio.lowlevel
 
 from vagent._core import NOT_GIVEN, NotGivenOr, ValidationError, is_given
@@ -36,6 +39,7 @@ from .options import (
     WorkerPermissions,
     WorkerType,
 )
+from .session_end import DEFAULT_SESSION_END_TIMEOUT, SessionEnd, register_session_end
 
 if TYPE_CHECKING:
     from .worker import Worker
@@ -50,9 +54,10 @@ class AgentServer:
 
     Every option is validated here, as :class:`WorkerOptions` validates it
     (:class:`vagent.ValidationError` naming the option); an option not given keeps
-    ``WorkerOptions``' default. livekit-agents options vagent does not have
-    (``drain_timeout``, ``session_end_timeout``, ``http_proxy``, ``multiprocessing_context``,
-    ``preload_modules``, ``prometheus_port``, ``log_level``) are not accepted.
+    ``WorkerOptions``' default. ``session_end_timeout`` bounds ``on_session_end`` (see
+    :meth:`rtc_session`). livekit-agents options vagent does not have (``drain_timeout``,
+    ``http_proxy``, ``multiprocessing_context``, ``preload_modules``, ``prometheus_port``,
+    ``log_level``) are not accepted.
     """
 
     def __init__(
@@ -74,7 +79,16 @@ class AgentServer:
         port: NotGivenOr[int | WorkerEnvOption[int]] = NOT_GIVEN,
         setup_fnc: Callable[[JobProcess], Any] | None = None,
         load_fnc: Callable[[Worker], float] | Callable[[], float] | None = None,
+        session_end_timeout: float = DEFAULT_SESSION_END_TIMEOUT,
     ) -> None:
+        if isinstance(session_end_timeout, bool) or not (
+            isinstance(session_end_timeout, int | float) and session_end_timeout > 0
+        ):
+            raise ValidationError(
+                f"AgentServer session_end_timeout must be a positive number of seconds, "
+                f"got {session_end_timeout!r}"
+            )
+        self._session_end_timeout = float(session_end_timeout)
         given: dict[str, Any] = {
             "job_executor_type": job_executor_type,
             "load_threshold": load_threshold,
@@ -94,6 +108,8 @@ class AgentServer:
         self._options = {k: v for k, v in given.items() if v is not None and is_given(v)}
         self._entrypoint: Entrypoint | None = None
         self._session: dict[str, Any] = {}
+        self._session_end: Entrypoint | None = None
+        self._worker: Worker | None = None
         self._setup_fnc: Callable[[JobProcess], Any] | None = None
         self._load_fnc: Callable[[Worker], float] | Callable[[], float] | None = None
         self.setup_fnc = setup_fnc
@@ -131,6 +147,7 @@ class AgentServer:
         agent_name: str = "",
         type: WorkerType = WorkerType.ROOM,
         on_request: Callable[[JobRequest], Awaitable[None]] | None = None,
+        on_session_end: Entrypoint | None = None,
     ) -> Entrypoint: ...
 
     @overload
@@ -140,6 +157,7 @@ class AgentServer:
         agent_name: str = "",
         type: WorkerType = WorkerType.ROOM,
         on_request: Callable[[JobRequest], Awaitable[None]] | None = None,
+        on_session_end: Entrypoint | None = None,
     ) -> Callable[[Entrypoint], Entrypoint]: ...
 
     def rtc_session(
@@ -149,12 +167,28 @@ class AgentServer:
         agent_name: str = "",
         type: WorkerType = WorkerType.ROOM,
         on_request: Callable[[JobRequest], Awaitable[None]] | None = None,
+        on_session_end: Entrypoint | None = None,
     ) -> Entrypoint | Callable[[Entrypoint], Entrypoint]:
         """Register the job entrypoint: ``@server.rtc_session(agent_name=...)`` or
-        ``server.rtc_session(entrypoint, ...)``. ``agent_name`` enables explicit dispatch;
-        ``on_request`` decides whether to take a job (accept all by default). One
-        entrypoint per server (a second raises ``RuntimeError``)."""
-        session: dict[str, Any] = {"agent_name": agent_name, "worker_type": type}
+        ``server.rtc_session(entrypoint, ...)``. One entrypoint per server (a second raises
+        ``RuntimeError``).
+
+        ``agent_name`` enables explicit dispatch. Without it, ``$LIVEKIT_AGENT_NAME`` names
+        the agent; ``$LIVEKIT_AGENT_NAME_OVERRIDE`` wins over both (read when the entrypoint
+        is registered, as livekit-agents does). ``on_request`` decides whether to take a
+        job (accept all by default). ``on_session_end(ctx)`` is awaited once the job's
+        session is over: after the entrypoint returned or failed and the sessions it started
+        closed, before the room is left, within ``session_end_timeout``; its errors are
+        logged (see :mod:`vagent.worker.session_end`)."""
+        if on_session_end is not None and not callable(on_session_end):
+            raise ValidationError(f"on_session_end must be callable, got {on_session_end!r}")
+        name = (
+            os.environ.get("LIVEKIT_AGENT_NAME_OVERRIDE")
+            or agent_name
+            or os.environ.get("LIVEKIT_AGENT_NAME")
+            or ""
+        )
+        session: dict[str, Any] = {"agent_name": name, "worker_type": type}
         if on_request is not None:
             session["request_fnc"] = on_request
 
@@ -167,6 +201,13 @@ class AgentServer:
             self._build(entrypoint, session)  # validates the arguments
             self._entrypoint = entrypoint
             self._session = session
+            self._session_end = on_session_end
+            register_session_end(
+                entrypoint,
+                None
+                if on_session_end is None
+                else SessionEnd(on_session_end, timeout=self._session_end_timeout),
+            )
             return entrypoint
 
         return register(func) if func is not None else register
@@ -184,6 +225,41 @@ class AgentServer:
                 "the AgentServer has no entrypoint: decorate it with @server.rtc_session()"
             )
         return self._build(self._entrypoint, self._session)
+
+    @property
+    def on_session_end(self) -> Entrypoint | None:
+        """The ``on_session_end`` given to :meth:`rtc_session`."""
+        return self._session_end
+
+    async def run(  # noqa: ASYNC128 (Worker.run reports readiness through task_status)
+        self,
+        *,
+        devmode: bool = False,
+        unregistered: bool = False,
+        task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Run this server as a :class:`Worker` until cancelled (livekit-agents'
+        ``await server.run()``); readiness is reported through ``task_status``, so
+        ``await nursery.start(server.run)`` returns once it is up.
+
+        ``devmode`` selects the development defaults; ``unregistered=True`` runs without
+        registering with a LiveKit server (jobs come only from ``Worker.simulate_job``).
+        Raises what :class:`Worker` raises: :class:`vagent.ValidationError` for missing
+        credentials, ``WorkerConnectionError`` when the server cannot be reached.
+        """
+        from .worker import Worker
+
+        worker = Worker(self.worker_options(), devmode=devmode, register=not unregistered)
+        self._worker = worker
+        try:
+            await worker.run(task_status=task_status)
+        finally:
+            self._worker = None
+
+    @property
+    def worker(self) -> Worker | None:
+        """The :class:`Worker` of a :meth:`run` in progress, else ``None``."""
+        return self._worker
 
     @classmethod
     def from_server_options(cls, options: WorkerOptions) -> AgentServer:

@@ -7,6 +7,8 @@ Lifetime of a job::
         group has nothing left to run (entrypoint and everything it attached finished)
     shutdown callbacks run concurrently, each within ``shutdown_callback_timeout``
     the task group gets ``shutdown_grace_period`` to finish by itself, then is cancelled
+    ``on_session_end`` (when the entrypoint has one, :mod:`.session_end`) runs, within its
+    timeout
     the room connector (if any) disconnects, within a deadline
 
 The exit is reported as failed when the entrypoint (or a task it attached) raised.
@@ -25,6 +27,7 @@ from vagent._core import collapse_exception_group, owner_task_group
 from .ipc.messages import JobExited
 from .job_context import JobContext, JobProcess, RoomConnector, _JobContextVar
 from .running_job import RunningJobInfo
+from .session_end import SessionEnd, session_end_for
 
 logger = logging.getLogger("vagent.worker")
 
@@ -44,8 +47,10 @@ class JobRunner:
         shutdown_callback_timeout: float,
         shutdown_grace_period: float,
         room_connector: RoomConnector | None = None,
+        session_end: SessionEnd | None = None,
     ) -> None:
         self._entrypoint = entrypoint
+        self._session_end = session_end or session_end_for(entrypoint)
         self._callback_timeout = shutdown_callback_timeout
         self._grace_period = shutdown_grace_period
         self._shutdown_requested = trio.Event()
@@ -85,6 +90,7 @@ class JobRunner:
                 with trio.move_on_after(self._grace_period):
                     await self._tasks_done.wait()
                 self._tasks_scope.cancel()
+            await self._run_session_end()
             await self._disconnect_room()
         finally:
             _JobContextVar.reset(token)
@@ -123,6 +129,21 @@ class JobRunner:
         # attach to the job's task group: the job owns them.
         with owner_task_group(self.ctx.task_group):
             await self._entrypoint(self.ctx)
+
+    async def _run_session_end(self) -> None:
+        session_end = self._session_end
+        if session_end is None:
+            await trio.lowlevel.checkpoint()
+            return
+        try:
+            with trio.move_on_after(session_end.timeout) as scope:
+                await session_end.callback(self.ctx)
+        except Exception:
+            logger.exception("on_session_end failed")
+            await trio.lowlevel.checkpoint()
+            return
+        if scope.cancelled_caught:
+            logger.error("on_session_end timed out", extra={"timeout": session_end.timeout})
 
     async def _run_shutdown_callbacks(self) -> None:
         async def run_one(callback: Callable[[str], Awaitable[None]]) -> None:
