@@ -8,6 +8,10 @@ Tests marked ``livekit_server`` run against the real LiveKit server; its fixture
 
 from __future__ import annotations
 
+import atexit
+import logging
+import os
+import sys
 from collections.abc import Generator
 
 import pytest
@@ -43,6 +47,43 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     check_marked_item(item)
+
+
+_session: pytest.Session | None = None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _session
+    _session = session
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """A run that used the livekit rtc FFI ends here, without interpreter finalization.
+
+    The FFI's native threads call into Python to deliver events. Its ``atexit`` handler
+    (``livekit_ffi_dispose``) stops new deliveries but does not wait for one already on its
+    way; if that one takes the GIL after finalization began, CPython ends the thread with
+    ``pthread_exit``, whose unwinding through the native frames aborts the process ("panic
+    in a function that cannot unwind", exit code 134) after every test passed. Reproduced
+    by leaving audio streams running at exit (most runs on a loaded machine). So, as
+    vagent's job processes do (``vagent.worker.job_proc.exit_now``): run the ``atexit``
+    handlers, flush, and exit with the session's status before finalization starts.
+    """
+    ffi = sys.modules.get("livekit.rtc._ffi_client")
+    if ffi is None or ffi.FfiClient._instance is None or _session is None:
+        return
+    status = int(_session.exitstatus)
+    try:
+        atexit._run_exitfuncs()
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+    finally:
+        os._exit(status)
 
 
 @pytest.hookimpl(wrapper=True)
