@@ -8,9 +8,10 @@ import time
 import numpy as np
 import pytest
 import trio
+import trio.testing
 from livekit import rtc
 
-from vagent._core import ValidationError
+from vagent._core import APIConnectOptions, ValidationError
 from vagent.pipeline import stt as stt_api, tts as tts_api
 from vagent.pipeline.audio import AudioByteStream, combine_frames
 from vagent.pipeline.vad import VADEvent, VADEventType
@@ -154,6 +155,21 @@ async def test_piper_streams_sentences_through_the_stream_adapter(piper: PiperTT
     assert " ".join(texts) == "Hello world. Good morning."
     duration = sum(a.frame.samples_per_channel for a in audio) / piper.sample_rate
     assert 1.0 < duration < 4.0
+
+
+async def test_piper_speaks_however_long_the_machine_takes(
+    piper: PiperTTS, autojump_clock: trio.testing.MockClock
+) -> None:
+    # Virtual time jumps to the next deadline whenever every task waits, so while piper's
+    # thread synthesizes, any wall-clock deadline passes at once, as on a crowded machine.
+    # The speech still comes, whole: a local synthesizer has no remote party to time out.
+    options = APIConnectOptions(max_retry=0, timeout=0.5)
+    text = "Once upon a time, in a small village by the sea, there lived an old fisherman."
+    async with piper.synthesize(text, conn_options=options) as stream:
+        audio = [a async for a in stream]
+    assert audio[-1].is_final
+    duration = sum(a.frame.samples_per_channel for a in audio) / piper.sample_rate
+    assert duration > 3.0
 
 
 async def test_piper_reports_when_each_word_is_spoken(piper: PiperTTS) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
+import attrs
 
 from vagent._core import (
     DEFAULT_API_CONNECT_OPTIONS,
@@ -90,6 +91,10 @@ class PiperTTS(TTS):
     Reports its transcript with timings (``capabilities.aligned_transcript``): word by word
     when the voice outputs phoneme durations (:meth:`load` makes it so), else sentence by
     sentence.
+
+    ``conn_options.timeout`` does not apply: synthesis runs on this machine's CPU, with no
+    remote party to time out, so a loaded machine gets its audio late rather than not at
+    all (``max_retry`` still applies to errors).
     """
 
     def __init__(
@@ -174,6 +179,12 @@ class PiperTTS(TTS):
 
 class _PiperStream(ChunkedStream):
     def __init__(self, *, tts: PiperTTS, input_text: str, conn_options: APIConnectOptions) -> None:
+        # No wall-clock deadline for the first audio: there is no remote party that could
+        # fail to answer, only this machine's CPU. On a crowded machine a long first
+        # sentence takes longer than any fixed timeout, and a new attempt would only start
+        # the same work over (three 10 s attempts failed that way under load). Interrupting
+        # the speech still cancels it, after the sentence in progress.
+        conn_options = attrs.evolve(conn_options, timeout=float("inf"))
         super().__init__(tts=tts, input_text=input_text, conn_options=conn_options)
         self._piper = tts
 
