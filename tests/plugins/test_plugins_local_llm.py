@@ -61,6 +61,8 @@ async def test_local_llm_answers_a_prompt_and_stops() -> None:
                 with_tools = await stream.collect()
             assert [call.name for call in with_tools.tool_calls] == ["get_weather"]
             assert set(json.loads(with_tools.tool_calls[0].arguments)) == {"city"}
+        process = server._process
+        assert process is not None
         stopping = time.perf_counter()
         nursery.cancel_scope.cancel()
     stop_time = time.perf_counter() - stopping
@@ -73,7 +75,9 @@ async def test_local_llm_answers_a_prompt_and_stops() -> None:
     assert result.usage is not None
     assert 0 < result.usage.completion_tokens <= 24
     assert result.usage.prompt_tokens > 10
-    assert stop_time < 3.0
+    # Stopping closed the server's stdin and it ended by itself (not terminated or killed
+    # after ``stop_timeout``); how long that takes is the machine's load, not asserted.
+    assert process.returncode == 0
     assert errors == []
     # The process is gone: nothing listens on the port any more.
     async with httpx.AsyncClient() as client:
