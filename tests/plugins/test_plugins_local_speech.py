@@ -15,7 +15,13 @@ from vagent._core import APIConnectOptions, ValidationError
 from vagent.pipeline import stt as stt_api, tts as tts_api
 from vagent.pipeline.audio import AudioByteStream, combine_frames
 from vagent.pipeline.vad import VADEvent, VADEventType
-from vagent.plugins.local import PiperTTS, PocketSphinxSTT, SileroVAD, load_models
+from vagent.plugins.local import (
+    PiperTTS,
+    PocketSphinxSTT,
+    SileroVAD,
+    _silero as silero_module,
+    load_models,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.local_models, pytest.mark.timeout(60)]
 
@@ -114,6 +120,23 @@ async def test_silero_finds_speech_between_silences(piper: PiperTTS, silero: Sil
     inference = [e for e in events if e.type is VADEventType.INFERENCE_DONE]
     assert all(e.frames[0].samples_per_channel == 512 for e in inference)
     assert max(e.probability for e in inference) > 0.9
+
+
+async def test_a_silero_stream_has_its_model_once_open_not_from_its_first_frame(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A session opens two streams on one VAD (its own, and the STT adapter's); the second
+    # model must not be made inside push_frame, in the live audio path.
+    vad = SileroVAD.load()
+    made: list[int] = []
+    make = silero_module._new_model
+    monkeypatch.setattr(silero_module, "_new_model", lambda rate: made.append(rate) or make(rate))
+    async with vad.stream(), vad.stream() as second:
+        assert made == [16000]
+        second.push_frame(rtc.AudioFrame(bytes(320), 16000, 1, 160))
+        assert made == [16000]
+    async with vad.stream(), vad.stream():
+        assert made == [16000]  # both models came back to the pool
 
 
 async def test_silence_has_no_speech(silero: SileroVAD) -> None:

@@ -57,8 +57,9 @@ class SileroVAD(VAD):
     ``max_buffered_speech`` seconds). Every window yields INFERENCE_DONE. Audio is resampled
     to ``sample_rate`` (16 kHz or 8 kHz) and mixed to mono; event frames are at that rate.
 
-    Each stream uses its own model state; models are pooled, so opening a stream after the
-    first costs nothing.
+    Each stream uses its own model state, taken from a pool when the stream opens; opening
+    one while every pooled model is in use makes another (about 70 ms of CPU, on the event
+    loop), so open streams before live audio flows. Closed streams return their model.
     """
 
     def __init__(self, opts: SileroVADOptions, model: object | None = None) -> None:
@@ -140,11 +141,15 @@ class SileroVADStream(VADStream):
     def __init__(self, vad: SileroVAD) -> None:
         super().__init__(vad, sample_rate=vad.options.sample_rate)
         self._silero = vad
-        self._detector: _Detector | None = None
+        # The model is taken (made, when the pool is empty: ~70 ms of CPU, seconds on a
+        # crowded machine) as the stream opens, never on its first frame: frames are
+        # analysed as they are pushed, and a stall there overflowed the live input buffers
+        # and lost the start of a session's first utterance.
+        self._detector: _Detector | None = _Detector(vad.options, vad._take_model())
 
     def _analyse(self, frame: rtc.AudioFrame) -> list[VADEvent]:
-        if self._detector is None:
-            self._detector = _Detector(self._silero.options, self._silero._take_model())
+        if self._detector is None:  # ended: its model went back to the pool
+            return []
         return self._detector.push(frame)
 
     def _close_utterance(self) -> list[VADEvent]:
