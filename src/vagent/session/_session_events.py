@@ -114,12 +114,18 @@ class SessionEvents(EventEmitter[EventTypes]):
         self._signal_state()
         self.emit("agent_state_changed", AgentStateChangedEvent(old_state=old, new_state=state))
 
-    def _update_user_state(self, state: UserState) -> None:
+    def _update_user_state(self, state: UserState, *, created_at: float | None = None) -> None:
+        """``created_at``: when the change happened, if earlier than now (a VAD reports the
+        start and the end of speech after the fact)."""
         if state is self._user_state:
             return
         old, self._user_state = self._user_state, state
         self._signal_state()
-        self.emit("user_state_changed", UserStateChangedEvent(old_state=old, new_state=state))
+        if created_at is None:
+            ev = UserStateChangedEvent(old_state=old, new_state=state)
+        else:
+            ev = UserStateChangedEvent(old_state=old, new_state=state, created_at=created_at)
+        self.emit("user_state_changed", ev)
 
     def _signal_state(self) -> None:
         signal, self._state_signal = self._state_signal, None

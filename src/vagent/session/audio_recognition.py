@@ -164,6 +164,13 @@ class AudioRecognition:
         return " ".join([*self._finals, self._interim] if self._interim else self._finals)
 
     @property
+    def turn_waiting(self) -> bool:
+        """True while a later end of turn waits for the one being handled (the user went on
+        speaking during ``on_user_turn_completed``)."""
+        lock = self._commit_lock
+        return lock is not None and lock.statistics().tasks_waiting > 0
+
+    @property
     def final_transcript(self) -> str:
         """Only the final transcripts of the current turn."""
         return " ".join(self._finals)

@@ -146,12 +146,23 @@ class TurnHandling:
     # -- RecognitionHooks ---------------------------------------------------------------------
 
     def on_start_of_speech(self, ev: VADEvent | None) -> None:
-        self._a().session._update_user_state(UserState.SPEAKING)
+        # As livekit-agents: the event is dated when the user started speaking, which the
+        # VAD reports once it has heard enough of it.
+        session = self._a().session
+        started = None
+        if ev is not None:
+            started = session._wallclock() - ev.speech_duration - ev.inference_duration
+        session._update_user_state(UserState.SPEAKING, created_at=started)
         if self._user_stopped.is_set():
             self._user_stopped = anyio.Event()
 
     def on_end_of_speech(self, ev: VADEvent | None) -> None:
-        self._a().session._update_user_state(UserState.LISTENING)
+        # Dated when the user stopped speaking: the VAD waited out its silence first.
+        session = self._a().session
+        ended = None
+        if ev is not None:
+            ended = session._wallclock() - ev.silence_duration - ev.inference_duration
+        session._update_user_state(UserState.LISTENING, created_at=ended)
         self._user_stopped.set()
 
     def on_vad_inference_done(self, ev: VADEvent) -> None:
@@ -163,15 +174,25 @@ class TurnHandling:
         self._emit_transcript(ev, text, is_final=False)
         if text.strip():
             self._confirm_interruption()
-            self._interrupt_by_audio_activity(words_only=True)
+            self._interrupt_by_audio_activity(words_only=not self._transcripts_are_activity())
 
     def on_final_transcript(self, ev: SpeechEvent) -> None:
         text = ev.alternatives[0].text if ev.alternatives else ""
         self._emit_transcript(ev, text, is_final=True)
         if text.strip():
             self._confirm_interruption()
-            self._interrupt_by_audio_activity(words_only=True)
+            self._interrupt_by_audio_activity(words_only=not self._transcripts_are_activity())
             self._speculate()
+
+    def _transcripts_are_activity(self) -> bool:
+        """Without a VAD, the user's words are the only sign that they speak: a transcript
+        interrupts as the VAD's speech would (as in livekit-agents)."""
+        recognition = self._recognition
+        return (
+            self._a().vad is None
+            and recognition is not None
+            and recognition.turn_detection_mode not in ("manual", "realtime_llm")
+        )
 
     def retrieve_chat_ctx(self) -> ChatContext:
         return self._a().agent._chat_ctx.copy()
@@ -258,9 +279,13 @@ class TurnHandling:
         if speculation is not None:
             # Interrupted speeches commit what was heard first: the context must say so.
             await activity.wait_interrupted_speeches(exclude=speculation.handle)
+        # A later turn already waits: its commit interrupts this reply before it starts, so
+        # a speculative reply is not adopted (it would show "thinking" for an instant).
+        newer_turn = self._recognition is not None and self._recognition.turn_waiting
         adopt = (
             reply
             and not activity.draining
+            and not newer_turn
             and speculation is not None
             and speculation.message is message
             and speculation.matches(message.text_content or "", agent)

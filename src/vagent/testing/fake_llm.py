@@ -13,7 +13,7 @@ chunk is sent ``ttft`` seconds after the attempt starts, the last at ``duration`
 evenly in between; a usage chunk (words + tool calls as completion tokens, words of the
 context's messages as prompt tokens) closes the reply at ``duration``. Chunks carry the
 request id ``fake_req_<n>`` (n counts ``chat()`` calls from 1); tool calls get the call id
-``fake_req_<n>_call_<k>``.
+``fake_req_<n>_call_<k>`` unless the script gives one.
 
 Failures: ``failures`` maps an attempt number (0-based, counting every attempt this LLM
 makes, retries included) to a :class:`FakeLLMFailure`; a single :class:`FakeLLMFailure`
@@ -71,10 +71,12 @@ def _arguments_json(arguments: Mapping[str, Any] | str) -> str:
 
 @frozen(kw_only=True)
 class FakeToolCall:
-    """A tool call the fake LLM makes; ``arguments`` as a mapping or JSON text."""
+    """A tool call the fake LLM makes; ``arguments`` as a mapping or JSON text. Without
+    ``call_id`` the call gets ``fake_req_<n>_call_<k>``."""
 
     name: str
     arguments: Mapping[str, Any] | str = field(factory=dict)
+    call_id: str | None = None
 
 
 @frozen(kw_only=True)
@@ -273,7 +275,7 @@ class _FakeStream(LLMStream):
             FunctionToolCall(
                 name=call.name,
                 arguments=_arguments_json(call.arguments),
-                call_id=f"{self._request_id_value}_call_{n}",
+                call_id=call.call_id or f"{self._request_id_value}_call_{n}",
             )
             for n, call in enumerate(response.tool_calls, start=1)
         ]

@@ -86,8 +86,10 @@ class AudioEmitter:
         frame_size_ms: int = 20,
         on_first_frame: Callable[[], None] | None = None,
         on_segment_done: Callable[[SegmentStats], None] | None = None,
+        on_segment_start: Callable[[SegmentStats], None] | None = None,
     ) -> None:
         self._sender = sender
+        self._on_segment_start = on_segment_start
         self.request_id = request_id
         self._rate = sample_rate
         self._channels = num_channels
@@ -170,6 +172,8 @@ class AudioEmitter:
             segment_id=sid,
             started_at=anyio.current_time() if started_at is None else started_at,
         )
+        if self._on_segment_start is not None:
+            self._on_segment_start(self._segment)
         return sid
 
     def _open_input(self) -> None:

@@ -23,7 +23,9 @@ class SynthesizeStream(OwnedStream[None, SynthesizedAudio]):
     ``push_text`` never blocks and never drops text (see :class:`TextInput` for the memory
     bound). The output channel holds ``output_buffer`` frames; a slow consumer slows the
     provider down. Each segment's last frame is ``is_final``, and each segment emits one
-    :class:`TTSMetrics` (``ttfb`` from its first text to its first audio). Leaving the
+    :class:`TTSMetrics` (``ttfb`` from the provider starting the segment, in the first attempt
+    that did, to its first audio: a provider that waits for whole sentences is not charged
+    for the time the text took to arrive, as in livekit-agents). Leaving the
     ``async with`` block mid-segment emits that segment's metrics with ``cancelled=True``.
 
     Providers implement :meth:`_synthesize`: read :class:`TextInput` items (text, ``FLUSH``)
@@ -50,6 +52,7 @@ class SynthesizeStream(OwnedStream[None, SynthesizedAudio]):
         self._text = TextInput(type(self).__name__)
         self._request_id = shortuuid("TTS_")
         self._segments_done = 0
+        self._segment_started_at: float | None = None  # the current segment's, first attempt
 
     @property
     def request_id(self) -> str:
@@ -98,6 +101,7 @@ class SynthesizeStream(OwnedStream[None, SynthesizedAudio]):
                 num_channels=self._tts.num_channels,
                 frame_size_ms=self._frame_size_ms,
                 on_segment_done=self._segment_done,
+                on_segment_start=self._segment_started,
             )
             await self._synthesize(self._text, emitter)
             if emitter.frames_out == 0 and self._text.has_words:
@@ -114,19 +118,26 @@ class SynthesizeStream(OwnedStream[None, SynthesizedAudio]):
             if emitter is not None and emitter.segment is not None:
                 self._emit_metrics(emitter.segment, cancelled=True)
 
+    def _segment_started(self, segment: SegmentStats) -> None:
+        if self._segment_started_at is None:  # a retry keeps the first attempt's start
+            self._segment_started_at = segment.started_at
+
     def _segment_done(self, segment: SegmentStats) -> None:
         self._emit_metrics(segment, cancelled=False)
 
     def _emit_metrics(self, segment: SegmentStats, *, cancelled: bool) -> None:
         info = self._text.segment_info(self._segments_done)
         self._segments_done += 1
+        started, self._segment_started_at = self._segment_started_at, None
+        if started is None:
+            started = info.started_at if info is not None else segment.started_at
         self._tts.emit(
             "metrics_collected",
             segment_metrics(
                 segment,
                 label=self._tts.label,
                 request_id=self._request_id,
-                started=info.started_at if info is not None else segment.started_at,
+                started=started,
                 characters_count=info.characters if info is not None else 0,
                 streamed=True,
                 cancelled=cancelled,
