@@ -185,6 +185,12 @@ async def livekit_session(
         # events' created_at in virtual time, so tests can compare them as livekit's do
         set_wallclock(anyio.current_time)
         stack.callback(set_wallclock, None)
+        audio_out = await stack.enter_async_context(FakeAudioOutput(can_pause=can_pause_audio))
+        sync = await stack.enter_async_context(
+            TranscriptSynchronizer(
+                next_in_chain_audio=audio_out, next_in_chain_text=FakeTextOutput()
+            )
+        )
         session = await stack.enter_async_context(
             AgentSession(
                 vad=vad,
@@ -192,12 +198,6 @@ async def livekit_session(
                 llm=llm,
                 tts=tts,
                 **kwargs,
-            )
-        )
-        audio_out = await stack.enter_async_context(FakeAudioOutput(can_pause=can_pause_audio))
-        sync = await stack.enter_async_context(
-            TranscriptSynchronizer(
-                next_in_chain_audio=audio_out, next_in_chain_text=FakeTextOutput()
             )
         )
         session.input.audio = FakeAudioInput()

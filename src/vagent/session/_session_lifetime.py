@@ -39,6 +39,9 @@ logger = logging.getLogger("vagent.session")
 
 CLOSE_TIMEOUT = 5.0
 """Default deadline of :meth:`SessionLifetime.aclose` (on_exit + cancellation + joins)."""
+CLOSE_TRANSCRIPT_TIMEOUT = 2.0
+"""Seconds (within the close deadline) a closing session waits for the final transcript of
+the user's last words, which it commits to the history."""
 
 
 class SessionLifetime:
@@ -125,6 +128,7 @@ class SessionLifetime:
                     if activity is not None:
                         if reason is not CloseReason.ERROR:
                             await activity.run_on_exit()
+                            await activity.commit_user_turn_on_close(CLOSE_TRANSCRIPT_TIMEOUT)
                         activity.close()
                         await activity.wait_closed()
                     if self._room_io is not None:

@@ -478,8 +478,23 @@ class AudioRecognition:
             self._stt_runner.flush()
         self._tg.start_soon(self._commit_now, transcript_timeout)
 
-    async def _commit_now(self, transcript_timeout: float) -> None:
-        if self._interim or self.user_speaking:
+    async def commit_pending_turn(self, *, transcript_timeout: float) -> None:
+        """What the user said that no turn committed yet, committed now (the session is
+        closing): like :meth:`commit_user_turn`, but in the caller's task, returning once
+        ``hooks.on_end_of_turn`` was called, and also waiting for the final transcript of
+        speech only the STT has heard so far. Returns at once when nothing is pending."""
+        await anyio.lowlevel.checkpoint()
+        if self._tg is None or not (
+            self._finals or self._interim or self.user_speaking or self._stt_speaking
+        ):
+            return
+        self._cancel_eou()
+        if self._stt_runner is not None:
+            self._stt_runner.flush()
+        await self._commit_now(transcript_timeout, stt_speaking=self._stt_speaking)
+
+    async def _commit_now(self, transcript_timeout: float, *, stt_speaking: bool = False) -> None:
+        if self._interim or self.user_speaking or stt_speaking:
             with anyio.move_on_after(transcript_timeout) as waited:
                 self._final_signal = self._final_signal or anyio.Event()
                 await self._final_signal.wait()

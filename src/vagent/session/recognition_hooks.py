@@ -33,8 +33,9 @@ class RecognitionHooks(Protocol):
         """A final transcript segment (several may make up one turn)."""
 
     async def on_end_of_turn(self, info: EndOfTurnInfo) -> bool:
-        """The turn is over: return True when it was committed (its transcript is then
-        removed from :attr:`AudioRecognition.current_transcript`), False to keep it."""
+        """The turn is over: return True when it was committed or deliberately discarded
+        (its transcript is then removed from :attr:`AudioRecognition.current_transcript`),
+        False to keep it for the next turn."""
         ...
 
     def retrieve_chat_ctx(self) -> ChatContext:

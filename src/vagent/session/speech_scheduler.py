@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 from collections.abc import Callable
 
 import anyio
 import anyio.lowlevel
 
 from .speech_handle import SpeechHandle
+
+logger = logging.getLogger("vagent.session")
 
 
 class SpeechScheduler:
@@ -96,15 +99,25 @@ class SpeechScheduler:
         self.wakeup()
 
     def interrupt_all(self, *, force: bool = False) -> list[SpeechHandle]:
-        """Interrupt the current speech and every queued interruptible one (all of them
-        with ``force``); returns those interrupted."""
+        """Interrupt the current speech and the queued ones, in playout order, up to the
+        first that does not allow interruptions: it plays, and so does what follows it, so
+        the conversation has no hole (as in livekit-agents). ``force`` interrupts them all.
+        Returns those interrupted."""
         interrupted: list[SpeechHandle] = []
         candidates = [self._current] if self._current is not None else []
-        candidates += [handle for _, _, handle in self._heap]
+        candidates += [handle for _, _, handle in sorted(self._heap)]  # playout order
         for handle in candidates:
-            if not handle.done() and (force or handle.allow_interruptions):
-                handle._cancel()
-                interrupted.append(handle)
+            if handle.done() or handle.interrupted:
+                continue  # never plays (again): it leaves no hole
+            if not (force or handle.allow_interruptions):
+                logger.debug(
+                    "a speech does not allow interruptions: it and the speeches after it "
+                    "play; interrupt(force=True) interrupts them too",
+                    extra={"speech_id": handle.id},
+                )
+                break
+            handle._cancel()
+            interrupted.append(handle)
         return interrupted
 
     async def run(self) -> None:

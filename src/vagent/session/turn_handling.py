@@ -74,10 +74,21 @@ class TurnHandling:
         self._user_stopped = anyio.Event()
         self._user_stopped.set()
         self._speculation: SpeculativeReply | None = None
+        self._committing_on_close = False
 
     @property
     def recognition(self) -> AudioRecognition | None:
         return self._recognition
+
+    async def commit_user_turn_on_close(self, transcript_timeout: float) -> None:
+        """The session closes: the user's words no turn committed yet (they spoke, then
+        hung up) go into the history, with no reply, waiting up to ``transcript_timeout``
+        for their final transcript (as livekit-agents does)."""
+        await anyio.lowlevel.checkpoint()
+        if self._recognition is None:
+            return
+        self._committing_on_close = True
+        await self._recognition.commit_pending_turn(transcript_timeout=transcript_timeout)
 
     def _a(self) -> AgentActivity:
         return self  # type: ignore[return-value]
@@ -202,6 +213,10 @@ class TurnHandling:
         activity = self._a()
         session = activity.session
         text = info.new_transcript.strip()
+        if self._committing_on_close and text:
+            self.cancel_speculation()
+            activity.commit_item(ChatMessage(role="user", content=[text]))
+            return True
         if activity.draining or not text:
             self.cancel_speculation()
             return False
@@ -214,7 +229,7 @@ class TurnHandling:
         ):
             logger.debug("user turn discarded: the current speech cannot be interrupted")
             self.cancel_speculation()
-            return False
+            return True  # handled: its words are dropped, not carried into the next turn
         words = session.options.min_interruption_words
         if current is not None and not current.done() and words > 0 and len(text.split()) < words:
             logger.debug("user turn ignored: too short to interrupt the current speech")
