@@ -107,6 +107,14 @@ class ChatContext:
             index = bisect.bisect_right([i.created_at for i in self._items], one.created_at)
             self._items.insert(index, one)
 
+    def remove(self, item: ChatItem | str) -> None:
+        """Remove an item (given, or by its id); :class:`ValueError` when it is not here."""
+        item_id = item if isinstance(item, str) else item.id
+        index = self.index_by_id(item_id)
+        if index is None:
+            raise ValueError(f"no chat item with id {item_id!r} in this context")
+        del self._items[index]
+
     # -- lookup ---------------------------------------------------------------------------
 
     def get_by_id(self, item_id: str) -> ChatItem | None:
@@ -313,4 +321,4 @@ class ReadOnlyChatContext(ChatContext):
     def is_readonly(self) -> bool:
         return True
 
-    add_message = insert = truncate = merge = _refuse
+    add_message = insert = remove = truncate = merge = _refuse
