@@ -197,6 +197,51 @@ async def test_audio_outlet_drops_oldest_and_counts() -> None:
         outlet.close()
 
 
+async def test_outlet_drains_into_a_sink_in_the_producers_callback() -> None:
+    async with open_rtc_bridge() as bridge:
+        outlet: Outlet[int] = Outlet(bridge.portal, 3, OverflowPolicy.DROP_OLDEST, name="audio")
+        got: list[int] = []
+
+        def sink(item: int) -> None:
+            if item == 4:
+                raise RuntimeError("a broken sink")  # must not reach the loop
+            got.append(item)
+
+        await bridge.call(_produce, outlet, range(2), False)  # buffered before anyone drains
+        await bridge.run_sync(lambda: None)  # every callback submitted so far has run
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(outlet.drain_into, sink)
+            await trio.testing.wait_all_tasks_blocked()
+            assert got == [0, 1]  # what was buffered goes first
+            await bridge.call(_produce, outlet, range(2, 6), True)
+            await bridge.run_sync(lambda: None)
+        # drain_into returned at the end of the stream
+        assert got == [0, 1, 2, 3, 5]
+        stats = outlet.statistics()
+        assert (stats.delivered, stats.dropped, stats.buffered) == (5, 1, 0)
+        outlet.close()
+
+
+async def test_outlet_buffers_again_once_draining_stops() -> None:
+    async with open_rtc_bridge() as bridge:
+        outlet: Outlet[int] = Outlet(bridge.portal, 3, OverflowPolicy.DROP_OLDEST, name="audio")
+        got: list[int] = []
+        with anyio.move_on_after(0.05):
+            await outlet.drain_into(got.append)
+        await bridge.call(_produce, outlet, range(2), True)
+        assert [item async for item in outlet] == [0, 1]
+        assert got == []
+        outlet.close()
+        await outlet.drain_into(got.append)  # closed: returns at once
+
+
+async def _produce(outlet: Outlet[int], items: range, end: bool) -> None:
+    for i in items:
+        outlet.put_threadsafe(i)
+    if end:
+        outlet.end_threadsafe()
+
+
 async def test_outlet_rejects_a_useless_buffer() -> None:
     async with open_rtc_bridge() as bridge:
         with pytest.raises(ValueError, match="buffer size must be an integer >= 1"):

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import anyio
 import pytest
+from anyio import wait_all_tasks_blocked
 from livekit import rtc
 
 from vagent._core import OwnershipError, open_channel
 from vagent.session.io import (
     AgentInput,
     AgentOutput,
+    AudioInput,
     AudioInputForwarder,
+    FrameListener,
     PlaybackFinishedEvent,
     PlaybackStartedEvent,
 )
@@ -338,3 +341,98 @@ async def test_forwarder_into_a_push_function_returns_when_it_raises_closed(
 
     with anyio.fail_after(1):
         await AudioInputForwarder(agent_input).run_into(push)
+
+
+class PushInput(AudioInput):
+    """A push-style input (frames arrive in a callback, like a room's)."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__(label=label)
+        self.listener: FrameListener | None = None
+        self.unheard: list[rtc.AudioFrame] = []
+
+    def set_frame_listener(self, listener: FrameListener | None) -> bool:
+        self.listener = listener
+        return True
+
+    def push(self, f: rtc.AudioFrame) -> None:
+        if self.listener is None:
+            self.unheard.append(f)
+        else:
+            self.listener(f)
+
+
+async def test_forwarder_listens_to_push_style_inputs_across_hot_swaps() -> None:
+    agent_input = AgentInput()
+    room, other = PushInput("room"), PushInput("other")
+    pulled = FakeAudioInput(sample_rate=48000, generate_silence=False)
+    forwarder = AudioInputForwarder(agent_input)
+    got: list[rtc.AudioFrame] = []
+
+    def push(f: rtc.AudioFrame) -> bool:
+        got.append(f)
+        return True
+
+    async with anyio.create_task_group() as tg:
+        await tg.start(forwarder.run_into, push)
+        agent_input.audio = room
+        await wait_all_tasks_blocked()
+        room.push(frame(0.04))
+        assert len(got) == 1  # handed on inside the push: no task had to run
+        agent_input.audio = other
+        room.push(frame(0.04))  # swapped out: not forwarded, even before the forwarder ran
+        assert len(got) == 1
+        await wait_all_tasks_blocked()
+        assert room.listener is None
+        other.push(frame(0.02))
+        assert [f.duration for f in got[1:]] == [pytest.approx(0.02)]
+        agent_input.audio = pulled  # an iterated input after a push-style one
+        pulled.push_frame(frame(0.01, rate=48000))
+        await wait_all_tasks_blocked()
+        assert got[-1].sample_rate == 48000
+        assert other.listener is None
+        agent_input.audio = room  # and back
+        await wait_all_tasks_blocked()
+        agent_input.set_audio_enabled(False)
+        room.push(frame(0.04))
+        await wait_all_tasks_blocked()
+        assert room.listener is None
+        assert len(got) == 3
+        agent_input.set_audio_enabled(True)
+        await wait_all_tasks_blocked()
+        room.push(frame(0.04))
+        assert len(got) == 4
+        tg.cancel_scope.cancel()
+    assert room.listener is None
+    stats = forwarder.statistics()
+    assert (stats.inputs_attached, stats.frames_forwarded, stats.frames_dropped) == (5, 4, 0)
+
+
+async def test_a_push_style_input_never_sees_the_forwarders_errors() -> None:
+    agent_input = AgentInput()
+    room = PushInput("room")
+    agent_input.audio = room
+    calls = 0
+
+    def push(f: rtc.AudioFrame) -> bool:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("a bug downstream")
+        if calls == 2:
+            return False  # refused: dropped
+        raise anyio.ClosedResourceError  # the session is gone
+
+    forwarder = AudioInputForwarder(agent_input)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(forwarder.run_into, push)
+        await wait_all_tasks_blocked()
+        room.push(frame(0.04))  # the error is logged and the frame counted, not raised
+        room.push("not a frame")  # type: ignore[arg-type]  # rejected, counted
+        room.push(frame(0.04))
+        room.push(frame(0.04))  # closed: the forwarder returns
+        with anyio.fail_after(1):
+            await wait_all_tasks_blocked()
+    assert room.listener is None
+    stats = forwarder.statistics()
+    assert (stats.frames_dropped, stats.frames_rejected, stats.frames_forwarded) == (2, 1, 0)

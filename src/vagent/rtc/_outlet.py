@@ -11,18 +11,24 @@ outlet's :class:`OverflowPolicy`:
 - ``FAIL`` (room events): events are never dropped silently. The overflow is logged, the
   consumer receives every event buffered before it, then :class:`EventOverflowError`, and the
   subscription ends. Size the buffer for the burst you expect.
+
+A consumer that only hands each item on without waiting (a push-style input) calls
+:meth:`Outlet.drain_into` instead of iterating: items then go straight from the producer's
+callback on the vagent loop to its sink, with no task switch per item.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Callable
 from typing import Generic, Self, TypeVar
 
 import anyio
+import anyio.lowlevel
 from attrs import frozen
 
-from vagent._core import ValidationError, open_channel
+from vagent._core import ValidationError, drain_nowait, open_channel
 
 from ._errors import EventOverflowError
 from ._portal import LoopPortal
@@ -41,7 +47,8 @@ class OverflowPolicy(enum.Enum):
 
 @frozen(kw_only=True)
 class OutletStatistics:
-    """Counters of one outlet: items delivered to the buffer, dropped, buffered now."""
+    """Counters of one outlet: items delivered (to the buffer or the sink), dropped,
+    buffered now."""
 
     delivered: int
     dropped: int
@@ -73,6 +80,10 @@ class Outlet(Generic[T]):
         self._dropped = 0
         self._overflowed = False
         self._closed = False
+        self._ended = False  # the producer ended the stream, or the outlet was closed
+        self._end_signal: anyio.Event | None = None
+        self._sink: Callable[[T], None] | None = None
+        self._sink_failed = False
 
     # -- producer side (any thread) ------------------------------------------------------
 
@@ -85,13 +96,20 @@ class Outlet(Generic[T]):
     def end_threadsafe(self) -> None:
         """No more items: the consumer sees the end of the stream after the buffered ones."""
         assert self._portal is not None, "this outlet is fed from the vagent loop only"
-        self._portal.submit(self._send.close)
+        self._portal.submit(self.end_nowait)
 
     # -- vagent loop ---------------------------------------------------------------------
 
     def end_nowait(self) -> None:
         """End the stream now (vagent loop only): the consumer sees the end after the buffer."""
         self._send.close()
+        self._set_ended()
+
+    def _set_ended(self) -> None:
+        self._ended = True
+        signal, self._end_signal = self._end_signal, None
+        if signal is not None:
+            signal.set()
 
     def deliver_nowait(self, item: T) -> None:
         """Deliver ``item`` now, applying the overflow policy (vagent loop only)."""
@@ -100,6 +118,10 @@ class Outlet(Generic[T]):
     def _deliver(self, item: T) -> None:
         if self._closed or self._overflowed:
             self._dropped += 1
+            return
+        if self._sink is not None:
+            if self._to_sink(self._sink, item):
+                self._delivered += 1
             return
         try:
             self._send.send_nowait(item)
@@ -127,6 +149,46 @@ class Outlet(Generic[T]):
             extra={"outlet": self._name, "buffer": self._send.statistics().max_buffer_size},
         )
         self._send.close()
+
+    def _to_sink(self, sink: Callable[[T], None], item: T) -> bool:
+        # Runs inside the producer's callback, which must not raise: a failing sink loses
+        # the item (counted; logged once per outlet), never the loop.
+        try:
+            sink(item)
+        except Exception:
+            self._dropped += 1
+            if not self._sink_failed:
+                self._sink_failed = True
+                logger.exception(
+                    "an outlet's sink failed; the item is dropped", extra={"outlet": self._name}
+                )
+            return False
+        return True
+
+    async def drain_into(self, sink: Callable[[T], None]) -> None:
+        """Hand every item to ``sink`` as it arrives, until the stream ends.
+
+        Items already buffered go first, in order; after that each item is passed to
+        ``sink`` inside the producer's callback on the vagent loop (no task switch per item),
+        so ``sink`` must be quick and must not block; it should not raise (an item whose sink
+        raised is dropped and counted, and the first failure is logged). Returns when the
+        producer ends the stream or the outlet is closed; cancelling it stops the delivery
+        (later items are buffered again for :meth:`receive`). One consumer at a time.
+        """
+        if self._sink is not None:
+            raise RuntimeError(f"{self._name}: already draining into a sink")
+        await anyio.lowlevel.checkpoint()
+        if self._closed:
+            return
+        for item in drain_nowait(self._recv):  # counted as delivered when buffered
+            self._to_sink(sink, item)  # type: ignore[arg-type]
+        self._sink = sink
+        try:
+            while not (self._ended or self._closed):
+                self._end_signal = anyio.Event()
+                await self._end_signal.wait()
+        finally:
+            self._sink = None
 
     async def receive(self) -> T:
         """The next item; raises ``anyio.EndOfStream`` at the end, ``EventOverflowError``
@@ -167,3 +229,4 @@ class Outlet(Generic[T]):
         self._closed = True
         self._send.close()
         self._recv.close()
+        self._set_ended()

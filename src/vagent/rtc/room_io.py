@@ -440,8 +440,9 @@ class RoomIO:
                     self._media_scopes.add(scope)
                     try:
                         async with open_stream(identity) as frames:
-                            async for frame in frames:
-                                push(frame)
+                            # Each frame goes from the bridge's callback straight into the
+                            # input (push never blocks nor raises): no task switch per frame.
+                            await frames.drain_into(push)
                     except RtcError:
                         logger.debug("the linked participant's media is unavailable", exc_info=True)
                     finally:

@@ -246,6 +246,11 @@ class AudioInputForwarder:
     It follows hot swaps: when ``agent_input.audio`` is reassigned or audio is disabled, the
     pending read of the old input is cancelled at once and the new input (if any) is read.
     An input that ends (``StopAsyncIteration``) is simply no longer read until the next swap.
+
+    A push-style input (:meth:`AudioInput.set_frame_listener` returns True) is not read by a
+    task: the forwarder listens, and each frame reaches ``push`` inside the input's own
+    callback with the same checks, counts and drop policy (no task switch per frame). The
+    listener never raises; on a swap it is removed before the next input is attached.
     """
 
     def __init__(self, agent_input: AgentInput) -> None:
@@ -301,44 +306,95 @@ class AudioInputForwarder:
                 await self._input.wait_audio_changed()
                 continue
             self._attached += 1
-            receiver_gone = False
+            delivery = _Delivery(self, source, push)
+            if source.set_frame_listener(delivery.on_frame):
+                # Push-style input: its frames reach ``push`` inside its own callback.
+                try:
+                    with anyio.CancelScope() as delivery.stop:
+                        await self._input.wait_audio_changed()
+                finally:
+                    source.set_frame_listener(None)
+                if delivery.receiver_gone:
+                    return
+                continue
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._cancel_on_change, tg.cancel_scope)
                 try:
-                    await self._pump(source, push)
+                    await self._pump(source, delivery)
                 except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-                    receiver_gone = True
+                    delivery.receiver_gone = True
                     tg.cancel_scope.cancel()
                 else:
                     # The input ended: wait for the next swap (the watcher cancels us).
                     await anyio.sleep_forever()
-            if receiver_gone:
+            if delivery.receiver_gone:
                 return
 
     async def _cancel_on_change(self, scope: anyio.CancelScope) -> None:
         await self._input.wait_audio_changed()
         scope.cancel()
 
-    async def _pump(self, source: AudioInput, push: Callable[[rtc.AudioFrame], bool]) -> None:
-        reported = False
+    async def _pump(self, source: AudioInput, delivery: _Delivery) -> None:
         async for frame in source:
-            if self._input.active_audio is not source:
+            if not delivery.forward(frame):
                 return  # detached while this frame was read: it is not forwarded
-            problem = frame_problem(frame)
-            if problem is not None:
-                # Dropped: one bad frame from a user's input must not end the session. Logged
-                # once per attached input (a broken source sends many), counted always.
-                self._rejected += 1
-                if not reported:
-                    reported = True
-                    logger.warning(
-                        "dropped a malformed audio frame from %s: %s (later ones are counted in "
-                        "statistics().frames_rejected)",
-                        source.label,
-                        problem,
-                    )
-                continue
-            if push(frame):
-                self._forwarded += 1
-            else:
-                self._dropped += 1
+
+
+class _Delivery:
+    """One attached input's frames into the forwarder's ``push``: checks and counts them."""
+
+    def __init__(
+        self,
+        forwarder: AudioInputForwarder,
+        source: AudioInput,
+        push: Callable[[rtc.AudioFrame], bool],
+    ) -> None:
+        self._forwarder = forwarder
+        self._source = source
+        self._push = push
+        self._reported = False
+        self.receiver_gone = False
+        self.stop: anyio.CancelScope | None = None  # ends a push-style delivery
+
+    def forward(self, frame: rtc.AudioFrame) -> bool:
+        """Check and push one frame; False when the input is no longer the active one.
+
+        Raises ``ClosedResourceError`` / ``BrokenResourceError`` from ``push``.
+        """
+        fwd = self._forwarder
+        if fwd._input.active_audio is not self._source:
+            return False
+        problem = frame_problem(frame)
+        if problem is not None:
+            # Dropped: one bad frame from a user's input must not end the session. Logged
+            # once per attached input (a broken source sends many), counted always.
+            fwd._rejected += 1
+            if not self._reported:
+                self._reported = True
+                logger.warning(
+                    "dropped a malformed audio frame from %s: %s (later ones are counted in "
+                    "statistics().frames_rejected)",
+                    self._source.label,
+                    problem,
+                )
+            return True
+        if self._push(frame):
+            fwd._forwarded += 1
+        else:
+            fwd._dropped += 1
+        return True
+
+    def on_frame(self, frame: rtc.AudioFrame) -> None:
+        """The listener given to a push-style input: never raises (a frame ``push`` failed
+        on is dropped and counted; a closed receiver ends the forwarder)."""
+        if self.receiver_gone:
+            return
+        try:
+            self.forward(frame)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self.receiver_gone = True
+            if self.stop is not None:
+                self.stop.cancel()
+        except Exception:
+            self._forwarder._dropped += 1
+            logger.exception("forwarding a pushed audio frame failed; the frame is dropped")

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from typing import Literal
+from collections.abc import Callable
+from typing import Literal, TypeAlias
 
 import anyio
 import anyio.lowlevel
@@ -39,6 +40,7 @@ __all__ = [
     "AudioInputForwarder",
     "AudioOutput",
     "AudioOutputCapabilities",
+    "FrameListener",
     "PlaybackFinishedEvent",
     "PlaybackStartedEvent",
     "TextOutput",
@@ -85,6 +87,10 @@ class AudioOutputCapabilities:
 # -- audio input -------------------------------------------------------------------------
 
 
+FrameListener: TypeAlias = Callable[[rtc.AudioFrame], None]
+"""Takes one pushed frame (see :meth:`AudioInput.set_frame_listener`); never blocks nor raises."""
+
+
 class AudioInput:
     """A source of user audio: an async iterator of :class:`rtc.AudioFrame`.
 
@@ -96,6 +102,10 @@ class AudioInput:
     :meth:`on_attached` / :meth:`on_detached` are called when the input is set on / removed
     from an :class:`AgentInput` (or disabled/enabled); a room input uses them to subscribe
     and unsubscribe.
+
+    An input whose frames arrive in a callback (a room, a socket) may instead *push* them:
+    it overrides :meth:`set_frame_listener` and calls the listener with each frame, which
+    saves the session a task switch per frame.
     """
 
     def __init__(self, *, label: str = "", source: AudioInput | None = None) -> None:
@@ -119,6 +129,19 @@ class AudioInput:
                 f"{type(self).__name__} must implement __anext__ or be given a source"
             )
         return await self._source.__anext__()
+
+    def set_frame_listener(self, listener: FrameListener | None) -> bool:
+        """Deliver frames by calling ``listener(frame)`` instead of through ``__anext__``.
+
+        The session calls it while this input is its active input (``None`` when it stops
+        listening: frames are then read with ``__anext__`` again, or not at all). A push-style
+        input returns True and from then on calls ``listener`` with each frame, in order, on
+        the session's event loop (frames it buffered for ``__anext__`` first). The listener
+        never blocks and never raises; it applies the session's own bounded buffers and drop
+        policy. The default returns False: the input is read with ``__anext__``.
+        """
+        del listener
+        return False
 
     def on_attached(self) -> None:
         """Called when this input becomes the session's active audio input."""
