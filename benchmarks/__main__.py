@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import production
+from benchmarks import memory_sessions, production
 from benchmarks.realserver import report as realserver_report
 from benchmarks.workloads import report
 
@@ -231,8 +231,10 @@ def main() -> None:
     results["production"] = production.run(
         str(REF_PY), trials=1 if quick else 3, seconds=12.0 if quick else 30.0
     )
+    results["memory"] = memory_sessions.run(str(REF_PY))
     table = report.figures(results)
     table += production.figures(results["production"])
+    table += memory_sessions.figures(results["memory"])
     profiles: dict[str, str] = {}
     for fig in table:
         if (
@@ -272,6 +274,7 @@ def main() -> None:
         quick=quick,
     )
     md = md.rstrip("\n") + "\n\n" + production.section(results["production"])
+    md = md.rstrip("\n") + "\n\n" + memory_sessions.section(results["memory"])
     md = md.rstrip("\n") + "\n\n" + realserver_report.section(results["realserver"]) + "\n"
     (ROOT / "benchmarks" / "RESULTS.md").write_text(md)
     (ENV / "last-results.json").write_text(json.dumps(results))

@@ -202,9 +202,19 @@ async def production(seconds: float, input_frame_ms: int | None) -> dict[str, An
     await session.start(BenchAgent())
     audio_in.set_participant("user")
     speeches = [(s.start, s.end) for s in w.speeches]
-    cpu0 = time.process_time()
-    stamps = await loopback.feed_microphone(mic, speeches, seconds)
-    cpu = time.process_time() - cpu0
+    rss: list[float] = []
+
+    async def sample_rss() -> None:
+        while True:
+            rss.append(loopback.rss_mb())
+            await asyncio.sleep(0.5)
+
+    async with asyncio.TaskGroup() as tg:
+        sampler = tg.create_task(sample_rss())
+        cpu0 = time.process_time()
+        stamps = await loopback.feed_microphone(mic, speeches, seconds)
+        cpu = time.process_time() - cpu0
+        sampler.cancel()
     await asyncio.sleep(0.3)
     behaviour = history(session)
     await session.aclose()
@@ -216,6 +226,7 @@ async def production(seconds: float, input_frame_ms: int | None) -> dict[str, An
         "behaviour": behaviour,
         "expected": spec.expected_behaviour(w),
         "cpu_s_per_min": cpu / seconds * 60,
+        "rss_mb": max(rss),
         "input_frame_ms": input_frame_ms,
         "output_captures": output.captures,
         "eot_to_audio": spec.summary(eot),

@@ -49,6 +49,15 @@ def now() -> float:
     return time.monotonic()
 
 
+def rss_mb() -> float:
+    """This process's resident set size now (MB, from ``/proc/self/status``)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 @dataclass
 class MicStamps:
     """When each utterance's first and last loud samples leave the microphone track."""

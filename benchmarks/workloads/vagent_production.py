@@ -233,15 +233,52 @@ def latencies(starts: list[float], stamps: list[float], limit: float) -> list[fl
     return out
 
 
-async def production(seconds: float, input_frame_ms: int | None) -> dict[str, Any]:
+STAGGER = 0.25
+"""Seconds between the starts of concurrent sessions (so their turns do not line up)."""
+
+
+async def production(
+    seconds: float, input_frame_ms: int | None, sessions: int = 1
+) -> dict[str, Any]:
+    """The workload with ``sessions`` sessions in this process (one bridge), started
+    :data:`STAGGER` seconds apart: session 0's figures, whether every session had the
+    scripted conversation, and the process's peak RSS while they ran."""
     w = spec.conversation(seconds)
+    runs: list[dict[str, Any]] = [{} for _ in range(sessions)]
+    rss: list[float] = []
+    async with open_rtc_bridge() as bridge, anyio.create_task_group() as tg:
+
+        async def sample_rss() -> None:
+            while True:
+                rss.append(loopback.rss_mb())
+                await anyio.sleep(0.5)
+
+        tg.start_soon(sample_rss)
+        async with anyio.create_task_group() as sessions_tg:
+            for n, run in enumerate(runs):
+                sessions_tg.start_soon(one_session, bridge, w, input_frame_ms, run, n * STAGGER)
+        tg.cancel_scope.cancel()
+    result = runs[0]
+    result["sessions"] = sessions
+    result["all_behaved"] = all(r["behaviour"] == r["expected"] for r in runs)
+    result["rss_mb"] = max(rss)
+    return result
+
+
+async def one_session(
+    bridge: RtcBridge,
+    w: spec.Workload,
+    input_frame_ms: int | None,
+    result: dict[str, Any],
+    delay: float,
+) -> None:
+    await anyio.sleep(delay)
     timing = w.timing
+    seconds = w.duration
     texts = [s.text for s in w.speeches]
-    result: dict[str, Any] = {}
-    async with (
-        open_rtc_bridge() as bridge,
-        bridge.open_audio_source(loopback.MIC_RATE, 1, queue_size_ms=loopback.MIC_QUEUE_MS) as mic,
-    ):
+    async with bridge.open_audio_source(
+        loopback.MIC_RATE, 1, queue_size_ms=loopback.MIC_QUEUE_MS
+    ) as mic:
         mic_track = await bridge.create_audio_track("mic", mic)
         room = LoopbackRoom(bridge, mic_track, frame_size_ms=input_frame_ms)
         await room.connect("ws://loopback", "token")
@@ -291,7 +328,6 @@ async def production(seconds: float, input_frame_ms: int | None) -> dict[str, An
                 },
             }
         )
-    return result
 
 
 def main() -> None:
@@ -299,8 +335,9 @@ def main() -> None:
     parser.add_argument("workload", choices=["production"])
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--input-frame-ms", type=int, default=None)
+    parser.add_argument("--sessions", type=int, default=1)
     args = parser.parse_args()
-    result = trio.run(production, args.seconds, args.input_frame_ms)
+    result = trio.run(production, args.seconds, args.input_frame_ms, args.sessions)
     result["framework"] = "vagent"
     sys.stdout.write(spec.to_json(result) + "\n")
 

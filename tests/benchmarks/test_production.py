@@ -8,7 +8,7 @@ import pytest
 import trio
 from benchmarks.workloads import loopback, spec, vagent_production
 
-from benchmarks import production
+from benchmarks import memory_sessions, production
 
 
 def tone(seconds: float, rate: int = 24000) -> bytes:
@@ -70,6 +70,24 @@ def test_shares_and_ratios_come_from_one_trial() -> None:
     assert row["ratio: vagent @ 50 ms"] == pytest.approx(0.625)
     failed = {**trial, "floor: vagent": {"error": "boom"}}
     assert production.per_trial(failed)["share: vagent"] is None
+
+
+def test_memory_per_session_is_the_marginal_rss_against_a_job_process() -> None:
+    result = {
+        "sessions": 4,
+        "seconds": 1.0,
+        "runs": {
+            "vagent: 1 session": {"rss_mb": 100.0},
+            "vagent: 4 sessions": {"rss_mb": 130.0},
+            "livekit-agents: 1 session (its job process)": {"rss_mb": 150.0},
+        },
+    }
+    s = memory_sessions.summary(result)
+    assert s["vagent_marginal"] == pytest.approx(10.0)
+    assert s["ratio"] == pytest.approx(10.0 / 150.0)
+    failed = {**result, "runs": {**result["runs"], "vagent: 4 sessions": {"error": "boom"}}}
+    assert memory_sessions.summary(failed)["vagent_marginal"] is None
+    assert memory_sessions.behaviour(failed) == "boom"
 
 
 @pytest.mark.slow
