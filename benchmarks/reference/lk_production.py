@@ -211,9 +211,10 @@ async def production(seconds: float, input_frame_ms: int | None) -> dict[str, An
 
     async with asyncio.TaskGroup() as tg:
         sampler = tg.create_task(sample_rss())
-        cpu0 = time.process_time()
+        cpu0, threads0 = time.process_time(), loopback.thread_cpu()
         stamps = await loopback.feed_microphone(mic, speeches, seconds)
         cpu = time.process_time() - cpu0
+        threads = loopback.cpu_by_thread(threads0, seconds)
         sampler.cancel()
     await asyncio.sleep(0.3)
     behaviour = history(session)
@@ -226,6 +227,7 @@ async def production(seconds: float, input_frame_ms: int | None) -> dict[str, An
         "behaviour": behaviour,
         "expected": spec.expected_behaviour(w),
         "cpu_s_per_min": cpu / seconds * 60,
+        "threads": threads,
         "rss_mb": max(rss),
         "input_frame_ms": input_frame_ms,
         "output_captures": output.captures,

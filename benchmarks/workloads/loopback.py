@@ -49,6 +49,32 @@ def now() -> float:
     return time.monotonic()
 
 
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds used so far by each thread of this process, by thread name (Python
+    threads by their name; threads Python did not start, the native rtc ones, as "native")."""
+    import os
+    import threading
+
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = names.get(int(tid), "native")
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def cpu_by_thread(before: dict[str, float], seconds: float) -> dict[str, float]:
+    """CPU seconds per minute of each thread since ``before`` (a :func:`thread_cpu`)."""
+    now = thread_cpu()
+    return {k: (v - before.get(k, 0.0)) / seconds * 60 for k, v in now.items()}
+
+
 def rss_mb() -> float:
     """This process's resident set size now (MB, from ``/proc/self/status``)."""
     with open("/proc/self/status") as status:
@@ -242,15 +268,16 @@ async def floor(
     async with asyncio.TaskGroup() as tg:
         reader = tg.create_task(read())
         speaker = tg.create_task(speak(t0))
-        cpu0 = time.process_time()
+        cpu0, threads0 = time.process_time(), thread_cpu()
         await feed_microphone(mic, speeches, seconds)
         cpu = time.process_time() - cpu0
+        threads = cpu_by_thread(threads0, seconds)
         speaker.cancel()
         reader.cancel()
     await stream.aclose()
     await out.aclose()
     await mic.aclose()
-    return {"cpu_s_per_min": cpu / seconds * 60, "frames_read": frames}
+    return {"cpu_s_per_min": cpu / seconds * 60, "threads": threads, "frames_read": frames}
 
 
 def main() -> None:

@@ -306,9 +306,10 @@ async def one_session(
                 room_output_options=RoomOutputOptions(transcription_enabled=False),
             )
             speeches = [(s.start, s.end) for s in w.speeches]
-            cpu0 = time.process_time()
+            cpu0, threads0 = time.process_time(), loopback.thread_cpu()
             stamps = await bridge.call(loopback.feed_microphone, mic.rtc_source, speeches, seconds)
             cpu = time.process_time() - cpu0
+            threads = loopback.cpu_by_thread(threads0, seconds)
             await anyio.sleep(0.3)  # a reply being committed lands in the history
             result["behaviour"] = history(session)
         output = room.local_participant.output
@@ -317,6 +318,7 @@ async def one_session(
             {
                 "expected": spec.expected_behaviour(w),
                 "cpu_s_per_min": cpu / seconds * 60,
+                "threads": threads,
                 "input_frame_ms": input_frame_ms,
                 "output_captures": output.captures,
                 "eot_to_audio": spec.summary(
