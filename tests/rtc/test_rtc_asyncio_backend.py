@@ -11,7 +11,13 @@ import pytest
 from livekit import rtc
 
 from vagent._core import EventEmitter
-from vagent.rtc import TOPIC_CHAT, RtcCallCancelledError, open_rtc_bridge
+from vagent.rtc import (
+    TOPIC_CHAT,
+    Outlet,
+    OverflowPolicy,
+    RtcCallCancelledError,
+    open_rtc_bridge,
+)
 from vagent.rtc.room_io import RoomIO
 from vagent.session.io import AgentInput, AgentOutput
 from vagent.testing.fake_room import FakeRoom
@@ -52,6 +58,32 @@ def test_bridge_on_an_asyncio_host() -> None:
 
     assert anyio.run(main, backend="asyncio") == (42, 7)
     assert not [t for t in threading.enumerate() if t.name == "vagent-rtc-bridge"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(30)
+def test_outlet_drains_into_a_sink_that_uses_anyio_on_asyncio() -> None:
+    """A sink (the session's audio path) reads the loop's clock; asyncio's callbacks cannot,
+    so the items reach it from the draining task there."""
+
+    async def main() -> list[tuple[int, float]]:
+        got: list[tuple[int, float]] = []
+        async with open_rtc_bridge() as bridge:
+            outlet: Outlet[int] = Outlet(bridge.portal, 8, OverflowPolicy.DROP_OLDEST, name="a")
+
+            async def produce() -> None:
+                for i in range(3):
+                    outlet.put_threadsafe(i)
+                outlet.end_threadsafe()
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(outlet.drain_into, lambda i: got.append((i, anyio.current_time())))
+                await bridge.call(produce)
+            assert outlet.statistics().dropped == 0
+            outlet.close()
+        return got
+
+    assert [i for i, _ in anyio.run(main, backend="asyncio")] == [0, 1, 2]
 
 
 class StubSession(EventEmitter[Any]):

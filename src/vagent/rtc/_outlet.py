@@ -169,8 +169,9 @@ class Outlet(Generic[T]):
         """Hand every item to ``sink`` as it arrives, until the stream ends.
 
         Items already buffered go first, in order; after that each item is passed to
-        ``sink`` inside the producer's callback on the vagent loop (no task switch per item),
-        so ``sink`` must be quick and must not block; it should not raise (an item whose sink
+        ``sink`` inside the producer's callback on the vagent loop (no task switch per item;
+        under asyncio, whose callbacks cannot use anyio, from this task instead), so ``sink``
+        must be quick and must not block; it should not raise (an item whose sink
         raised is dropped and counted, and the first failure is logged). Returns when the
         producer ends the stream or the outlet is closed; cancelling it stops the delivery
         (later items are buffered again for :meth:`receive`). One consumer at a time.
@@ -179,6 +180,12 @@ class Outlet(Generic[T]):
             raise RuntimeError(f"{self._name}: already draining into a sink")
         await anyio.lowlevel.checkpoint()
         if self._closed:
+            return
+        if self._portal is not None and not self._portal.callbacks_can_use_anyio:
+            # asyncio: a callback cannot use anyio, which the sink may need; hand the items
+            # over from this task instead (one task switch per item).
+            async for received in self:
+                self._to_sink(sink, received)
             return
         for item in drain_nowait(self._recv):  # counted as delivered when buffered
             self._to_sink(sink, item)  # type: ignore[arg-type]

@@ -24,6 +24,9 @@ class LoopPortal:
     def __init__(self) -> None:
         library = sniffio.current_async_library()
         self._closed_errors: tuple[type[BaseException], ...]
+        # Trio runs callbacks inside the run (in a system task), where anyio works; asyncio
+        # runs them outside any task, where anyio cannot tell which loop it is on.
+        self.callbacks_can_use_anyio = library == "trio"
         if library == "trio":
             import trio
 
@@ -40,7 +43,9 @@ class LoopPortal:
         """Run ``fn(*args)`` soon on the vagent loop; False when that loop has finished.
 
         Never blocks. Safe from any thread, including the vagent loop's own thread.
-        ``fn`` runs outside any task: it must be quick and must not raise.
+        ``fn`` runs outside any task: it must be quick and must not raise. It may use anyio
+        (``anyio.current_time()``, ``anyio.Event()``) only when
+        :attr:`callbacks_can_use_anyio` (under trio).
         """
         try:
             self._submit(fn, *args)
