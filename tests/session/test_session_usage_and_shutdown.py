@@ -3,8 +3,8 @@ close started from synchronous code or a tool), as livekit-agents' examples use 
 
 from __future__ import annotations
 
+import anyio
 import pytest
-import trio
 
 from vagent.llm import function_tool
 from vagent.metrics import LLMModelUsage, TTSModelUsage
@@ -39,7 +39,7 @@ async def test_usage_sums_tokens_and_speech_per_model(autojump_clock: object) ->
         assert session.usage.model_usage == []
         await session.run(user_input="hello there")
         await session.run(user_input="fine thanks")
-        await trio.sleep(3)
+        await anyio.sleep(3)
         usage = session.usage.model_usage
     (llm_usage,) = [u for u in usage if isinstance(u, LLMModelUsage)]
     assert (llm_usage.provider, llm_usage.model) == ("fake", llm.model)
@@ -58,7 +58,7 @@ async def test_shutdown_from_a_tool_lets_the_goodbye_play_then_closes(
     )
     tts = FakeTTS(default=FakeTTSResponse(audio_duration=1.0, ttfb=0.1))
     closed: list[CloseEvent] = []
-    closed_event = trio.Event()
+    closed_event = anyio.Event()
 
     def on_close(event: CloseEvent) -> None:
         closed.append(event)
@@ -69,7 +69,7 @@ async def test_shutdown_from_a_tool_lets_the_goodbye_play_then_closes(
         session.on("close", on_close)
         await session.start(Greeter())
         session.generate_reply(user_input="bye")
-        with trio.fail_after(30):  # virtual time
+        with anyio.fail_after(30):  # virtual time
             await closed_event.wait()
         history = [i.text_content for i in session.history.items if i.type == "message"]
         session.shutdown()  # again: nothing more happens
