@@ -16,6 +16,7 @@ from vagent._core import (
     ValidationError,
 )
 from vagent.pipeline._attempts import TrackedSender
+from vagent.pipeline._audio_input import DEFAULT_AUDIO_INPUT_SECONDS
 from vagent.pipeline._audio_buffer import FLUSH, AudioInput, AudioInputBuffer
 from vagent.pipeline.audio import silence_frame
 from vagent.pipeline.metrics import STTMetrics
@@ -151,16 +152,18 @@ async def test_stream_drops_newest_frames_when_input_is_full(autojump_clock: obj
     async def stuck(stt: ScriptedSTT, input: object, events: object) -> None:
         await anyio.sleep_forever()
 
+    fits = round(DEFAULT_AUDIO_INPUT_SECONDS / 0.01)
     stt = ScriptedSTT(stuck)
     async with stt.stream() as stream:
-        for _ in range(150):
+        for _ in range(fits + 50):
             stream.push_frame(silence_frame(0.01, sample_rate=16000))
         stream.flush()  # never dropped
         stream.flush()  # merged with the previous flush
         stats = stream.statistics()
-        assert (stats.frames_pushed, stats.frames_dropped) == (100, 50)
-        assert stats.frames_buffered == 100
-        assert (stats.buffered_duration, stats.max_buffered_duration) == (pytest.approx(1.0), 1.0)
+        assert (stats.frames_pushed, stats.frames_dropped) == (fits, 50)
+        assert stats.frames_buffered == fits
+        assert stats.buffered_duration == pytest.approx(DEFAULT_AUDIO_INPUT_SECONDS)
+        assert stats.max_buffered_duration == DEFAULT_AUDIO_INPUT_SECONDS
     assert stt.finally_ran == 1
 
 
@@ -169,11 +172,33 @@ async def test_stream_input_is_bounded_in_time_not_frames(autojump_clock: object
         await anyio.sleep_forever()
 
     stt = ScriptedSTT(stuck)
+    fits = round(DEFAULT_AUDIO_INPUT_SECONDS / 0.04)  # frames of 40 ms, not 10 ms
     async with stt.stream() as stream:
-        for _ in range(30):  # 1.2 s of 40 ms frames: 1 s fits
+        for _ in range(fits + 5):
             stream.push_frame(silence_frame(0.04, sample_rate=16000))
         stats = stream.statistics()
-        assert (stats.frames_pushed, stats.frames_dropped) == (25, 5)
+        assert (stats.frames_pushed, stats.frames_dropped) == (fits, 5)
+
+
+async def test_audio_pushed_during_a_stall_of_the_loop_is_kept(autojump_clock: object) -> None:
+    """A loaded machine can stall the event loop for seconds (9 s seen at load 20 on 2 cores):
+    the room's frames then arrive in one burst while the provider has not run. Up to
+    DEFAULT_AUDIO_INPUT_SECONDS of them are kept, so the user's words are late, not lost."""
+    received: list[object] = []
+
+    async def slow_reader(stt: ScriptedSTT, input: AudioInputBuffer, events: object) -> None:
+        async for item in input:
+            received.append(item)
+
+    stt = ScriptedSTT(slow_reader)
+    async with stt.stream() as stream:
+        for _ in range(200):  # 8 s of 40 ms frames pushed before the provider task runs
+            stream.push_frame(silence_frame(0.04, sample_rate=16000))
+        assert stream.statistics().frames_dropped == 0
+        stream.end_input()
+        async for _ in stream:
+            pass
+    assert len(received) == 200
 
 
 async def test_stream_delivers_frames_flush_and_end(autojump_clock: object) -> None:
