@@ -20,12 +20,14 @@ Fixtures:
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,6 +85,17 @@ def skip_or_fail_without_server() -> str:
     if os.environ.get(REQUIRE_ENV):
         pytest.fail(f"{REQUIRE_ENV} is set but {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+def _die_with_pytest() -> None:
+    """In the server's process before exec: SIGKILL from the kernel when pytest dies (Linux),
+    so a killed test run (a CI timeout, SIGKILL) leaves no server behind. (SIGTERM would not
+    do: the server answers it with a graceful shutdown that can outlive the run.)"""
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def _free_tcp_port() -> int:
@@ -176,6 +189,7 @@ class LiveKitServer:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_pytest,
             )
         deadline = time.monotonic() + _START_TIMEOUT
         while True:
