@@ -442,6 +442,9 @@ def markdown(
         + (" **Quick (smoke) run: few repetitions.**" if quick else ""),
         "",
         f"- date: {now} (run took {elapsed:.0f} s)",
+        "- load average at the end of the run (1, 5, 15 min): "
+        + ", ".join(f"{v:.2f}" for v in os.getloadavg())
+        + " on a machine shared with other work; ratios are taken within one run",
         f"- machine: {m['nproc']} CPUs (`nproc`), {m['cpu']}, {m['memory']} RAM, {m['os']}",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in ver.items()),
         "",
