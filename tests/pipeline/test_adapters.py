@@ -102,13 +102,10 @@ async def test_tts_stream_adapter_sentences_in_order(autojump_clock: object) -> 
         "I am fine.",
         "Second segment.",
     ]
-    finals = [i for i, a in enumerate(audio) if a.is_final]
-    assert len(finals) == 2
-    assert finals[1] == len(audio) - 1
-    assert sum(a.frame.duration for a in audio[: finals[0] + 1]) == pytest.approx(0.6)
+    assert [i for i, a in enumerate(audio) if a.is_final] == [29, 39]
     assert [a.delta_text for a in audio if a.delta_text] == chunked.requests
-    assert len({a.segment_id for a in audio[: finals[0] + 1]}) == 1
-    assert audio[finals[0] + 1].segment_id != audio[0].segment_id
+    assert len({a.segment_id for a in audio[:30]}) == 1
+    assert audio[30].segment_id != audio[0].segment_id
     seg = [m for m in metrics if m.streamed]  # type: ignore[attr-defined]
     assert [m.characters_count for m in seg] == [42, 15]  # type: ignore[attr-defined]
 
@@ -195,7 +192,7 @@ async def test_tts_fallback_resamples_and_switches(autojump_clock: object) -> No
     assert backup.requests == ["Hello", "again"]
     assert changes == [False]
     async with fb.synthesize("chunk") as chunked:  # primary unavailable: backup first
-        assert sum(a.frame.duration for a in [a async for a in chunked]) == pytest.approx(1.0)
+        assert len([a async for a in chunked]) == 50
     assert backup.requests[-1] == "chunk"
 
 

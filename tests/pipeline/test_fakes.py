@@ -66,16 +66,16 @@ async def test_reference_timeline(autojump_clock: object) -> None:
         await anyio.sleep_until(t0 + 3.3)
         ts.push_text("How can I help?")
         ts.end_input()
-        played = 0.0
+        frames = 0
         async for audio_ev in ts:
             if first_audio is None:
                 first_audio = anyio.current_time() - t0
-            played += audio_ev.frame.duration
+            frames += 1
             await anyio.sleep(audio_ev.frame.duration)  # play out
         last_done = anyio.current_time() - t0
     assert first_audio == pytest.approx(3.5)
     assert last_done == pytest.approx(5.5)
-    assert played == pytest.approx(2.0)
+    assert frames == 100
     assert tts.requests == ["Hi! How can I help?"]
 
 
@@ -145,7 +145,7 @@ async def test_fake_tts_failures_and_records(autojump_clock: object) -> None:
     async with tts.synthesize("hi", conn_options=APIConnectOptions(timeout=1.0)) as s:
         frames = [a async for a in s]
     # attempt 1 fails at 0, attempt 2 (at 0.1) hangs until 1.1, attempt 3 at 3.1 (+ttfb 0.1)
-    assert sum(a.frame.duration for a in frames) == pytest.approx(0.1)
+    assert len(frames) == 5
     assert anyio.current_time() - t0 == pytest.approx(3.2)
     assert tts.requests == ["hi"]
     async with tts.stream() as stream:
@@ -153,7 +153,7 @@ async def test_fake_tts_failures_and_records(autojump_clock: object) -> None:
         stream.push_text("b")
         stream.end_input()
         assert stream.pushed_text == ["a", "b"]  # type: ignore[attr-defined]
-        assert sum(a.frame.duration for a in [a async for a in stream]) == pytest.approx(0.1)
+        assert len([a async for a in stream]) == 5
 
 
 def test_fake_user_speech_validation() -> None:

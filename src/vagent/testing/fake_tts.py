@@ -3,9 +3,8 @@
 Each text (a ``synthesize`` request, or a stream segment ended by ``flush``/``end_input``)
 is looked up in ``responses`` by its stripped text; unknown texts use ``default``. After
 ``ttfb`` seconds the fake emits ``audio_duration`` seconds of audio (silence, or a sine tone
-when ``tone_hz`` is set), pushed in chunks of ``frame_duration`` as fast as the output
-channel takes them; the frames that come out are the emitter's (``frame_size_ms``, default
-the TTS default: see :mod:`vagent.pipeline.tts`). ``failures`` is consumed one item per attempt: an exception is raised,
+when ``tone_hz`` is set) in frames of ``frame_duration`` as fast as the output channel
+takes them. ``failures`` is consumed one item per attempt: an exception is raised,
 ``"hang"`` waits forever (a timeout of ``conn_options.timeout`` then fails the attempt).
 
 ``aligned_transcript=True`` makes the fake report word timings, as a TTS with alignment
@@ -70,7 +69,6 @@ class FakeTTS(TTS):
         sample_rate: int = 24000,
         num_channels: int = 1,
         frame_duration: float = 0.02,
-        frame_size_ms: int | None = None,
         tone_hz: float | None = None,
         failures: Sequence[Failure] = (),
         aligned_transcript: bool = False,
@@ -85,13 +83,9 @@ class FakeTTS(TTS):
         self.responses = dict(responses or {})
         self.default = default or FakeTTSResponse()
         self.frame_duration = frame_duration
-        self.frame_size_ms = frame_size_ms
         self.tone_hz = tone_hz
         self.failures: list[Failure] = list(failures)
         self.requests: list[str] = []
-
-    def _framing(self) -> dict[str, int]:
-        return {} if self.frame_size_ms is None else {"frame_size_ms": self.frame_size_ms}
 
     def response_for(self, text: str) -> FakeTTSResponse:
         return self.responses.get(text.strip(), self.default)
@@ -164,7 +158,7 @@ class FakeChunkedStream(ChunkedStream):
             tts=fake,
             input_text=text,
             conn_options=conn_options,
-            **fake._framing(),
+            frame_size_ms=round(fake.frame_duration * 1000),
         )
         self._fake = fake
 
@@ -177,7 +171,9 @@ class FakeSynthesizeStream(SynthesizeStream):
     """``FakeTTS.stream``: one response per segment; ``pushed_text`` records the input."""
 
     def __init__(self, fake: FakeTTS, *, conn_options: APIConnectOptions) -> None:
-        super().__init__(tts=fake, conn_options=conn_options, **fake._framing())
+        super().__init__(
+            tts=fake, conn_options=conn_options, frame_size_ms=round(fake.frame_duration * 1000)
+        )
         self._fake = fake
         self.pushed_text: list[str] = []
 

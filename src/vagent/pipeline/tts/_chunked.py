@@ -18,7 +18,7 @@ from vagent._core import (
 )
 from vagent.pipeline._attempts import TrackedSender
 
-from ._emitter import DEFAULT_FRAME_SIZE_MS, AudioEmitter, SegmentStats, segment_metrics
+from ._emitter import AudioEmitter, SegmentStats, segment_metrics
 from ._events import SynthesizedAudio
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ class ChunkedStream(OwnedStream[None, SynthesizedAudio]):
         input_text: str,
         conn_options: APIConnectOptions,
         output_buffer: int = 16,
-        frame_size_ms: int = DEFAULT_FRAME_SIZE_MS,
+        frame_size_ms: int = 20,
     ) -> None:
         super().__init__(input_buffer=0, output_buffer=output_buffer)
         self._tts = tts

@@ -1,12 +1,7 @@
 """Turns what a TTS provider produces (PCM bytes, encoded bytes, frames) into
-:class:`SynthesizedAudio` frames, segment by segment, with metrics.
+:class:`SynthesizedAudio` of a fixed frame size, segment by segment, with metrics.
 
-Frame sizes: a segment's first frame goes out as soon as :data:`FIRST_FRAME_MS` of audio
-were pushed (so the first audio is never held back for a whole frame); after that, frames
-of ``frame_size_ms`` (default :data:`DEFAULT_FRAME_SIZE_MS`: every frame costs a hop through
-each stage down to the room, so audio travels in large frames). To mark the last frame of
-a segment ``is_final``, the emitter keeps a short tail of the audio pushed (at most
-:data:`FINAL_TAIL_MS`) until more comes or the segment ends.
+The emitter holds back one frame so it can mark the last frame of a segment ``is_final``.
 Everything it sends goes through a :class:`TrackedSender`, so waiting on a slow consumer is
 backpressure on the provider, and retry loops know whether output was already emitted.
 Word timings a provider reports (:meth:`AudioEmitter.push_timed_transcript`) ride on the
@@ -31,16 +26,6 @@ from vagent.pipeline.metrics import TTSMetrics
 from ._decode import ENCODED_FORMATS, AudioFormat, EncodedAudioDecoder, WavStreamDecoder
 from ._events import SynthesizedAudio
 from ._timed import attach_timed_transcript
-
-DEFAULT_FRAME_SIZE_MS = 100
-"""Frame size of synthesized audio unless a provider asks for another."""
-
-FIRST_FRAME_MS = 20
-"""Audio a segment's first frame waits for (less when ``frame_size_ms`` is smaller)."""
-
-FINAL_TAIL_MS = 10
-"""Most audio kept back so the segment's last frame can be marked ``is_final`` (half the
-first frame when that is shorter)."""
 
 
 @define(kw_only=True)
@@ -83,9 +68,8 @@ def segment_metrics(
 class AudioEmitter:
     """Frames provider audio for one stream or chunked request.
 
-    Output frames have the TTS's ``sample_rate``/``num_channels`` and last ``frame_size_ms``,
-    except a segment's first frame (at most :data:`FIRST_FRAME_MS`, sent once that much audio
-    came) and its last one (see the module documentation). Providers call :meth:`configure` once if
+    Output frames have the TTS's ``sample_rate``/``num_channels`` and last ``frame_size_ms``
+    (the last frame of a segment may be shorter). Providers call :meth:`configure` once if
     their audio is not raw s16le PCM at the TTS's format, then :meth:`start_segment`,
     :meth:`push` / :meth:`push_frame` (awaiting: they wait while the consumer is behind), and
     :meth:`end_segment`. Bad audio raises :class:`ValidationError`. A provider that knows when
@@ -99,7 +83,7 @@ class AudioEmitter:
         request_id: str,
         sample_rate: int,
         num_channels: int,
-        frame_size_ms: int = DEFAULT_FRAME_SIZE_MS,
+        frame_size_ms: int = 20,
         on_first_frame: Callable[[], None] | None = None,
         on_segment_done: Callable[[SegmentStats], None] | None = None,
         on_segment_start: Callable[[SegmentStats], None] | None = None,
@@ -110,10 +94,6 @@ class AudioEmitter:
         self._rate = sample_rate
         self._channels = num_channels
         self._frame_samples = max(1, sample_rate * frame_size_ms // 1000)
-        self._first_samples = max(1, min(self._frame_samples, sample_rate * FIRST_FRAME_MS // 1000))
-        self._tail_samples = max(
-            1, min(sample_rate * FINAL_TAIL_MS // 1000, self._first_samples // 2)
-        )
         self._on_first_frame = on_first_frame
         self._on_segment_done = on_segment_done
         self._format: AudioFormat = "pcm"
@@ -124,12 +104,12 @@ class AudioEmitter:
         self._resampler: rtc.AudioResampler | None = None  # raw PCM bytes -> output rate
         self._frame_resampler: rtc.AudioResampler | None = None  # push_frame -> output rate
         self._frame_resampler_rate = 0
-        self._pending = bytearray()  # output audio not framed yet (the tail at least)
+        self._out_framer: AudioByteStream | None = None
         self._decoder: EncodedAudioDecoder | None = None
         self._wav: WavStreamDecoder | None = None  # format "wav": streamed when 16-bit PCM
         self._wav_channels = 0
-        self._first_sent = False  # the segment's first frame went out
-        self.frames_out = 0  # frames produced so far, all segments
+        self._held: SynthesizedAudio | None = None
+        self.frames_out = 0  # frames produced so far (sent or held back), all segments
         self._delta_text = ""
         self._timed: list[TimedString] = []  # waiting for the next frame
         self._pushed = 0.0  # seconds of audio pushed in this stream (input side)
@@ -212,9 +192,7 @@ class AudioEmitter:
             self._decoder = EncodedAudioDecoder(self._format)
 
     def _in_samples(self) -> int:
-        # Input is cut in small pieces (the tail's length) on its way to the resampler, so
-        # the first frame never waits for a whole frame of input.
-        return max(1, self._in_rate * self._tail_samples // self._rate)
+        return max(1, self._in_rate * self._frame_samples // self._rate)
 
     async def push(self, data: bytes | bytearray | memoryview, *, delta_text: str = "") -> None:
         """Feed provider bytes of the configured format to the current segment.
@@ -233,11 +211,8 @@ class AudioEmitter:
         else:
             assert self._framer is not None
             self._pushed += len(data) / (2 * self._in_channels * self._in_rate)
-            if self._resampler is None:  # already the output format: no framing on the way
-                self._pending += data
-            else:
-                for frame in self._framer.push(data):
-                    frames.extend(self._resample_input(frame))
+            for frame in self._framer.push(data):
+                frames.extend(self._resample_input(frame))
         await self._send(frames)
 
     async def push_frame(self, frame: rtc.AudioFrame, *, delta_text: str = "") -> None:
@@ -283,22 +258,26 @@ class AudioEmitter:
             frames.extend(resampler.flush())
         frames.extend(self._flush_frame_resampler())
         await self._send(frames)
-        tail = self._cut(final=True)
-        if tail:
-            attach_timed_transcript(tail[-1].frame, self._timed)  # reported after the last audio
-            last = tail[-1]
-            tail[-1] = SynthesizedAudio(
-                frame=last.frame,
-                request_id=last.request_id,
-                is_final=True,
-                segment_id=last.segment_id,
-                delta_text=last.delta_text,
+        tail: list[SynthesizedAudio] = []
+        if self._out_framer is not None:
+            framer, self._out_framer = self._out_framer, None
+            tail.extend(item for out in framer.flush() if (item := self._stage(out)) is not None)
+        if self._held is not None:
+            held, self._held = self._held, None
+            attach_timed_transcript(held.frame, self._timed)  # reported after the last audio
+            tail.append(
+                SynthesizedAudio(
+                    frame=held.frame,
+                    request_id=held.request_id,
+                    is_final=True,
+                    segment_id=held.segment_id,
+                    delta_text=held.delta_text,
+                )
             )
         self._timed.clear()  # a segment without audio has no words to time
         for item in tail:
             await self._sender.send(item)
         self._segment = None
-        self._first_sent = False
         if self._on_segment_done is not None:
             self._on_segment_done(segment)
         return segment
@@ -337,7 +316,7 @@ class AudioEmitter:
         if self._framer is None:
             rate, channels = self._wav.sample_rate, self._wav.num_channels
             self._wav_channels = channels
-            samples = max(1, rate * self._tail_samples // self._rate)
+            samples = max(1, rate * self._frame_samples // self._rate)
             self._framer = AudioByteStream(rate, channels, samples)
             if rate != self._rate:
                 self._resampler = rtc.AudioResampler(rate, self._rate, num_channels=self._channels)
@@ -359,52 +338,20 @@ class AudioEmitter:
             return [frame]
         return list(self._resampler.push(frame))
 
-    async def _send(self, frames: list[rtc.AudioFrame]) -> None:  # noqa: ASYNC910 (see below)
-        """Add ``frames`` (at the output rate) to the pending audio and send what is ready:
-        the first frame once :data:`FIRST_FRAME_MS` came, then whole frames, always keeping a
-        tail (it may turn out to be the segment's last audio)."""
+    async def _send(self, frames: list[rtc.AudioFrame]) -> None:
+        """Cut ``frames`` (at the output rate) into output-size frames and send them, holding
+        back the newest one (it may turn out to be the segment's last)."""
+        await anyio.lowlevel.checkpoint()  # a checkpoint even when nothing is ready yet
+        if self._out_framer is None:
+            self._out_framer = AudioByteStream(self._rate, self._channels, self._frame_samples)
         for frame in frames:
-            self._pending += frame.data.cast("B")
-        items = self._cut(final=False)
-        if not items:
-            # Nothing to send yet: still a cancellation point, without a scheduling point
-            # per pushed chunk (sending below is one).
-            await anyio.lowlevel.checkpoint_if_cancelled()
-        for item in items:
-            await self._sender.send(item)
+            for out in self._out_framer.push(frame.data.cast("B")):
+                item = self._stage(out)
+                if item is not None:
+                    await self._sender.send(item)
 
-    def _cut(self, *, final: bool) -> list[SynthesizedAudio]:
-        """Frames ready in the pending audio (all of it when ``final``)."""
-        width = 2 * self._channels
-        out: list[SynthesizedAudio] = []
-        while True:
-            available = len(self._pending) // width
-            if final:
-                size = min(
-                    available, self._frame_samples if self._first_sent else self._first_samples
-                )
-            elif not self._first_sent:
-                size = min(available - self._tail_samples, self._first_samples)
-                if available < self._first_samples:
-                    size = 0
-            else:
-                size = (
-                    self._frame_samples
-                    if available >= self._frame_samples + self._tail_samples
-                    else 0
-                )
-            if size <= 0:
-                break
-            data = bytes(self._pending[: size * width])
-            del self._pending[: size * width]
-            self._first_sent = True
-            out.append(self._stage(rtc.AudioFrame(data, self._rate, self._channels, size)))
-        if final:
-            self._pending.clear()  # an incomplete sample
-        return out
-
-    def _stage(self, frame: rtc.AudioFrame) -> SynthesizedAudio:
-        """Account for ``frame`` and wrap it (word timings and text ride on it)."""
+    def _stage(self, frame: rtc.AudioFrame) -> SynthesizedAudio | None:
+        """Account for ``frame``, hold it back, and return the previously held one."""
         segment = self._require_segment()
         if segment.first_frame_at is None:
             segment.first_frame_at = anyio.current_time()
@@ -421,4 +368,5 @@ class AudioEmitter:
             delta_text=self._delta_text,
         )
         self._delta_text = ""
-        return audio
+        held, self._held = self._held, audio
+        return held

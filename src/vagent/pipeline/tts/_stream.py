@@ -9,7 +9,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from vagent._core import APIConnectOptions, APIError, OwnedStream, retry_api_call, shortuuid
 from vagent.pipeline._attempts import TrackedSender
 
-from ._emitter import DEFAULT_FRAME_SIZE_MS, AudioEmitter, SegmentStats, segment_metrics
+from ._emitter import AudioEmitter, SegmentStats, segment_metrics
 from ._events import SynthesizedAudio
 from ._text_input import TextInput
 
@@ -43,7 +43,7 @@ class SynthesizeStream(OwnedStream[None, SynthesizedAudio]):
         tts: TTS,
         conn_options: APIConnectOptions,
         output_buffer: int = 16,
-        frame_size_ms: int = DEFAULT_FRAME_SIZE_MS,
+        frame_size_ms: int = 20,
     ) -> None:
         super().__init__(input_buffer=0, output_buffer=output_buffer)
         self._tts = tts
