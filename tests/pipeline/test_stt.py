@@ -16,8 +16,8 @@ from vagent._core import (
     ValidationError,
 )
 from vagent.pipeline._attempts import TrackedSender
-from vagent.pipeline._audio_input import DEFAULT_AUDIO_INPUT_SECONDS
 from vagent.pipeline._audio_buffer import FLUSH, AudioInput, AudioInputBuffer
+from vagent.pipeline._audio_input import DEFAULT_AUDIO_INPUT_SECONDS
 from vagent.pipeline.audio import silence_frame
 from vagent.pipeline.metrics import STTMetrics
 from vagent.pipeline.stt import (
