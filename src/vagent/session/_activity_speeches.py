@@ -293,7 +293,14 @@ class ActivitySpeeches:
         self._awaiting_tools.discard(handle)
 
     def on_first_output(self, handle: SpeechHandle, *, audio: bool) -> None:
-        """The step's first audio frame (or text, without audio) is about to be output."""
+        """The step's first audio frame (or text, without audio) is about to be output.
+
+        Not for a speech already interrupted: its first frame can be produced at the very
+        moment the interruption lands (the cancellation reaches the step at its next
+        checkpoint), and that output never plays, so the agent must not turn "speaking".
+        """
+        if handle.interrupted:
+            return
         if audio:
             self.reconcile_pause(handle)
         self.speaking_started(handle)
