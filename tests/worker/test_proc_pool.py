@@ -241,12 +241,14 @@ async def test_supervision_warns_on_memory_and_kills_unresponsive_or_slow_to_clo
         await h.wait_idle(within=60)
         job = job_info("J_stuck", "block", seconds=3600)
         await h.pool.launch_job(job, timeout=LAUNCH_TIMEOUT)
-        start = trio.current_time()
         end = await h.wait_end("J_stuck", within=60)
         assert end == JobStatusUpdate(
             job_id="J_stuck", status=JobStatus.FAILED, error="unresponsive: no pong within 5.0 s"
         )
-        assert trio.current_time() - start >= 5.0
+        # Killed only after 5 s without a pong. (Not "5 s after launch_job returned": the
+        # last pong may come before that, and on a loaded machine it did, 4.98 s before.)
+        [record] = h.records("job process is unresponsive, killing it", job_id="J_stuck")
+        assert record.since_last_pong > 5.0  # type: ignore[attr-defined]
 
         # Ignoring shutdown: killed after close_timeout.
         await h.wait_idle(within=60)

@@ -345,10 +345,15 @@ class JobExecutor(ABC):
         assert self._channel is not None
         config = self._config
         while True:
-            if trio.current_time() - self._last_pong > config.ping_timeout:
+            silent_for = trio.current_time() - self._last_pong
+            if silent_for > config.ping_timeout:
                 logger.error(
                     "job process is unresponsive, killing it",
-                    extra={**self._extra(), "timeout": config.ping_timeout},
+                    extra={
+                        **self._extra(),
+                        "timeout": config.ping_timeout,
+                        "since_last_pong": round(silent_for, 3),
+                    },
                 )
                 self.kill(f"unresponsive: no pong within {config.ping_timeout} s")
                 await trio.lowlevel.checkpoint()
