@@ -3,6 +3,7 @@ from __future__ import annotations
 import anyio
 import pytest
 import trio
+import trio.lowlevel
 
 from vagent._core import (
     NOT_GIVEN,
@@ -114,6 +115,55 @@ def test_collapse_single_error_group() -> None:
         raise ExceptionGroup("g", [ExceptionGroup("inner", [KeyError("k")])])
     with pytest.raises(ExceptionGroup), collapse_excgroups():
         raise ExceptionGroup("g", [KeyError("a"), ValueError("b")])
+
+
+async def _fail_as_the_enclosing_scope_is_cancelled(failing_children: int) -> trio.CancelScope:
+    """Children fail, then an enclosing scope is cancelled before their task group ends."""
+    failed = trio.Event()
+
+    async def fail() -> None:
+        failed.set()
+        raise KeyError("from the child")
+
+    with trio.CancelScope() as outer, collapse_excgroups():
+        async with trio.open_nursery() as nursery:
+            for _ in range(failing_children):
+                nursery.start_soon(fail)
+            await failed.wait()
+            outer.cancel()
+            await trio.sleep_forever()
+    return outer
+
+
+async def test_collapse_an_error_that_came_as_the_enclosing_scope_was_cancelled() -> None:
+    # Trio adds the body's Cancelled to the group: the error still comes out as itself.
+    with pytest.raises(KeyError, match="from the child"):
+        await _fail_as_the_enclosing_scope_is_cancelled(1)
+    # Two errors beside the cancellation stay a group.
+    with pytest.raises(BaseExceptionGroup) as raised:
+        await _fail_as_the_enclosing_scope_is_cancelled(2)
+    errors = raised.value.subgroup(KeyError)
+    assert errors is not None
+    assert len(errors.exceptions) == 2
+
+
+async def test_a_collapsed_error_leaves_the_scope_cancelled() -> None:
+    with trio.CancelScope() as outer:
+        try:
+            with collapse_excgroups():
+                async with trio.open_nursery() as nursery:
+                    outer.cancel()
+                    nursery.start_soon(_raise_key_error)  # fails at once: no checkpoint
+                    await trio.sleep_forever()
+        except KeyError:
+            pass
+        await trio.lowlevel.checkpoint()
+        pytest.fail("a checkpoint in the cancelled scope went through")
+    assert outer.cancelled_caught
+
+
+async def _raise_key_error() -> None:
+    raise KeyError("from the child")
 
 
 def test_channels_are_bounded_and_drop_when_full() -> None:
