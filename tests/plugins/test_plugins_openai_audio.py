@@ -21,6 +21,7 @@ from vagent.pipeline.audio import AudioByteStream
 from vagent.pipeline.metrics import TTSMetrics
 from vagent.pipeline.vad import EnergyVAD
 from vagent.plugins import openai
+from vagent.testing.fake_stt import FakeSTT
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(20)]
 
@@ -222,3 +223,17 @@ async def test_tts_error_status(server: FakeOpenAI) -> None:
             _ = [a async for a in stream]
     assert info.value.status_code == 400
     assert info.value.request_id == "r1"
+
+
+def test_speech_providers_name_their_model_and_provider_through_adapters() -> None:
+    # livekit-agents reports these in metrics and traces; porting code reads them.
+    stt = openai.STT(api_key="k", model="whisper-1")
+    tts = openai.TTS(api_key="k", model="tts-1")
+    assert (stt.model, stt.provider) == ("whisper-1", "openai")
+    assert (tts.model, tts.provider) == ("tts-1", "openai")
+    wrapped_stt = stt_api.StreamAdapter(stt=stt, vad=EnergyVAD())
+    wrapped_tts = tts_api.StreamAdapter(tts=tts)
+    assert (wrapped_stt.model, wrapped_stt.provider) == ("whisper-1", "openai")
+    assert (wrapped_tts.model, wrapped_tts.provider) == ("tts-1", "openai")
+    unnamed = stt_api.StreamAdapter(stt=FakeSTT(), vad=EnergyVAD())
+    assert (unnamed.model, unnamed.provider) == ("unknown", "unknown")

@@ -68,6 +68,14 @@ class StreamAdapter(STT):
         self.emit("metrics_collected", metrics)
 
     @property
+    def model(self) -> str:
+        return self._stt.model
+
+    @property
+    def provider(self) -> str:
+        return self._stt.provider
+
+    @property
     def wrapped_stt(self) -> STT:
         return self._stt
 

@@ -47,6 +47,16 @@ class STT(EventEmitter[STTEventName]):
         self._label = f"{type(self).__module__}.{type(self).__name__}"
 
     @property
+    def model(self) -> str:
+        """The model name, ``"unknown"`` unless the provider says (as livekit-agents)."""
+        return "unknown"
+
+    @property
+    def provider(self) -> str:
+        """The provider name, ``"unknown"`` unless the provider says (as livekit-agents)."""
+        return "unknown"
+
+    @property
     def label(self) -> str:
         """``module.ClassName`` of the provider, used in metrics and logs."""
         return self._label

@@ -52,6 +52,14 @@ class StreamAdapter(TTS):
         return self._tts
 
     @property
+    def model(self) -> str:
+        return self._tts.model
+
+    @property
+    def provider(self) -> str:
+        return self._tts.provider
+
+    @property
     def sentence_tokenizer(self) -> SentenceTokenizer:
         return self._tokenizer
 

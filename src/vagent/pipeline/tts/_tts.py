@@ -42,6 +42,16 @@ class TTS(EventEmitter[TTSEventName]):
         self._label = f"{type(self).__module__}.{type(self).__name__}"
 
     @property
+    def model(self) -> str:
+        """The model name, ``"unknown"`` unless the provider says (as livekit-agents)."""
+        return "unknown"
+
+    @property
+    def provider(self) -> str:
+        """The provider name, ``"unknown"`` unless the provider says (as livekit-agents)."""
+        return "unknown"
+
+    @property
     def label(self) -> str:
         return self._label
 

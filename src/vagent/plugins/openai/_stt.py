@@ -75,6 +75,10 @@ class STT(BaseSTT):
     def model(self) -> str:
         return self._model
 
+    @property
+    def provider(self) -> str:
+        return "openai"
+
     async def _recognize_impl(
         self,
         buffer: rtc.AudioFrame,

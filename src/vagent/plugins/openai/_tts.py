@@ -75,6 +75,10 @@ class TTS(BaseTTS):
     def model(self) -> str:
         return self._model
 
+    @property
+    def provider(self) -> str:
+        return "openai"
+
     def request_body(self, text: str) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self._model,
