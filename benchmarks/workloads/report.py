@@ -409,16 +409,18 @@ NOTES = """\
 
 CPU_ANALYSIS = """\
 Where the CPU goes (see the profiles below): in the steady state the cost is per microphone
-frame (100 per second per session), not per turn. On vagent each frame crosses several tasks
-linked by memory channels (session audio pump -> input forwarder -> recognition fan-out ->
-STT runner / VAD -> the provider stream's input channel -> the provider), and every hop is a
-trio task switch plus anyio channel and checkpoint calls; the top of the profile is trio's
-scheduler (`unrolled_run`), anyio `MemoryObjectReceiveStream.receive`/`send_nowait`,
-checkpoints and cancel-scope setup, while vagent's own functions have little self time.
-livekit-agents moves the same frames through asyncio queues on asyncio's C-accelerated
-event loop. Fewer hops per frame (batching frames, pushing into the provider stream
-without an intermediate task, or `send_nowait` fast paths) would be the levers; the
-per-turn path (the latency figures above) is not where the time goes."""
+frame (100 per second per session at 10 ms frames), not per turn. On vagent a frame no longer
+crosses a chain of tasks: the session's input pump reads `session.input.audio` and pushes the
+frame synchronously into the VAD's and the STT's bounded audio buffers, and each buffer's
+reader (here the benchmark's fakes, which read frame by frame as the reference's do) wakes
+once. What is left is mostly trio's run loop per wakeup: in the 16-session profile of the
+2026-12-06 quiet run, about 4.3 s of the 7.7 s were busy (the rest idle in `epoll`), of which
+the session's input pump and everything it calls took 1.8 s and trio's scheduling and its
+deadline and cancel-scope bookkeeping most of the rest; a trio wakeup costs more than one on
+asyncio's C-accelerated loop. Levers left: fewer wakeups per frame
+(providers that read their buffer by window rather than by frame, input frames longer than
+10 ms: the production-like figures use 40 ms frames pushed from the rtc callback), or running
+the session on an asyncio loop; not fewer hops, which are gone."""
 
 
 def markdown(
