@@ -31,6 +31,15 @@ T = TypeVar("T")
 
 SAMPLE_RATE = 48000
 FRAME = SAMPLE_RATE // 100  # 10 ms
+INBOUND_AUDIO_COUNTERS = (
+    "total_samples_received",
+    "concealed_samples",
+    "removed_samples_for_acceleration",
+    "inserted_samples_for_deceleration",
+    "packets_discarded",
+    "packets_lost",
+)
+"""Inbound RTP counters (samples at the decoder's rate) that tell received audio from sent."""
 SILENCE_LEVEL = 300  # peak |sample| below which a received frame counts as silent (-40 dBFS)
 
 
@@ -76,6 +85,7 @@ class LiveParticipant:
         self._changed = threading.Condition()
         self.room: rtc.Room | None = None
         self.agent_frames: list[ReceivedFrame] = []
+        self._audio_tracks: list[rtc.Track] = []
         self.transcriptions: list[Transcription] = []
         self.attribute_changes: list[AttributeChange] = []
         self.joined: list[tuple[str, int]] = []  # (identity, kind)
@@ -127,6 +137,7 @@ class LiveParticipant:
         ) -> None:
             self._record(lambda: self.subscribed_tracks.append(track.sid))
             if track.kind == rtc.TrackKind.KIND_AUDIO:
+                self._audio_tracks.append(track)
                 self._spawn(self._listen(track))
 
         @room.on("disconnected")
@@ -160,6 +171,17 @@ class LiveParticipant:
                 self._record(functools.partial(self.agent_frames.append, frame))
         finally:
             await stream.aclose()
+
+    async def _inbound_audio(self) -> dict[str, int]:
+        totals = dict.fromkeys(INBOUND_AUDIO_COUNTERS, 0)
+        for track in self._audio_tracks:
+            for stats in await track.get_stats():
+                if stats.WhichOneof("stats") == "inbound_rtp":
+                    inbound, received = stats.inbound_rtp.inbound, stats.inbound_rtp.received
+                    for name in totals:
+                        source = received if name == "packets_lost" else inbound
+                        totals[name] += int(getattr(source, name))
+        return totals
 
     async def _publish_microphone(self) -> None:
         assert self.room is not None
@@ -214,6 +236,11 @@ class LiveParticipant:
 
     async def connect(self, url: str, token: str, *, within: float = 30) -> None:
         await self._call(self._connect(url, token), within)
+
+    async def inbound_audio(self, *, within: float = 30) -> dict[str, int]:
+        """WebRTC's receive counters for the agent's audio, summed over its tracks
+        (:data:`INBOUND_AUDIO_COUNTERS`): what the jitter buffer concealed or cut."""
+        return await self._call(self._inbound_audio(), within)
 
     async def publish_microphone(self, *, within: float = 30) -> None:
         await self._call(self._publish_microphone(), within)
