@@ -40,6 +40,10 @@ INBOUND_AUDIO_COUNTERS = (
     "packets_lost",
 )
 """Inbound RTP counters (samples at the decoder's rate) that tell received audio from sent."""
+MICROPHONE_QUEUE_MS = 2000
+"""How far ahead of playout the microphone queues speech (see ``_microphone``)."""
+SILENCE_AHEAD = 0.05
+"""How far ahead of playout the microphone queues silence: a new utterance waits no longer."""
 SILENCE_LEVEL = 300  # peak |sample| below which a received frame counts as silent (-40 dBFS)
 
 
@@ -185,7 +189,7 @@ class LiveParticipant:
 
     async def _publish_microphone(self) -> None:
         assert self.room is not None
-        source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=100)
+        source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=MICROPHONE_QUEUE_MS)
         self._source = source
         track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
         options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
@@ -193,15 +197,22 @@ class LiveParticipant:
         self._spawn(self._microphone(source))
 
     async def _microphone(self, source: rtc.AudioSource) -> None:
-        """Real-time 10 ms frames: queued speech, else silence (capture_frame paces it)."""
+        """Real-time 10 ms frames: queued speech, else silence (capture_frame paces it).
+
+        Silence is sent just in time; speech goes into the source's queue ahead of playout
+        (:data:`MICROPHONE_QUEUE_MS`), so a stall of this process (a loaded machine) does not
+        cut a pause into a sentence, which a person's microphone never does.
+        """
         silence = np.zeros(FRAME, dtype=np.int16)
         while True:
             utterance = self._speech[0] if self._speech else None
             if utterance is None:
+                if source.queued_duration > SILENCE_AHEAD:
+                    await asyncio.sleep(source.queued_duration - SILENCE_AHEAD)
                 await source.capture_frame(_frame(silence))
                 continue
             if utterance.started_at is None:
-                utterance.started_at = time.monotonic()
+                utterance.started_at = time.monotonic() + source.queued_duration
             for start in range(0, len(utterance.pcm), FRAME):
                 chunk = utterance.pcm[start : start + FRAME]
                 if len(chunk) < FRAME:
