@@ -197,11 +197,12 @@ class LiveParticipant:
         self._spawn(self._microphone(source))
 
     async def _microphone(self, source: rtc.AudioSource) -> None:
-        """Real-time 10 ms frames: queued speech, else silence (capture_frame paces it).
+        """Real-time audio: queued speech, else silence in 10 ms frames.
 
-        Silence is sent just in time; speech goes into the source's queue ahead of playout
-        (:data:`MICROPHONE_QUEUE_MS`), so a stall of this process (a loaded machine) does not
-        cut a pause into a sentence, which a person's microphone never does.
+        Silence is sent just in time (paced here); speech goes into the source's queue in
+        pieces of half of :data:`MICROPHONE_QUEUE_MS`, so from its first sample a second of
+        it waits in the queue: a stall of this process (a loaded machine) does not cut a
+        pause into a sentence, which a person's microphone never does.
         """
         silence = np.zeros(FRAME, dtype=np.int16)
         while True:
@@ -213,11 +214,12 @@ class LiveParticipant:
                 continue
             if utterance.started_at is None:
                 utterance.started_at = time.monotonic() + source.queued_duration
-            for start in range(0, len(utterance.pcm), FRAME):
-                chunk = utterance.pcm[start : start + FRAME]
-                if len(chunk) < FRAME:
-                    chunk = np.concatenate([chunk, np.zeros(FRAME - len(chunk), np.int16)])
-                await source.capture_frame(_frame(chunk))
+            piece = SAMPLE_RATE * MICROPHONE_QUEUE_MS // 2000
+            pcm = utterance.pcm
+            if len(pcm) % FRAME:  # whole 10 ms frames, as a microphone sends
+                pcm = np.concatenate([pcm, np.zeros(FRAME - len(pcm) % FRAME, np.int16)])
+            for start in range(0, len(pcm), piece):
+                await source.capture_frame(_frame(pcm[start : start + piece]))
             # The last sample plays out once the source's queue has drained.
             self._speech.popleft()
             self._record(
