@@ -161,6 +161,12 @@ class JobReports:
     def events(self, room: str, event: str) -> list[dict[str, Any]]:
         return [r for r in self.read(room) if r["event"] == event]
 
+    def dump(self) -> None:
+        """Print every room's reports (pytest shows them when the test failed)."""
+        for path in sorted(self.directory.glob("*.jsonl")):
+            print(f"--- the agent's reports for room {path.stem} ---")
+            print(path.read_text(), end="")
+
     async def wait_for(self, room: str, event: str, *, within: float) -> dict[str, Any]:
         # The agent runs in another process and writes a file: check it every 50 ms.
         with trio.move_on_after(within):

@@ -46,6 +46,12 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> JobReports:
     return JobReports(tmp_path_factory.mktemp("reports"))
 
 
+@pytest.fixture(autouse=True)
+def _print_reports_after_each_test(reports: JobReports) -> Iterator[None]:
+    yield
+    reports.dump()  # shown when the test failed: what the agent heard and did
+
+
 @pytest.fixture(scope="module")
 def voice_worker(
     livekit_server: LiveKitServer, reports: JobReports, tmp_path_factory: pytest.TempPathFactory

@@ -37,10 +37,12 @@ WAIT = 90.0
 
 
 @pytest.fixture
-def reports(tmp_path: Path) -> JobReports:
+def reports(tmp_path: Path) -> Iterator[JobReports]:
     directory = tmp_path / "reports"
     directory.mkdir()
-    return JobReports(directory)
+    reports = JobReports(directory)
+    yield reports
+    reports.dump()
 
 
 def _start_worker(
@@ -144,6 +146,11 @@ async def test_a_server_restart_under_a_running_job(
         await auto_worker.wait_for_log("reporting the running jobs to the server", within=WAIT)
         assert reports.events(room, "job_shutdown") == []
         await _converse(user, agent)
+        # The agent's audio track was published again, under a new SID: its transcription
+        # names that one (lk.transcribed_track_id), so clients match text to voice.
+        answer = next(t for t in user.transcriptions if t.text == "Good morning to you.")
+        assert len(user.subscribed_tracks) == 2, user.subscribed_tracks
+        assert answer.attributes.get("lk.transcribed_track_id") == user.subscribed_tracks[-1]
     closed = await reports.wait_for(room, "session_closed", within=WAIT)
     assert closed["reason"] == "participant_disconnected"
     # Not asserted: how many job requests the worker saw. A restarted server recreates the

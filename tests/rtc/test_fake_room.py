@@ -16,6 +16,7 @@ from vagent.rtc import (
     DataReceived,
     Disconnected,
     EventOverflowError,
+    LocalTrackRepublished,
     ParticipantAttributesChanged,
     ParticipantConnected,
     ParticipantDisconnected,
@@ -286,7 +287,7 @@ async def test_connect_needs_url_and_token() -> None:
     assert anyio.get_current_task() is not None
 
 
-async def test_server_reconnect_emits_events_and_forgets_published_tracks(
+async def test_server_reconnect_emits_events_and_republishes_the_forgotten_tracks(
     autojump_clock: Any,
 ) -> None:
     room = FakeRoom()
@@ -294,17 +295,36 @@ async def test_server_reconnect_emits_events_and_forgets_published_tracks(
     heard: list[str] = []
     room.on("reconnecting", lambda: heard.append("reconnecting"))
     room.on("reconnected", lambda: heard.append("reconnected"))
+    moved: list[tuple[str, str]] = []
+    room.on("local_track_republished", lambda pub, previous: moved.append((previous, pub.sid)))
     async with (
         room.events() as events,
         room.local_participant.open_audio_track("agent", sample_rate=24000) as track,
     ):
-        room.server_reconnect(tracks_lost=True)
-        assert heard == ["reconnecting", "reconnected"]
-        assert [events.receive_nowait().type for _ in range(2)] == ["reconnecting", "reconnected"]
-        assert track.lost
+        first = track.publication
+        room.server_reconnecting(tracks_lost=True)
+        assert track.lost  # the server forgot it
         assert room.local_participant.track_publications == {}
         samples = np.zeros(240, np.int16).tobytes()
         await track.capture_frame(rtc.AudioFrame(samples, 24000, 1, 240))  # still works
+        room.server_reconnected()
+        # As livekit: the track is published again under a new sid, before "reconnected".
+        assert heard == ["reconnecting", "reconnected"]
+        received = [events.receive_nowait() for _ in range(3)]
+        assert [e.type for e in received] == [
+            "reconnecting",
+            "local_track_republished",
+            "reconnected",
+        ]
+        republished = received[1]
+        assert isinstance(republished, LocalTrackRepublished)
+        assert republished.previous_sid == first.sid
+        assert republished.publication == track.publication
+        assert moved == [(first.sid, track.publication.sid)]  # livekit's listener arguments
+        assert (track.publication.sid != first.sid, track.publication.name) == (True, "agent")
+        assert not track.lost
+        assert list(room.local_participant.track_publications) == [track.publication.sid]
         room.server_reconnect(tracks_lost=False)
     assert room.isconnected()
     assert len(heard) == 4
+    assert room.local_participant.track_publications == {}

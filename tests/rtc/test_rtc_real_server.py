@@ -19,7 +19,9 @@ from livekit.protocol import agent as agent_proto, models as models_proto, room 
 from real_livekit_server import LiveKitServer
 from vagent.api import AccessToken, LiveKitAPI, VideoGrants
 from vagent.rtc import (
+    LocalTrackRepublished,
     Outlet,
+    Reconnected,
     Room,
     RoomEvent,
     RpcError,
@@ -27,6 +29,7 @@ from vagent.rtc import (
     SipDTMFReceived,
     TrackPublished,
     TrackSubscribed,
+    TrackUnpublished,
     create_room_connector,
     dtmf_code,
     open_room,
@@ -52,6 +55,17 @@ def room_name(test: str) -> str:
 
 def token(server: LiveKitServer, room: str, identity: str) -> str:
     return participant_token(server.api_key, server.api_secret, room=room, identity=identity)
+
+
+def inbound_audio(stats: rtc.RtcStats) -> dict[str, int]:
+    """The inbound audio counters, summed over the tracks received (in either list: over
+    one peer connection, as livekit 1.x servers and SDKs make, it is ``publisher_stats``)."""
+    totals = {"packets_received": 0, "total_samples_received": 0}
+    for entry in [*stats.publisher_stats, *stats.subscriber_stats]:
+        if entry.WhichOneof("stats") == "inbound_rtp" and entry.inbound_rtp.stream.kind == "audio":
+            totals["packets_received"] += entry.inbound_rtp.received.packets_received
+            totals["total_samples_received"] += entry.inbound_rtp.inbound.total_samples_received
+    return totals
 
 
 @asynccontextmanager
@@ -285,6 +299,13 @@ async def test_a_paused_reply_resumes_for_the_listener_through_the_server(
                     finished = await output.wait_for_playout()
                     await trio.sleep(0.5)  # the tail through the server
                     nursery.cancel_scope.cancel()
+                received = inbound_audio(await caller.get_rtc_stats())
+                sent = await agent.get_rtc_stats()
+    # WebRTC's own counters, through Room.get_rtc_stats(): the caller received the agent's
+    # second of audio, and the agent sent it.
+    assert received["packets_received"] >= 50  # 20 ms Opus packets
+    assert received["total_samples_received"] >= rate
+    assert any(s.WhichOneof("stats") == "outbound_rtp" for s in sent.publisher_stats)
     voiced = [level > 1000 for level in levels]  # 10 ms chunks
     first = voiced.index(True)
     last = len(voiced) - 1 - voiced[::-1].index(True)
@@ -293,3 +314,46 @@ async def test_a_paused_reply_resumes_for_the_listener_through_the_server(
     assert not finished.interrupted
     assert sum(voiced) / 100 == pytest.approx(1.0, abs=0.1)  # all of it was heard
     assert longest_gap / 100 == pytest.approx(0.5, abs=0.15)  # once, after a pause
+
+
+async def test_a_track_closed_after_a_server_restart_is_unpublished(
+    private_livekit_server: LiveKitServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server restart makes livekit reconnect in full and publish the agent's track again,
+    under a new SID; closing the track afterwards unpublishes that one (the room sees it
+    go), not the SID it had before the restart."""
+    server = private_livekit_server
+    name = room_name("republish")
+    with trio.fail_after(50):
+        async with vagent_room() as agent, vagent_room() as caller:
+            await agent.connect(server.url, token(server, name, "agent"))
+            await caller.connect(server.url, token(server, name, "caller"))
+            async with caller.events() as events, agent.events() as agent_events:
+
+                async def next_from_agent(kind: type[RoomEvent]) -> str:
+                    async for event in events:
+                        if isinstance(event, kind) and event.participant.identity == "agent":
+                            return str(event.publication.sid)
+                    raise AssertionError("the caller's events ended")
+
+                async with agent.local_participant.open_audio_track("agent") as track:
+                    first_sid = await next_from_agent(TrackPublished)
+                    assert first_sid == track.publication.sid
+                    server.kill()  # a crash: no goodbye to anyone
+                    server.start()
+                    # Both reconnect to the new server; the agent's track comes back.
+                    second_sid = await next_from_agent(TrackPublished)
+                    assert second_sid != first_sid
+                    # The agent's room tells it (as livekit's "local_track_republished"),
+                    # before "reconnected".
+                    republished = []
+                    async for event in agent_events:
+                        if isinstance(event, Reconnected):
+                            break
+                        if isinstance(event, LocalTrackRepublished):
+                            republished.append((event.previous_sid, event.publication.sid))
+                    assert republished == [(first_sid, second_sid)]
+                    assert list(agent.local_participant.track_publications) == [second_sid]
+                assert await next_from_agent(TrackUnpublished) == second_sid
+                assert agent.local_participant.track_publications == {}
+    assert "unpublishing a track failed" not in caplog.text

@@ -86,6 +86,8 @@ async def test_connect_failure_is_a_room_connect_error_and_leaks_nothing() -> No
             await room.wait_for_participant()
         with pytest.raises(RoomNotConnectedError):
             await room.local_participant.set_attributes({"a": "b"})
+        with pytest.raises(RoomNotConnectedError):
+            await room.get_rtc_stats()
     assert len(FfiClient.instance.queue._subscribers) == baseline
     assert not bridge_threads()
 

@@ -176,8 +176,8 @@ class BackgroundAudio:
         """Start mixing: open the output, start the ambient sound, follow the agent state.
 
         Give exactly one of ``room`` (publishes a ``background_audio`` track through the rtc
-        bridge, with ``track_publish_options``, and publishes it again each time the room
-        emits ``reconnected``, sounds continuing) or ``output`` (any :class:`AudioSink`).
+        bridge, with ``track_publish_options``; after a server restart livekit publishes it
+        again, sounds continuing) or ``output`` (any :class:`AudioSink`).
         ``agent_session`` plays the thinking sound while its agent state is ``"thinking"``.
         The work runs in ``task_group`` or, by default, in the group of the ``async with``
         block. Returns once everything is running; errors opening the output are raised here.

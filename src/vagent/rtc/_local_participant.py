@@ -225,15 +225,24 @@ class RtcLocalParticipant(LocalParticipantBase):
                 yield PublishedAudioTrack(source, publication)
             finally:
                 with anyio.move_on_after(_CLEANUP_TIMEOUT, shield=True):
-                    await self._unpublish_quietly(publication.sid)
+                    await self._unpublish_quietly(track, publication.sid)
 
-    async def _unpublish_quietly(self, track_sid: str) -> None:
-        self._publications.pop(track_sid, None)
+    async def _unpublish_quietly(self, track: rtc.LocalTrack, published_sid: str) -> None:
+        self._publications.pop(published_sid, None)
         if not self._room.isconnected() or not self._room._bridge_running():
             await anyio.lowlevel.checkpoint()
             return
+        bridge, local = self._rtc()
+
+        async def unpublish() -> str:
+            # After a full reconnect (a server restart) livekit published the track again
+            # under a new SID, which it keeps in ``track.sid``: unpublish that one.
+            sid = track.sid
+            await local.unpublish_track(sid)
+            return sid
+
         try:
-            await self.unpublish_track(track_sid)
+            self._publications.pop(await bridge.call(unpublish), None)
         except Exception:
             logger.warning("unpublishing a track failed", exc_info=True)
             await anyio.lowlevel.checkpoint()

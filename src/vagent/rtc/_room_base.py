@@ -38,6 +38,7 @@ from ._values import (
     DataReceived,
     Disconnected,
     LocalTrackPublication,
+    LocalTrackRepublished,
     ParticipantAttributesChanged,
     ParticipantConnected,
     ParticipantDisconnected,
@@ -82,6 +83,7 @@ RoomEventName = Literal[
     "track_unsubscribed",
     "data_received",
     "sip_dtmf_received",
+    "local_track_republished",
     "reconnecting",
     "reconnected",
     "disconnected",
@@ -485,6 +487,10 @@ class RoomBase(ABC):
                 self._remote[event.participant.identity] = event.participant
         elif isinstance(event, ParticipantDisconnected):
             self._remote.pop(event.participant.identity, None)
+        elif isinstance(event, LocalTrackRepublished):
+            publications = self.local_participant._publications
+            if publications.pop(event.previous_sid, None) is not None:
+                publications[event.publication.sid] = event.publication
         elif isinstance(event, Disconnected):
             if not self._connected and self._disconnect_reason is not None:
                 return  # already reported
@@ -509,5 +515,7 @@ class RoomBase(ABC):
                 emit(event.type, event)
             case Disconnected():
                 emit(event.type, event.reason)
+            case LocalTrackRepublished():
+                emit(event.type, event.publication, event.previous_sid)
             case Reconnecting() | Reconnected():
                 emit(event.type)

@@ -18,6 +18,7 @@ from ._values import (
     AutoSubscribe,
     DataReceived,
     Disconnected,
+    LocalTrackRepublished,
     ParticipantAttributesChanged,
     ParticipantConnected,
     ParticipantDisconnected,
@@ -130,6 +131,14 @@ def install_listeners(
     room.on("track_unsubscribed", on_track_unsubscribed)
     room.on("data_received", on_data_received)
     room.on("sip_dtmf_received", on_sip_dtmf)
+    room.on(
+        "local_track_republished",
+        lambda pub, previous_sid: deliver(
+            LocalTrackRepublished(
+                publication=convert.local_publication(pub), previous_sid=previous_sid
+            )
+        ),
+    )
     room.on("reconnecting", lambda: deliver(Reconnecting()))
     room.on("reconnected", lambda: deliver(Reconnected()))
     room.on("disconnected", on_disconnected)

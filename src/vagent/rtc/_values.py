@@ -219,6 +219,16 @@ class SipDTMFReceived:
 
 
 @frozen(kw_only=True)
+class LocalTrackRepublished:
+    """livekit published one of the agent's tracks again after a full reconnect (a server
+    restart): the same track, now under ``publication.sid``, no longer ``previous_sid``."""
+
+    type: Literal["local_track_republished"] = "local_track_republished"
+    publication: LocalTrackPublication
+    previous_sid: str
+
+
+@frozen(kw_only=True)
 class Reconnecting:
     """The connection to the server broke; livekit is reconnecting."""
 
@@ -250,6 +260,7 @@ RoomEvent: TypeAlias = (
     | TrackUnsubscribed
     | DataReceived
     | SipDTMFReceived
+    | LocalTrackRepublished
     | Reconnecting
     | Reconnected
     | Disconnected

@@ -190,6 +190,24 @@ class Room(RoomBase):
         if self._connected:
             self._apply(Disconnected(reason="CLIENT_INITIATED"))
 
+    async def get_rtc_stats(self) -> rtc.RtcStats:
+        """WebRTC's statistics of this connection, as livekit's ``Room.get_rtc_stats()``:
+        ``publisher_stats`` and ``subscriber_stats``, one list per peer connection. Over a
+        single peer connection (what livekit 1.x servers and SDKs set up) both directions
+        are in ``publisher_stats``: ``outbound_rtp`` entries for what this participant
+        sends, ``inbound_rtp`` for what it receives (packets lost, samples concealed).
+
+        Raises :class:`RoomNotConnectedError` when the room is not connected, and
+        :class:`RtcError` when livekit cannot give them (while it reconnects, say).
+        """
+        bridge, room = self._require_connected()
+        try:
+            return await bridge.call(room.get_rtc_stats)
+        except RtcError:
+            raise
+        except RuntimeError as exc:  # livekit's error for "not connected" or a failed query
+            raise RtcError(f"no rtc statistics: {exc}") from exc
+
     # -- media and data --------------------------------------------------------------------
 
     def open_audio_stream(

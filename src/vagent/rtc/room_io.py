@@ -59,6 +59,7 @@ from ._values import (
     ATTRIBUTE_PUBLISH_ON_BEHALF,
     TOPIC_CHAT,
     Disconnected,
+    LocalTrackRepublished,
     ParticipantAttributesChanged,
     ParticipantConnected,
     ParticipantDisconnected,
@@ -404,6 +405,10 @@ class RoomIO:
                         self._on_linked_participant_left(event.participant)
                 case SipDTMFReceived():
                     self._on_dtmf(event)
+                case LocalTrackRepublished():
+                    # a server restart: transcriptions now name the track's new SID
+                    if event.previous_sid == self._audio_track_sid:
+                        self._audio_track_sid = event.publication.sid
                 case Disconnected():
                     self._linked = None
                     self._notify(restart_audio=True)

@@ -60,8 +60,9 @@ class FakeAudioTrack:
         self.clear_count = 0
         self.unpublished = False
         self.lost = False
-        """The server forgot this publication (a reconnection); capturing still works, as
-        with a real source, but nobody receives it."""
+        """The server forgot this publication (during a full reconnection, until the room
+        publishes it again); capturing still works, as with a real source, but nobody
+        receives it."""
         self._intervals: list[tuple[float, float]] = []
         self._playout_end = 0.0
         self._changed: anyio.Event | None = None
@@ -225,7 +226,7 @@ class FakeLocalParticipant(LocalParticipantBase):
             yield track
         finally:
             track.unpublished = True
-            self._publications.pop(publication.sid, None)
+            self._publications.pop(track.publication.sid, None)  # its sid now
 
     async def perform_rpc(
         self,

@@ -23,8 +23,9 @@ Audio the agent publishes plays out in virtual time: ``capture_frame`` waits whi
 
 Connection trouble: ``server_reconnecting()`` / ``server_reconnected()`` (or both at once,
 ``server_reconnect()``) emit ``reconnecting`` / ``reconnected``; with ``tracks_lost=True``
-the server forgets the agent's published tracks in between (``FakeAudioTrack.lost``), as after
-a full reconnection, so whoever published them must publish again.
+(a full reconnection, as after a server restart) the server forgets the agent's published
+tracks in between (``FakeAudioTrack.lost``), then, as livekit does, each comes back under a
+new sid (``local_track_republished``, before ``reconnected``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import attrs
 from livekit import rtc
 
 from vagent._core import ValidationError
@@ -41,6 +43,7 @@ from vagent.rtc import (
     DEFAULT_VIDEO_BUFFER_FRAMES,
     AutoSubscribe,
     Disconnected,
+    LocalTrackRepublished,
     Outlet,
     OverflowPolicy,
     ParticipantConnected,
@@ -55,7 +58,7 @@ from vagent.rtc import (
 from vagent.rtc._audio import audio_buffer_frames, check_frame_size
 from vagent.rtc._room_base import DEFAULT_TEXT_BUFFER
 
-from ._fake_room_local import FakeAudioTrack, FakeLocalParticipant, FakeTextStream
+from ._fake_room_local import FakeAudioTrack, FakeLocalParticipant, FakeTextStream, _sid
 from ._fake_room_remote import (
     FakeRemoteAudioTrack,
     FakeRemoteParticipant,
@@ -238,8 +241,8 @@ class FakeRoom(RoomBase):
         """The connection broke and livekit is reconnecting (``reconnecting``).
 
         ``tracks_lost``: the server forgets the agent's published tracks (a full
-        reconnection); they stay open on the agent's side but are marked ``lost`` and
-        leave ``local_participant.track_publications``.
+        reconnection); until ``server_reconnected()`` they stay open on the agent's side but
+        are marked ``lost`` and leave ``local_participant.track_publications``.
         """
         if not self._connected:
             return
@@ -251,9 +254,20 @@ class FakeRoom(RoomBase):
         self._apply(Reconnecting())
 
     def server_reconnected(self) -> None:
-        """The connection is back (``reconnected``)."""
-        if self._connected:
-            self._apply(Reconnected())
+        """The connection is back: tracks the server forgot are published again, each
+        under a new sid (``local_track_republished``), then ``reconnected``."""
+        if not self._connected:
+            return
+        for track in self._local.audio_tracks:
+            if track.lost and not track.unpublished:
+                previous = track.publication
+                track.publication = attrs.evolve(previous, sid=_sid("TR"))
+                track.lost = False
+                self._local._publications[track.publication.sid] = track.publication
+                self._apply(
+                    LocalTrackRepublished(publication=track.publication, previous_sid=previous.sid)
+                )
+        self._apply(Reconnected())
 
     def server_reconnect(self, *, tracks_lost: bool = True) -> None:
         """``server_reconnecting(tracks_lost=...)`` then ``server_reconnected()``."""

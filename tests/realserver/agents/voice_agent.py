@@ -7,16 +7,22 @@ entrypoint does not connect the room itself: ``session.start(agent, room=ctx.roo
 Environment (set by the tests):
 - ``E2E_AGENT_NAME``: the worker's agent name ("" for automatic dispatch);
 - ``E2E_REPORT_DIR``: where each job appends JSON lines to ``<room>.jsonl``: ``started``,
-  ``session_closed`` (reason, history) and ``job_shutdown`` (reason).
+  ``agent_state``/``user_state`` changes, ``heard`` (each final transcript),
+  ``inbound_audio`` (WebRTC's receive counters for the user's audio, after each of their
+  turns: what the jitter buffer concealed), ``session_closed`` (reason, history) and
+  ``job_shutdown`` (reason).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from pathlib import Path
 from typing import Any
+
+import anyio
 
 from vagent import Agent, AgentSession, JobContext, JobProcess, WorkerOptions
 from vagent.testing.fake_llm import FakeLLM, FakeLLMResponse
@@ -43,6 +49,29 @@ def _report(room: str, event: str, **fields: Any) -> None:
     line = json.dumps({"event": event, "at": time.monotonic(), **fields})
     with (Path(directory) / f"{room}.jsonl").open("a") as out:
         out.write(line + "\n")
+
+
+INBOUND_AUDIO_COUNTERS = (
+    "packets_received",
+    "packets_lost",
+    "total_samples_received",
+    "concealed_samples",
+    "removed_samples_for_acceleration",
+    "inserted_samples_for_deceleration",
+)
+
+
+def _inbound_audio(stats: Any) -> dict[str, int]:
+    """Receive counters of the room's inbound audio, summed over its tracks."""
+    totals = dict.fromkeys(INBOUND_AUDIO_COUNTERS, 0)
+    for entry in [*stats.publisher_stats, *stats.subscriber_stats]:
+        if entry.WhichOneof("stats") != "inbound_rtp" or entry.inbound_rtp.stream.kind != "audio":
+            continue
+        rtp = entry.inbound_rtp
+        for name in totals:
+            source = rtp.received if name in ("packets_received", "packets_lost") else rtp.inbound
+            totals[name] += int(getattr(source, name))
+    return totals
 
 
 def prewarm(proc: JobProcess) -> None:
@@ -85,13 +114,30 @@ async def entrypoint(ctx: JobContext) -> None:
     def _agent_state(event: Any) -> None:
         _report(room, "agent_state", state=str(event.new_state))
 
+    # After each user turn, the receive counters (read by the entrypoint below).
+    turns_ended, turns = anyio.create_memory_object_stream[None](math.inf)
+
     @session.on("user_state_changed")
     def _user_state(event: Any) -> None:
         _report(room, "user_state", state=str(event.new_state))
+        if str(event.new_state) == "listening":
+            turns_ended.send_nowait(None)
+
+    @session.on("user_input_transcribed")
+    def _heard(event: Any) -> None:
+        if event.is_final:
+            _report(room, "heard", text=event.transcript)
 
     ctx.add_shutdown_callback(_shutdown)
     await session.start(Agent(instructions="Answer from the script."), room=ctx.room)
     _report(room, "started", identity=ctx.room.local_participant.identity)
+    async for _ in turns:  # until the job shuts down
+        try:
+            counters = _inbound_audio(await ctx.room.get_rtc_stats())
+        except Exception as exc:  # a report, never a reason to fail the job
+            _report(room, "inbound_audio", error=repr(exc))
+        else:
+            _report(room, "inbound_audio", **counters)
 
 
 opts = WorkerOptions(
