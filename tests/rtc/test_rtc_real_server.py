@@ -353,6 +353,7 @@ async def test_a_track_closed_after_a_server_restart_is_unpublished(
                         if isinstance(event, LocalTrackRepublished):
                             republished.append((event.previous_sid, event.publication.sid))
                     assert republished == [(first_sid, second_sid)]
+                    assert track.publication.sid == second_sid
                     assert list(agent.local_participant.track_publications) == [second_sid]
                 assert await next_from_agent(TrackUnpublished) == second_sid
                 assert agent.local_participant.track_publications == {}

@@ -41,6 +41,7 @@ class PublishedAudioTrack:
 
     @property
     def publication(self) -> LocalTrackPublication:
+        """The track's publication; after a server restart, the one livekit made anew."""
         return self._publication
 
     @property
@@ -118,6 +119,13 @@ class RtcLocalParticipant(LocalParticipantBase):
         self._room = room
         self._rpc_server = RpcServer(self._rpc_handlers)
         self._rpc_owner: TaskGroup | None = None
+        self._open_tracks: set[PublishedAudioTrack] = set()
+
+    def _on_republished(self, previous_sid: str, publication: LocalTrackPublication) -> None:
+        super()._on_republished(previous_sid, publication)
+        for track in self._open_tracks:
+            if track.publication.sid == previous_sid:
+                track._publication = publication
 
     def _rtc(self) -> tuple[RtcBridge, rtc.LocalParticipant]:
         bridge, room = self._room._require_connected()
@@ -221,9 +229,12 @@ class RtcLocalParticipant(LocalParticipantBase):
         ) as source:
             track = await bridge.create_audio_track(name, source)
             publication = await self.publish_track(track, options)
+            published = PublishedAudioTrack(source, publication)
+            self._open_tracks.add(published)
             try:
-                yield PublishedAudioTrack(source, publication)
+                yield published
             finally:
+                self._open_tracks.discard(published)
                 with anyio.move_on_after(_CLEANUP_TIMEOUT, shield=True):
                     await self._unpublish_quietly(track, publication.sid)
 

@@ -147,6 +147,11 @@ class LocalParticipantBase(ABC):
         """The agent's published tracks by sid (a copy)."""
         return dict(self._publications)
 
+    def _on_republished(self, previous_sid: str, publication: LocalTrackPublication) -> None:
+        """livekit published a track again, under a new sid (a full reconnection)."""
+        if self._publications.pop(previous_sid, None) is not None:
+            self._publications[publication.sid] = publication
+
     @abstractmethod
     async def set_attributes(self, attributes: Mapping[str, str]) -> None:
         """Merge ``attributes`` into the agent's attributes (visible to everyone)."""
@@ -488,9 +493,7 @@ class RoomBase(ABC):
         elif isinstance(event, ParticipantDisconnected):
             self._remote.pop(event.participant.identity, None)
         elif isinstance(event, LocalTrackRepublished):
-            publications = self.local_participant._publications
-            if publications.pop(event.previous_sid, None) is not None:
-                publications[event.publication.sid] = event.publication
+            self.local_participant._on_republished(event.previous_sid, event.publication)
         elif isinstance(event, Disconnected):
             if not self._connected and self._disconnect_reason is not None:
                 return  # already reported
