@@ -264,15 +264,24 @@ class LiveParticipant:
         self._loop.call_soon_threadsafe(self._speech.append, utterance)
         return utterance
 
-    async def wait_until(self, predicate: Callable[[], bool], *, within: float, what: str) -> None:
-        """Wait until ``predicate()`` holds (checked on every recorded change)."""
+    async def wait_until(
+        self,
+        predicate: Callable[[], bool],
+        *,
+        within: float,
+        what: str,
+        seen: Callable[[], object] | None = None,
+    ) -> None:
+        """Wait until ``predicate()`` holds (checked on every recorded change); on a
+        timeout the message carries ``seen()`` (what was observed instead)."""
 
         def wait() -> bool:
             with self._changed:
                 return self._changed.wait_for(predicate, timeout=within)
 
         if not await trio.to_thread.run_sync(wait, abandon_on_cancel=True):
-            raise AssertionError(f"timed out after {within} s waiting until {what}")
+            observed = f"; seen: {self.snapshot(seen)!r}" if seen is not None else ""
+            raise AssertionError(f"timed out after {within} s waiting until {what}{observed}")
 
     def snapshot(self, read: Callable[[], T]) -> T:
         with self._changed:

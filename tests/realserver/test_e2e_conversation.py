@@ -187,6 +187,7 @@ async def test_barge_in_stops_the_agent_and_keeps_what_was_heard(
             ),
             within=WAIT,
             what="the agent is listening after its reply",
+            seen=lambda: user.agent_states(agent),
         )
         # and its last voiced frame reached the user (audio trails the state a little).
         await user.wait_until(

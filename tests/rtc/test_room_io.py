@@ -268,6 +268,37 @@ async def test_agent_state_is_published_latest_first(autojump_clock: Any) -> Non
     assert "thinking" in history
 
 
+async def test_a_slow_state_confirmation_does_not_hold_back_the_next_state(
+    autojump_clock: Any,
+) -> None:
+    """livekit applies an attribute update at once but sometimes confirms it only after
+    5 s (seen against the real server): the states after it go out at once, in order."""
+    room = await connected_room()
+    session = StubSession()
+    room.add_participant("user")
+    local = room.local_participant
+    apply = local.set_attributes
+
+    async def set_attributes(attributes: Any) -> None:
+        await apply(attributes)
+        if len(local.attribute_history) == 2:
+            await trio.sleep(5)  # the confirmation of the second update is late
+
+    local.set_attributes = set_attributes  # type: ignore[method-assign]
+    states = [AgentState.LISTENING, AgentState.SPEAKING, AgentState.LISTENING]
+    states += [AgentState.THINKING, AgentState.SPEAKING]
+    async with room_io(room, session):
+        old = AgentState.INITIALIZING
+        for new in states:
+            session.emit(
+                "agent_state_changed", AgentStateChangedEvent(old_state=old, new_state=new)
+            )
+            old = new
+            await trio.sleep(0.3)
+        history = [h[ATTRIBUTE_AGENT_STATE] for h in local.attribute_history]
+        assert history == [str(state) for state in states]
+
+
 async def test_audio_output_reports_playout_and_interruptions(autojump_clock: Any) -> None:
     room = await connected_room()
     room.add_participant("user")

@@ -119,6 +119,7 @@ class RoomIO:
         self._audio_track_sid: str | None = None
         self._agent_state: str | None = None
         self._state_changed: anyio.Event | None = None
+        self._state_publish_scope: anyio.CancelScope | None = None
         self._own_tg: TaskGroup | None = None
         self._owner: TaskGroup | None = None  # where RoomIO runs (closes the session from)
         self._closing_session = False
@@ -476,9 +477,18 @@ class RoomIO:
         changed, self._state_changed = self._state_changed, None
         if changed is not None:
             changed.set()
+        if self._state_publish_scope is not None:
+            # Stop waiting for the server to confirm the previous state: the new one goes
+            # out now (as livekit-agents, which cancels the previous update's task).
+            self._state_publish_scope.cancel()
 
     async def _publish_agent_state(self) -> None:
-        """Publish the latest agent state (intermediate states may be skipped)."""
+        """Publish the latest agent state (intermediate states may be skipped).
+
+        livekit applies an attribute update at once but its confirmation can take up to
+        5 s (seen against the real server, about one update in 40): a newer state does not
+        wait for it.
+        """
         published: str | None = None
         while True:
             await anyio.lowlevel.checkpoint()
@@ -488,14 +498,19 @@ class RoomIO:
                 await self._state_changed.wait()
             state = self._agent_state
             assert state is not None
-            try:
-                if self._room.isconnected():
-                    await self._room.local_participant.set_attributes(
-                        {ATTRIBUTE_AGENT_STATE: state}
-                    )
-            except Exception:
-                logger.warning("publishing the agent state failed", exc_info=True)
-            published = state
+            with anyio.CancelScope() as scope:
+                self._state_publish_scope = scope
+                try:
+                    if self._room.isconnected():
+                        await self._room.local_participant.set_attributes(
+                            {ATTRIBUTE_AGENT_STATE: state}
+                        )
+                except Exception:
+                    logger.warning("publishing the agent state failed", exc_info=True)
+                finally:
+                    self._state_publish_scope = None
+            # Cut short, the update may not have gone out: send the current state anyway.
+            published = None if scope.cancelled_caught else state
 
     def _on_dtmf(self, event: SipDTMFReceived) -> None:
         """A key pressed by the linked participant is user activity (as livekit-agents)."""
