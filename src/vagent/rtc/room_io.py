@@ -498,7 +498,7 @@ class RoomIO:
                 await self._state_changed.wait()
             state = self._agent_state
             assert state is not None
-            with anyio.CancelScope() as scope:
+            with anyio.CancelScope() as scope:  # noqa: ASYNC912 (the loop checkpoints)
                 self._state_publish_scope = scope
                 try:
                     if self._room.isconnected():
