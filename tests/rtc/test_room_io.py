@@ -25,6 +25,8 @@ from vagent.rtc import (
     ATTRIBUTE_TRANSCRIPTION_TRACK_ID,
     TOPIC_CHAT,
     TOPIC_TRANSCRIPTION,
+    ParticipantAttributesChanged,
+    ParticipantConnected,
 )
 from vagent.rtc.room_io import RoomIO
 from vagent.rtc.room_io_options import RoomInputOptions, RoomOutputOptions, TextInputEvent
@@ -165,6 +167,30 @@ async def test_audio_follows_the_linked_participant_across_switch_and_rejoin(
         assert first_sample(await next_frame(audio)) == 5
         assert io.linked_participant is not None
         assert io.linked_participant.identity == "bob"
+
+
+async def test_the_linked_participant_made_anew_gets_its_audio_opened_again(
+    autojump_clock: Any,
+) -> None:
+    """After a full reconnection livekit reports the linked participant as connected again,
+    without a departure first (seen against the real server): RoomIO opens its audio again
+    rather than trust a stream made from the participant livekit replaced."""
+    room = await connected_room()
+    user = room.add_participant("user")
+    mic = user.publish_audio()
+    async with room_io(room, StubSession()) as io:
+        audio = io.audio_input
+        assert audio is not None
+        await settle()
+        assert len(room.noise_cancellation_requests) == 1  # one audio stream opened
+        room._apply(ParticipantConnected(participant=user.info))
+        await settle()
+        assert len(room.noise_cancellation_requests) == 2
+        mic.push_frame(frame(7, MIC_FRAME))
+        assert first_sample(await next_frame(audio)) == 7
+        room._apply(ParticipantAttributesChanged(participant=user.info, changed_attributes={}))
+        await settle()
+        assert len(room.noise_cancellation_requests) == 2  # a mere change reopens nothing
 
 
 async def test_input_audio_is_delivered_at_the_requested_format(autojump_clock: Any) -> None:

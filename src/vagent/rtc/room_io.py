@@ -370,12 +370,18 @@ class RoomIO:
             self._link_changed = anyio.Event()
         await self._link_changed.wait()
 
-    def _consider(self, participant: RemoteParticipant) -> None:
-        """A participant is present or changed: link it, or refresh the linked snapshot."""
+    def _consider(self, participant: RemoteParticipant, *, connected: bool = False) -> None:
+        """A participant is present or changed: link it, or refresh the linked snapshot.
+
+        ``connected``: livekit reports it as (re)joined. For the linked identity, without a
+        departure first, that is livekit making the participant anew after a full
+        reconnection (a server restart): streams opened from the old one may hear nothing
+        more, so they are opened again.
+        """
         if self._linked is not None:
             if participant.identity == self._linked.identity:
                 self._linked = participant
-                self._notify()
+                self._notify(restart_audio=connected)
             return
         if self._identity is not None:
             if participant.identity != self._identity:
@@ -392,7 +398,9 @@ class RoomIO:
     async def _follow_room(self, events: Outlet[RoomEvent]) -> None:
         async for event in events:
             match event:
-                case ParticipantConnected() | ParticipantAttributesChanged():
+                case ParticipantConnected():
+                    self._consider(event.participant, connected=True)
+                case ParticipantAttributesChanged():
                     self._consider(event.participant)
                 case TrackPublished() | TrackSubscribed():
                     self._consider(event.participant)
