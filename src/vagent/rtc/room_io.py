@@ -50,7 +50,7 @@ from ._errors import RtcError
 from ._outlet import Outlet
 from ._room_audio_io import RoomAudioInput
 from ._room_audio_output import RoomAudioOutput
-from ._room_base import RoomBase
+from ._room_base import PublishedAudio, RoomBase
 from ._room_transcription import RoomTranscriptionOutput
 from ._room_video_input import RoomVideoInput
 from ._rtc_listeners import reason_name
@@ -59,7 +59,6 @@ from ._values import (
     ATTRIBUTE_PUBLISH_ON_BEHALF,
     TOPIC_CHAT,
     Disconnected,
-    LocalTrackRepublished,
     ParticipantAttributesChanged,
     ParticipantConnected,
     ParticipantDisconnected,
@@ -116,7 +115,7 @@ class RoomIO:
         self._agent_transcription: RoomTranscriptionOutput | None = None
         self._user_transcription: RoomTranscriptionOutput | None = None
         self._sync: TranscriptSynchronizer | None = None
-        self._audio_track_sid: str | None = None
+        self._audio_track: PublishedAudio | None = None
         self._agent_state: str | None = None
         self._state_changed: anyio.Event | None = None
         self._state_publish_scope: anyio.CancelScope | None = None
@@ -254,7 +253,7 @@ class RoomIO:
                     options=outputs.audio_publish_options,
                 )
             )
-            self._audio_track_sid = track.publication.sid
+            self._audio_track = track
             self._audio_output = RoomAudioOutput(track)
         if outputs.transcription_enabled:
             local_identity = room.local_participant.identity
@@ -262,7 +261,8 @@ class RoomIO:
                 room,
                 delta=True,
                 identity=lambda: local_identity,
-                track_sid=lambda: self._audio_track_sid,
+                # the track's current sid (after a server restart, the one livekit gave it)
+                track_sid=lambda: self._audio_track.publication.sid if self._audio_track else None,
             )
             self._user_transcription = RoomTranscriptionOutput(
                 room, delta=False, identity=self._linked_identity, track_sid=self._user_track_sid
@@ -414,10 +414,6 @@ class RoomIO:
                         self._on_linked_participant_left(event.participant)
                 case SipDTMFReceived():
                     self._on_dtmf(event)
-                case LocalTrackRepublished():
-                    # a server restart: transcriptions now name the track's new SID
-                    if event.previous_sid == self._audio_track_sid:
-                        self._audio_track_sid = event.publication.sid
                 case Disconnected():
                     self._linked = None
                     self._notify(restart_audio=True)
