@@ -49,7 +49,8 @@ class Toolset:
 
     ``tools`` may hold function tools, provider tools and other toolsets; the toolset's
     own ``@function_tool`` methods are added after them. The list is fixed when the toolset
-    is made; make a new toolset (or subclass) to change it.
+    is made; make a new toolset to change it, or subclass and override the ``tools``
+    property (livekit's way; read when the toolset is flattened).
     """
 
     def __init__(self, *, id: str, tools: Sequence[Tool | Toolset] | None = None) -> None:
@@ -98,7 +99,7 @@ def flatten_tools(entries: Sequence[ToolEntry]) -> list[Tool]:
         if isinstance(entry, Toolset):
             if entry in seen_sets:
                 raise ValidationError(f"toolset {entry.id!r} contains itself")
-            for inner in entry._tools:
+            for inner in entry.tools:  # a subclass may compute its tools
                 add(inner, (*seen_sets, entry))
             return
         existing = by_id.get(entry.id)
