@@ -170,8 +170,24 @@ class ToolContext:
         return len(self._flat)
 
     def __eq__(self, other: object) -> bool:
+        """The same tools and toolsets (the same objects), in any order."""
         if not isinstance(other, ToolContext):
             return NotImplemented
-        return self._flat == other._flat
+        return self._identity() == other._identity()
+
+    def _identity(self) -> tuple[frozenset[tuple[str, int]], frozenset[int]]:
+        """(each tool's id with its object's identity, the identities of every toolset,
+        nested ones included): what makes two contexts offer the same thing."""
+        tools = frozenset((t.id, id(t)) for t in self._flat)
+        sets: set[int] = set()
+
+        def walk(entries: Sequence[ToolEntry]) -> None:
+            for entry in entries:
+                if isinstance(entry, Toolset) and id(entry) not in sets:
+                    sets.add(id(entry))
+                    walk(entry.tools)
+
+        walk(self._entries)
+        return tools, frozenset(sets)
 
     __hash__ = None  # type: ignore[assignment]
