@@ -157,7 +157,7 @@ def test_toolset_mistakes_are_clear_errors() -> None:
     async def other_lookup(city: str) -> str:
         return city
 
-    with pytest.raises(ValidationError, match="duplicate function tool name: 'lookup'"):
+    with pytest.raises(ValidationError, match="duplicate function name: 'lookup'"):
         flatten_tools([lookup, Toolset(id="more", tools=[other_lookup])])
     with pytest.raises(ValidationError, match="not a function tool"):
         Toolset(id="bad", tools=[print])  # type: ignore[list-item]

@@ -123,7 +123,7 @@ def test_tool_context_by_name_and_duplicates() -> None:
     async def other(city: str) -> str:
         return city
 
-    with pytest.raises(ValidationError, match="duplicate function tool name: 'lookup_weather'"):
+    with pytest.raises(ValidationError, match="duplicate function name: 'lookup_weather'"):
         ToolContext([lookup_weather, other])
     with pytest.raises(ValidationError, match="not a function tool"):
         ToolContext([print])  # type: ignore[list-item]

@@ -106,7 +106,7 @@ def flatten_tools(entries: Sequence[ToolEntry]) -> list[Tool]:
         if existing is not None:
             if existing == entry:
                 return
-            kind = "function tool name" if isinstance(entry, FunctionTool) else "tool id"
+            kind = "function name" if isinstance(entry, FunctionTool) else "tool id"
             raise ValidationError(f"duplicate {kind}: {entry.id!r}")
         by_id[entry.id] = entry
         result.append(entry)
