@@ -54,8 +54,8 @@ class Booking(pydantic.BaseModel):
 
 
 def sample(schema: dict[str, Any], root: dict[str, Any]) -> Any:
-    """A value the strict schema accepts (the first choice everywhere, null where allowed
-    for a defaulted field, as a model would send to mean "use the default")."""
+    """A value the strict schema accepts (the first choice everywhere, the last enum value,
+    null where allowed: for a key that may be left out, as a model would send it)."""
     if "$ref" in schema:
         return sample(root["$defs"][schema["$ref"].rsplit("/", 1)[1]], root)
     if "anyOf" in schema:
@@ -110,15 +110,15 @@ async def test_attrs_class_reply_is_parsed_into_the_class(server: FakeOpenAI) ->
         llm.chat(chat_ctx=ask(), response_format=Forecast, conn_options=FAST) as stream,
     ):
         forecast = await stream.parse()
-    assert forecast == Forecast(place=Place(city="Grenoble"), temperature=7, sky="rain")
+    assert forecast == Forecast(
+        place=Place(city="Grenoble", country="Grenoble"), temperature=7, sky="rain", unit="f"
+    )
     sent = server.requests_to(CHAT)[0].json()["response_format"]
     assert sent["json_schema"]["name"] == "Forecast"
     schema = sent["json_schema"]["schema"]
     assert schema["properties"]["sky"] == {"type": "string", "enum": ["sunny", "cloudy", "rain"]}
-    # a defaulted field is required but nullable: null means "use the default"
-    assert schema["properties"]["unit"] == {
-        "anyOf": [{"type": "string", "enum": ["c", "f"]}, {"type": "null"}]
-    }
+    # a defaulted field is required like any other (the model gives a value), not nullable
+    assert schema["properties"]["unit"] == {"type": "string", "enum": ["c", "f"]}
 
 
 async def test_typed_dict_reply(server: FakeOpenAI) -> None:
@@ -136,7 +136,7 @@ async def test_pydantic_model_reply_with_field_descriptions(server: FakeOpenAI) 
         llm.chat(chat_ctx=ask("book a table"), response_format=Booking, conn_options=FAST) as s,
     ):
         booking = await s.parse()
-    assert booking == Booking(guest="Grenoble", party_size=7, notes=[])
+    assert booking == Booking(guest="Grenoble", party_size=7, notes=["Grenoble"])
     schema = server.requests_to(CHAT)[0].json()["response_format"]["json_schema"]["schema"]
     assert schema["properties"]["guest"]["description"] == "Who the table is for"
 

@@ -87,7 +87,9 @@ async def test_run_reads_the_reply_into_the_output_type(nursery: trio.Nursery) -
         await session.start(Agent(instructions="Report the weather."))
         result = await session.run(user_input="weather in Grenoble?", output_type=Forecast)
         forecast: Forecast = result.final_output
-        assert forecast == Forecast(place=Place(city="Grenoble"), temperature=7, sky="rain")
+        assert forecast == Forecast(
+            place=Place(city="Grenoble", country="Grenoble"), temperature=7, sky="rain", unit="f"
+        )
         result.expect.next_event().is_message(role="assistant")
         result.expect.no_more_events()
         (sent,) = response_formats(server)

@@ -48,9 +48,12 @@ def _enum_schema(values: list[Any]) -> dict[str, Any]:
 
 
 class _Builder:
-    def __init__(self, tool_name: str, strict: bool) -> None:
+    def __init__(self, tool_name: str, strict: bool, *, null_for_defaults: bool = True) -> None:
         self.tool_name = tool_name
         self.strict = strict
+        # strict mode: a defaulted field accepts null for "use the default" (tool arguments);
+        # otherwise only a field that may be left out without a fixed default does
+        self.null_for_defaults = null_for_defaults
         self._stack: list[type] = []
 
     def fail(self, where: str, problem: str) -> ValidationError:
@@ -69,7 +72,8 @@ class _Builder:
             schema = dict(tp) if prebuilt else self.type_schema(tp, path)
             if self.strict:
                 schema.pop("default", None)
-                if has_default and not _is_nullable(schema):
+                may_be_null = self.null_for_defaults or default is _COMPUTED
+                if has_default and may_be_null and not _is_nullable(schema):
                     schema = (
                         _pydantic_params.nullable(schema)
                         if prebuilt

@@ -98,39 +98,49 @@ def schemas(params: list[ToolParameter], *, strict: bool) -> tuple[dict[str, Any
 # -- strict mode ---------------------------------------------------------------------------
 
 
-def to_strict(schema: dict[str, Any]) -> dict[str, Any]:
-    """A strict-mode copy of one pydantic JSON schema node (recursively)."""
+def to_strict(schema: dict[str, Any], *, null_for_defaults: bool = True) -> dict[str, Any]:
+    """A strict-mode copy of one pydantic JSON schema node (recursively).
+
+    ``null_for_defaults``: a defaulted field accepts ``null`` for "use the default" (tool
+    arguments, which :func:`fill_defaults` resolves); without it such a field is required
+    like any other (response formats: the model gives a value, which plain validation takes).
+    """
     node = copy.deepcopy(schema)
-    return _strict_node(node)
+    return _strict_node(node, null_for_defaults)
 
 
-def _strict_node(node: dict[str, Any]) -> dict[str, Any]:
+def _strict_node(node: dict[str, Any], null_for_defaults: bool) -> dict[str, Any]:
     node.pop("discriminator", None)
     node.pop("default", None)
     if "oneOf" in node:
         node["anyOf"] = node.pop("oneOf")
     if "anyOf" in node:
-        members = [_strict_node(m) for m in node["anyOf"] if m != {}]
+        members = [_strict_node(m, null_for_defaults) for m in node["anyOf"] if m != {}]
         if len(members) == 1:
             rest = {k: v for k, v in node.items() if k != "anyOf"}
             node = _merge(members[0], rest)
         else:
             node["anyOf"] = members
     if "allOf" in node:
-        node["allOf"] = [_strict_node(m) for m in node["allOf"]]
+        node["allOf"] = [_strict_node(m, null_for_defaults) for m in node["allOf"]]
     if isinstance(node.get("items"), dict):
-        node["items"] = _strict_node(node["items"])
+        node["items"] = _strict_node(node["items"], null_for_defaults)
     if "prefixItems" in node:
-        node["prefixItems"] = [_strict_node(m) for m in node["prefixItems"]]
+        node["prefixItems"] = [_strict_node(m, null_for_defaults) for m in node["prefixItems"]]
     if isinstance(node.get("additionalProperties"), dict):
-        node["additionalProperties"] = _strict_node(node["additionalProperties"])
+        node["additionalProperties"] = _strict_node(node["additionalProperties"], null_for_defaults)
     properties = node.get("properties")
     if isinstance(properties, dict):
         required = set(node.get("required", ()))
         for name, prop in list(properties.items()):
             has_default = "default" in prop
-            strict_prop = _strict_node(prop)
-            if name not in required and has_default and "const" not in strict_prop:
+            strict_prop = _strict_node(prop, null_for_defaults)
+            if (
+                null_for_defaults
+                and name not in required
+                and has_default
+                and "const" not in strict_prop
+            ):
                 strict_prop = nullable(strict_prop)
             properties[name] = strict_prop
         node["required"] = list(properties)

@@ -155,7 +155,7 @@ class _FormatBuilder(_Builder):
     """vagent's schema builder, in strict mode, knowing TypedDicts and naming the format."""
 
     def __init__(self, name: str) -> None:
-        super().__init__(name, strict=True)
+        super().__init__(name, strict=True, null_for_defaults=False)
 
     def fail(self, where: str, problem: str) -> ValidationError:
         at = f" field {where!r}:" if where else ""
@@ -222,9 +222,12 @@ def _pydantic_schema(tp: type, name: str) -> dict[str, Any]:
             f"{_pydantic_params.schema_error(exc)}"
         ) from None
     defs = schema.pop("$defs", None)
-    strict = _pydantic_params.to_strict(schema)
+    strict = _pydantic_params.to_strict(schema, null_for_defaults=False)
     if defs:
-        strict["$defs"] = {key: _pydantic_params.to_strict(node) for key, node in defs.items()}
+        strict["$defs"] = {
+            key: _pydantic_params.to_strict(node, null_for_defaults=False)
+            for key, node in defs.items()
+        }
     return strict
 
 
