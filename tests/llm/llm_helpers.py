@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import trio
 
 
@@ -14,3 +16,19 @@ def task_count() -> int:
     root = trio.lowlevel.current_root_task()
     assert root is not None
     return walk(root)
+
+
+def schema_allows_null(schema: dict[str, Any], *, root: dict[str, Any]) -> bool:
+    """Whether JSON ``null`` is a value ``schema`` accepts (``$ref``s resolved in ``root``'s
+    ``$defs``): by its type, an ``anyOf`` member, its ``enum`` or its ``const``."""
+    if "$ref" in schema:
+        name = schema["$ref"].removeprefix("#/$defs/")
+        return schema_allows_null(root["$defs"][name], root=root)
+    kind = schema.get("type")
+    if kind == "null" or (isinstance(kind, list) and "null" in kind):
+        return True
+    if "const" in schema:
+        return schema["const"] is None
+    if "enum" in schema:
+        return None in schema["enum"]
+    return any(schema_allows_null(member, root=root) for member in schema.get("anyOf", ()))
