@@ -72,7 +72,10 @@ class _Builder:
             schema = dict(tp) if prebuilt else self.type_schema(tp, path)
             if self.strict:
                 schema.pop("default", None)
-                may_be_null = self.null_for_defaults or default is _COMPUTED
+                # null for "use the default" (tool arguments), or for "not given"
+                may_be_null = default is _COMPUTED or (
+                    self.null_for_defaults and not _is_single_value(schema)
+                )
                 if has_default and may_be_null and not _is_nullable(schema):
                     schema = (
                         _pydantic_params.nullable(schema)
@@ -170,6 +173,12 @@ def _default(attribute: attrs.Attribute[Any]) -> Any:
             return _COMPUTED  # computed from other fields: optional, no fixed value
         return default.factory()
     return default
+
+
+def _is_single_value(schema: dict[str, Any]) -> bool:
+    """Whether ``schema`` admits one value only: the model can always give it, so a null
+    for "use the default" would add nothing (pydantic's ``const`` gets none either)."""
+    return "const" in schema or len(schema.get("enum", ())) == 1
 
 
 def _is_nullable(schema: dict[str, Any]) -> bool:
