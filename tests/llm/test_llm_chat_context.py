@@ -249,6 +249,7 @@ def test_to_dict_exclusions() -> None:
                 "name": "f",
                 "output": "ok",
                 "is_error": False,
+                "reply_required": True,
             },
         ]
     }

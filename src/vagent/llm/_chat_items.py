@@ -140,7 +140,12 @@ class FunctionCall:
 
 @frozen(kw_only=True)
 class FunctionCallOutput:
-    """What a tool call returned (``output``), or its error message when ``is_error``."""
+    """What a tool call returned (``output``), or its error message when ``is_error``.
+
+    ``reply_required``: whether the model should answer once it has this output; the
+    session sets it to ``False`` for a call that asked for no reply (``StopResponse``, a tool
+    that returned nothing, a bare handoff) or that an interruption ended.
+    """
 
     id: str = field(factory=lambda: shortuuid("item_"))
     type: Literal["function_call_output"] = "function_call_output"
@@ -149,6 +154,7 @@ class FunctionCallOutput:
     output: str
     is_error: bool
     created_at: float = field(factory=wallclock)
+    reply_required: bool = True
 
 
 ChatItem: TypeAlias = ChatMessage | FunctionCall | FunctionCallOutput

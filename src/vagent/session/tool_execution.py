@@ -71,12 +71,14 @@ class ToolCallRecord:
 
     def final_output(self, *, interrupted: bool = False) -> FunctionCallOutput:
         """The output to commit: the tool's, or an error when it never finished; a handoff
-        that an interruption prevented is an error too."""
+        that an interruption prevented is an error too. It says whether it asks for a reply
+        (never after an interruption)."""
         if self.output is None:
-            return _output(self.call, CANCELLED_OUTPUT, is_error=True)
+            return evolve(_output(self.call, CANCELLED_OUTPUT, is_error=True), reply_required=False)
+        output = evolve(self.output, reply_required=self.reply_required and not interrupted)
         if interrupted and self.new_agent is not None:
-            return evolve(self.output, output=HANDOFF_INTERRUPTED_OUTPUT, is_error=True)
-        return self.output
+            return evolve(output, output=HANDOFF_INTERRUPTED_OUTPUT, is_error=True)
+        return output
 
     def _finish(self) -> None:
         self.finished = True
