@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from llm_helpers import schema_allows_null
 from pydantic import BaseModel
 
 from vagent.llm import to_response_format
-
-from llm_helpers import schema_allows_null
 
 
 def _wire_property(response_format: type, field: str) -> tuple[dict[str, Any], dict[str, Any]]:

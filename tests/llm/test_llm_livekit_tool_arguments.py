@@ -1,6 +1,9 @@
 """livekit-agents' tests/test_tools.py, the argument and schema tests (TestToolExecution,
 TestNoParametersSchema, TestExecuteFunctionCallValidationErrors), ported to vagent's API.
 
+``execute_function_call``'s tests are in tests/session/test_session_livekit_tool_outputs.py
+(vagent runs tools in the session only).
+
 livekit's ``prepare_function_arguments(fnc=..., json_arguments=...)`` is vagent's
 ``prepare_function_arguments(tool, json_arguments)``; livekit raises ``ToolError`` where vagent
 raises ``ValidationError`` (the session turns either into an error output for the LLM, see
@@ -20,6 +23,7 @@ from vagent.llm import (
     build_legacy_openai_schema,
     build_strict_openai_schema,
     function_tool,
+    parse_function_arguments,
     prepare_function_arguments,
 )
 from vagent.session import Agent
@@ -256,3 +260,28 @@ def test_argument_errors_are_described(tool: Any, arguments: str, expected: str)
 def test_valid_args_still_work() -> None:
     """Ports TestExecuteFunctionCallValidationErrors.test_valid_args_still_work."""
     assert prepare_function_arguments(mock_tool_1, '{"arg1": "hello"}') == (("hello", None), {})
+
+
+def test_parse_function_arguments_strict() -> None:
+    """Ports TestToolExecution.test_parse_function_arguments_strict."""
+    assert parse_function_arguments('{"a": 1, "b": [2, 3]}') == {"a": 1, "b": [2, 3]}
+    # Empty/None payloads normalize to {}.
+    assert parse_function_arguments("{}") == {}
+    assert parse_function_arguments("null") == {}
+
+
+def test_parse_function_arguments_non_dict_raises() -> None:
+    """Ports TestToolExecution.test_parse_function_arguments_non_dict_raises; vagent's
+    messages are worded its own way (livekit's say "expected dict" and "non-JSON string")."""
+    with pytest.raises(ValueError, match="expected a JSON object"):
+        parse_function_arguments("[1, 2, 3]")
+    # a bare JSON string is not a double-encoded object either
+    with pytest.raises(ValueError, match="the arguments are a string, not a JSON object"):
+        parse_function_arguments('"just a string"')
+
+
+def test_prepare_function_arguments_accepts_pre_parsed_dict() -> None:
+    """Ports TestToolExecution.test_prepare_function_arguments_accepts_pre_parsed_dict."""
+    from_string = prepare_function_arguments(mock_tool_1, '{"arg1": "hi", "opt_arg2": "yo"}')
+    from_dict = prepare_function_arguments(mock_tool_1, {"arg1": "hi", "opt_arg2": "yo"})
+    assert from_string == from_dict == (("hi", "yo"), {})

@@ -1,5 +1,9 @@
 """livekit-agents' tests/test_tools.py, ``TestToolContext``, ported to vagent's API.
 
+livekit's ``ToolContext.parse_function_tools("openai")`` / ``("openai.responses")`` are, per
+tool, vagent's ``build_legacy_openai_schema(tool)`` / ``(tool, internally_tagged=True)``.
+livekit's private ``ToolContext._exclude`` has no counterpart, so its two tests are left out.
+
 Two different function tools with one name are refused when the context is built, so the
 reference's test that plants a second implementation in the private name map
 (``test_not_equals_same_name_different_implementation``) builds two contexts from the two
@@ -9,9 +13,18 @@ livekit raises ``ValueError``.
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
-from vagent.llm import ProviderTool, Tool, ToolContext, Toolset, function_tool
+from vagent.llm import (
+    ProviderTool,
+    Tool,
+    ToolContext,
+    Toolset,
+    build_legacy_openai_schema,
+    function_tool,
+)
 
 
 @function_tool
@@ -35,6 +48,23 @@ async def mock_tool_2(arg1: str) -> str:
 async def mock_tool_3() -> str:
     """Test tool 3"""
     return "tool3"
+
+
+@function_tool(
+    raw_schema={
+        "name": "raw_tool_1",
+        "description": "A raw tool",
+        "parameters": {
+            "type": "object",
+            "properties": {},
+        },
+    }
+)
+async def raw_tool_1(raw_arguments: dict[str, object]) -> str:
+    """Raw test tool 1"""
+    # vagent refuses a raw tool without ``raw_arguments`` when it is defined; livekit
+    # accepts it and fails each call (it always passes ``raw_arguments``)
+    return "raw1"
 
 
 class DummyProviderTool(ProviderTool):
@@ -105,6 +135,31 @@ def test_not_equals_missing_provider_tools() -> None:
 def test_copy_equals_original() -> None:
     ctx1 = ToolContext([mock_tool_1, mock_tool_2])
     assert ctx1 == ctx1.copy()
+
+
+def test_openai_responses_raw_schema_does_not_mutate_tool_schema() -> None:
+    ctx = ToolContext([raw_tool_1])
+    raw_schema = copy.deepcopy(raw_tool_1.info.raw_schema)
+
+    responses_tools = [
+        build_legacy_openai_schema(t, internally_tagged=True) for t in ctx.function_tools.values()
+    ]
+
+    assert responses_tools[0]["type"] == "function"
+    assert raw_tool_1.info.raw_schema == raw_schema
+    assert "type" not in raw_tool_1.info.raw_schema
+
+    chat_tools = [build_legacy_openai_schema(t) for t in ctx.function_tools.values()]
+    assert chat_tools[0] == {
+        "type": "function",
+        "function": raw_tool_1.info.raw_schema,
+    }
+    assert "type" not in chat_tools[0]["function"]
+
+    # vagent: what a provider does to the schema it was given stays out of the tool's own
+    responses_tools[0]["parameters"]["required"] = []
+    chat_tools[0]["function"]["parameters"]["properties"]["x"] = {"type": "string"}
+    assert raw_tool_1.info.raw_schema == raw_schema
 
 
 def test_update_tools_changes_equality() -> None:
