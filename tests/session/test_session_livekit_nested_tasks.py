@@ -1,8 +1,10 @@
-"""livekit-agents' tests/test_nested_agent_task.py, ported to vagent's API.
+"""livekit-agents' tests/test_nested_agent_task.py and tests/test_agent_task_close_race.py,
+ported to vagent's API.
 
 ``session.run()`` must return while an :class:`AgentTask` that needs more user turns holds
 the conversation (a nested task awaited from the outer task's ``on_enter`` reply, or a
-task awaited by a tool of a speech that predates the run).
+task awaited by a tool of a speech that predates the run), and closing the session while
+``on_enter`` is about to await a task must end the task with a ``ToolError``, not hang.
 
 vagent's tests/session/test_agent_task.py already covers the file's other two tests
 (``test_parallel_tool_calls_run_their_tasks_in_turn``, and ``test_tasks_nest`` for a nested
@@ -15,7 +17,7 @@ from __future__ import annotations
 import anyio
 from livekit_session import livekit_key
 
-from vagent.llm import ChatContext, function_tool
+from vagent.llm import ChatContext, ToolError, function_tool
 from vagent.session import Agent, AgentSession, AgentTask, RunContext
 from vagent.testing.fake_llm import FakeLLM, FakeLLMResponse, FakeToolCall
 
@@ -188,3 +190,45 @@ async def test_handoff_from_pre_run_speech(autojump_clock: object) -> None:
         with anyio.fail_after(5):
             await session.run(user_input="bye")
         assert isinstance(session.current_agent, EnterHandoffAgent)
+
+
+class _SimpleTask(AgentTask[None]):
+    def __init__(self) -> None:
+        super().__init__(instructions="simple task")
+
+
+class ParentAgent(Agent):
+    """on_enter waits until the session's close has started closing this agent (its
+    on_exit ran), then awaits a task: a participant hanging up races ``await AgentTask()``."""
+
+    def __init__(self) -> None:
+        super().__init__(instructions="parent agent")
+        self.entered = anyio.Event()
+        self.exit_started = anyio.Event()
+        self.task_error: BaseException | None = None
+
+    async def on_enter(self) -> None:
+        self.entered.set()
+        await self.exit_started.wait()
+        try:
+            await _SimpleTask()
+        except ToolError as e:
+            self.task_error = e
+
+    async def on_exit(self) -> None:
+        self.exit_started.set()
+
+
+async def test_aclose_while_on_enter_awaits_agent_task(autojump_clock: object) -> None:
+    """Ports test_aclose_while_on_enter_awaits_agent_task (test_agent_task_close_race.py):
+    closing the session while on_enter awaits an AgentTask ends in time, and the await
+    raises a ToolError in on_enter."""
+    session = AgentSession[None](llm=FakeLLM([]))
+    agent = ParentAgent()
+    async with session:
+        await session.start(agent)
+        with anyio.fail_after(5):
+            await agent.entered.wait()
+        with anyio.fail_after(10):
+            await session.aclose()
+    assert isinstance(agent.task_error, ToolError)
