@@ -83,11 +83,19 @@ class TurnHandling:
     async def commit_user_turn_on_close(self, transcript_timeout: float) -> None:
         """The session closes: the user's words no turn committed yet (they spoke, then
         hung up) go into the history, with no reply, waiting up to ``transcript_timeout``
-        for their final transcript (as livekit-agents does)."""
+        for their final transcript (as livekit-agents does).
+
+        A pause waiting out the false-interruption timeout stays paused: closing ends the
+        speech, so that wait must not resume it (and report a false interruption)
+        meanwhile."""
+        self._committing_on_close = True
+        if self._false_interruption_scope is not None:
+            self._false_interruption_scope.cancel()
+            self._false_interruption_scope = None
+        self._pending_false_interruption = None
         await anyio.lowlevel.checkpoint()
         if self._recognition is None:
             return
-        self._committing_on_close = True
         await self._recognition.commit_pending_turn(transcript_timeout=transcript_timeout)
 
     def _a(self) -> AgentActivity:
@@ -425,7 +433,7 @@ class TurnHandling:
         if self._false_interruption_scope is not None:
             self._false_interruption_scope.cancel()
         tg = self._a()._tg
-        if tg is None or timeout is None:
+        if tg is None or timeout is None or self._committing_on_close:
             return
         self._pending_false_interruption = speech
         tg.start_soon(self._false_interruption_timer, speech, timeout)
