@@ -207,6 +207,27 @@ class Agent:
         if self._activity is not None:
             sync_instructions(self)
 
+    def update_options(
+        self,
+        *,
+        stt: NotGivenOr[STT | None] = NOT_GIVEN,
+        vad: NotGivenOr[VAD | None] = NOT_GIVEN,
+        llm: NotGivenOr[LLM | None] = NOT_GIVEN,
+        tts: NotGivenOr[TTS | None] = NOT_GIVEN,
+    ) -> None:
+        """Swap the agent's STT, VAD, LLM or TTS (only those given; ``None`` disables one,
+        as ``Agent(stt=None)`` does), e.g. another TTS voice in the middle of a call.
+
+        While the agent runs, the next reply uses the new LLM and TTS (the one in progress
+        keeps its own), and a new STT or VAD takes over the user's audio at once: recognition
+        restarts with it, so the words of a user turn in progress may be lost."""
+        self._stt = stt if is_given(stt) else self._stt
+        self._vad = vad if is_given(vad) else self._vad
+        self._llm = llm if is_given(llm) else self._llm
+        self._tts = tts if is_given(tts) else self._tts
+        if self._activity is not None:
+            self._activity.models_changed(recognition=is_given(stt) or is_given(vad))
+
     # -- hooks ---------------------------------------------------------------------------
 
     async def on_enter(self) -> None:
