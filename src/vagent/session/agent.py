@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from .activity import AgentActivity
     from .agent_session import AgentSession
+    from .events import UserTurnExceededEvent
 
 TurnDetectionMode = Any
 """``"stt"``, ``"vad"``, ``"realtime_llm"``, ``"manual"`` or a :class:`TurnDetector`."""
@@ -243,6 +244,23 @@ class Agent:
         to ``new_message`` through ``turn_ctx``) are kept. Raise ``StopResponse`` to skip the
         reply (the user message is still recorded).
         """
+
+    async def on_user_turn_exceeded(self, ev: UserTurnExceededEvent) -> None:
+        """Called when the user went past the session's ``user_turn_limit`` (words or
+        seconds since the agent last spoke) and no reply of the agent is on its way.
+
+        By default the agent cuts in with a short reply that cannot be interrupted (tools
+        left out), answering ``ev.transcript`` (earlier turns are already in the chat
+        context). Override it to say something else, or nothing."""
+        await self.session.generate_reply(
+            user_input=ev.transcript,
+            instructions=(
+                "The user has talked for a long time without a pause for you to answer. "
+                "Cut in politely with one short sentence; they cannot interrupt it."
+            ),
+            allow_interruptions=False,
+            tool_choice="none",
+        )
 
     # -- nodes ---------------------------------------------------------------------------
 

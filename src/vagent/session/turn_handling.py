@@ -31,6 +31,7 @@ from attrs import define
 from vagent.llm import ChatContext, ChatMessage, StopResponse
 from vagent.pipeline.metrics import EOUMetrics
 
+from ._user_turn_limit import UserTurnLimiter
 from .audio_recognition import AudioRecognition, EndOfTurnInfo
 from .events import (
     AgentFalseInterruptionEvent,
@@ -75,6 +76,7 @@ class TurnHandling:
         self._user_stopped.set()
         self._speculation: SpeculativeReply | None = None
         self._committing_on_close = False
+        self._user_turn_limit = UserTurnLimiter()
 
     @property
     def recognition(self) -> AudioRecognition | None:
@@ -202,6 +204,11 @@ class TurnHandling:
             self._confirm_interruption()
             self._interrupt_by_audio_activity(words_only=not self._transcripts_are_activity())
             self._speculate()
+            self._user_turn_limit.on_final_transcript(self._a(), text.strip())
+
+    def reset_user_turn_limit(self) -> None:
+        """The user's turn was cleared: its words no longer count toward the limit."""
+        self._user_turn_limit.reset()
 
     def _transcripts_are_activity(self) -> bool:
         """Without a VAD, the user's words are the only sign that they speak: a transcript
@@ -427,6 +434,7 @@ class TurnHandling:
         if self._paused is not None and self._paused.speech is handle:
             self._paused.resume_state = AgentState.SPEAKING
             return
+        self._user_turn_limit.reset()  # the agent is heard
         self._a().session._update_agent_state(AgentState.SPEAKING)
 
     def _watch_false_interruption(self, speech: SpeechHandle, timeout: float | None) -> None:
@@ -455,6 +463,8 @@ class TurnHandling:
                 self._paused = None
                 if not speech.done():
                     paused.output.resume()
+                    if paused.resume_state is AgentState.SPEAKING:
+                        self._user_turn_limit.reset()  # the agent is heard
                     self._a().session._update_agent_state(paused.resume_state)
                     resumed = True
             self._a().session.emit(
