@@ -21,6 +21,7 @@ from .events import (
     UserInputTranscribedEvent,
     UserState,
     UserStateChangedEvent,
+    UserTurnExceededEvent,
 )
 from .io import (
     AgentInput,
@@ -46,7 +47,7 @@ from .run_result import (
     RunResult,
     mock_tools,
 )
-from .session_options import VoiceOptions
+from .session_options import UserTurnLimitOptions, VoiceOptions
 from .speech_handle import InputDetails, SpeechHandle
 
 __all__ = [
@@ -89,6 +90,8 @@ __all__ = [
     "UserInputTranscribedEvent",
     "UserState",
     "UserStateChangedEvent",
+    "UserTurnExceededEvent",
+    "UserTurnLimitOptions",
     "VoiceOptions",
     "current_owner_task_group",
     "io",

@@ -106,6 +106,7 @@ class SessionSpeaking:
         """Forget what the user said in the current turn (and a reply started to it)."""
         activity = self._require_activity()
         activity.cancel_speculation()
+        activity.reset_user_turn_limit()
         if activity.recognition is not None:
             activity.recognition.clear_user_turn()
 

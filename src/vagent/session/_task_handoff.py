@@ -88,9 +88,13 @@ class _Handback:
 async def run_task(task: AgentTask[Any], caller: TaskCaller) -> None:
     """Give the conversation to ``task`` until it has its outcome, then take it back.
 
-    Raises ``ToolError`` when the caller's agent is handing off or the task ended without
-    an outcome (the session closed, or ``update_agent()`` moved the conversation on)."""
+    Raises ``ToolError`` when the session is closing (at once: the close cancels whatever
+    waits, so the awaiting code would otherwise learn it only by being cancelled, depending
+    on which task runs first), when the caller's agent is handing off, or when the task ended
+    without an outcome (the session closed, or ``update_agent()`` moved the conversation on)."""
     activity, speech = caller.activity, caller.speech
+    if activity.session._closing:
+        raise ToolError(f"the session is closing; {task.label} cannot start")
     handback = _Handback(session=activity.session, speech=speech)
     if speech is not None:
         activity.add_task_caller(speech)

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
     from .agent import Agent
     from .agent_session import AgentSession
+    from .audio_recognition import AudioRecognition
 
 logger = logging.getLogger("vagent.session")
 
@@ -338,6 +339,29 @@ class AgentActivity(ActivitySpeeches, TurnHandling, TaskFloor):
             for name, callback in listeners:
                 provider.on(name, callback)
                 self._provider_listeners.append((provider, name, callback))
+
+    def models_changed(self, *, recognition: bool) -> None:
+        """The agent's models were swapped while it runs (``Agent.update_options``): usage and
+        errors are now counted from the new ones, and with ``recognition`` the user's audio
+        goes to a recognition restarted with the new STT and VAD (in this activity's task
+        group, bounded by ``RECOGNITION_STOP_TIMEOUT``). While an ``AgentTask`` has the
+        floor, resuming picks the new models up."""
+        if self._closed.is_set() or self.suspended:
+            return
+        self._unsubscribe_providers()
+        self._subscribe_providers()
+        self._prewarm_providers()
+        if recognition and self._tg is not None:
+            self._tg.start_soon(self._swap_recognition, self._recognition)
+
+    async def _swap_recognition(self, old: AudioRecognition | None) -> None:
+        # The task lock keeps the swap apart from an AgentTask taking or giving back the
+        # floor, which stop and restart recognition too.
+        async with self.task_lock():
+            if self.suspended or self._closed.is_set() or self._recognition is not old:
+                return  # stopped, or restarted since with the models of now
+            await self._stop_recognition()
+            await self._restart_recognition()
 
     def _prewarm_providers(self) -> None:
         """Let the LLM, STT and TTS this agent uses open their connections now, so the first

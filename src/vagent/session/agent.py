@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from .activity import AgentActivity
     from .agent_session import AgentSession
+    from .events import UserTurnExceededEvent
 
 TurnDetectionMode = Any
 """``"stt"``, ``"vad"``, ``"realtime_llm"``, ``"manual"`` or a :class:`TurnDetector`."""
@@ -207,6 +208,27 @@ class Agent:
         if self._activity is not None:
             sync_instructions(self)
 
+    def update_options(
+        self,
+        *,
+        stt: NotGivenOr[STT | None] = NOT_GIVEN,
+        vad: NotGivenOr[VAD | None] = NOT_GIVEN,
+        llm: NotGivenOr[LLM | None] = NOT_GIVEN,
+        tts: NotGivenOr[TTS | None] = NOT_GIVEN,
+    ) -> None:
+        """Swap the agent's STT, VAD, LLM or TTS (only those given; ``None`` disables one,
+        as ``Agent(stt=None)`` does), e.g. another TTS voice in the middle of a call.
+
+        While the agent runs, the next reply uses the new LLM and TTS (the one in progress
+        keeps its own), and a new STT or VAD takes over the user's audio at once: recognition
+        restarts with it, so the words of a user turn in progress may be lost."""
+        self._stt = stt if is_given(stt) else self._stt
+        self._vad = vad if is_given(vad) else self._vad
+        self._llm = llm if is_given(llm) else self._llm
+        self._tts = tts if is_given(tts) else self._tts
+        if self._activity is not None:
+            self._activity.models_changed(recognition=is_given(stt) or is_given(vad))
+
     # -- hooks ---------------------------------------------------------------------------
 
     async def on_enter(self) -> None:
@@ -222,6 +244,23 @@ class Agent:
         to ``new_message`` through ``turn_ctx``) are kept. Raise ``StopResponse`` to skip the
         reply (the user message is still recorded).
         """
+
+    async def on_user_turn_exceeded(self, ev: UserTurnExceededEvent) -> None:
+        """Called when the user went past the session's ``user_turn_limit`` (words or
+        seconds since the agent last spoke) and no reply of the agent is on its way.
+
+        By default the agent cuts in with a short reply that cannot be interrupted (tools
+        left out), answering ``ev.transcript`` (earlier turns are already in the chat
+        context). Override it to say something else, or nothing."""
+        await self.session.generate_reply(
+            user_input=ev.transcript,
+            instructions=(
+                "The user has talked for a long time without a pause for you to answer. "
+                "Cut in politely with one short sentence; they cannot interrupt it."
+            ),
+            allow_interruptions=False,
+            tool_choice="none",
+        )
 
     # -- nodes ---------------------------------------------------------------------------
 

@@ -49,7 +49,7 @@ from ._session_speaking import SessionSpeaking
 from .activity import AgentActivity
 from .events import AgentState, CloseReason, UserState
 from .io import AgentInput, AgentOutput, AudioInputForwarder, AudioOutput, TextOutput
-from .session_options import VoiceOptions
+from .session_options import UserTurnLimitOptions, VoiceOptions
 from .transcript_sync import _SyncedAudioOutput as _SyncedAudioOutput
 
 if TYPE_CHECKING:
@@ -101,6 +101,7 @@ class AgentSession(
         tts_text_transforms: NotGivenOr[Sequence[TextTransform] | None] = NOT_GIVEN,
         mcp_servers: NotGivenOr[Sequence[MCPServer]] = NOT_GIVEN,
         use_tts_aligned_transcript: NotGivenOr[bool] = NOT_GIVEN,
+        user_turn_limit: UserTurnLimitOptions | None = None,
     ) -> None:
         SessionEvents.__init__(self)
         SessionLifetime.__init__(self)
@@ -119,6 +120,7 @@ class AgentSession(
             preemptive_generation=preemptive_generation,
             max_unrecoverable_errors=max_unrecoverable_errors,
             use_tts_aligned_transcript=bool(use_tts_aligned_transcript),
+            user_turn_limit=user_turn_limit,
             **(
                 {"tts_text_transforms": tts_text_transforms}
                 if is_given(tts_text_transforms)

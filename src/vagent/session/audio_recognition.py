@@ -171,6 +171,11 @@ class AudioRecognition:
         return lock is not None and lock.statistics().tasks_waiting > 0
 
     @property
+    def speech_started_at(self) -> float | None:
+        """When the user's latest speech started (event-loop time; None before any)."""
+        return self._speech_started_at
+
+    @property
     def final_transcript(self) -> str:
         """Only the final transcripts of the current turn."""
         return " ".join(self._finals)

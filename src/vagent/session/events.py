@@ -155,6 +155,24 @@ class AgentFalseInterruptionEvent:
 
 
 @frozen(kw_only=True)
+class UserTurnExceededEvent:
+    """Given to ``Agent.on_user_turn_exceeded`` when the user went past the session's
+    ``user_turn_limit`` since the agent last spoke.
+
+    ``transcript``: the current turn's words; ``accumulated_transcript`` /
+    ``accumulated_word_count``: every turn's since the agent last spoke; ``duration``:
+    seconds from when the user started speaking then.
+    """
+
+    type: Literal["user_turn_exceeded"] = "user_turn_exceeded"
+    transcript: str
+    accumulated_transcript: str
+    accumulated_word_count: int
+    duration: float
+    created_at: float = field(factory=_now)
+
+
+@frozen(kw_only=True)
 class ErrorEvent:
     """A provider or session error. ``recoverable`` False means the session is closing."""
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypedDict
 
 from attrs import Attribute, field, frozen
 
@@ -38,6 +38,55 @@ def _as_tuple(value: Sequence[TextTransform] | None) -> tuple[TextTransform, ...
     return value if value is None or isinstance(value, str) else tuple(value)
 
 
+class UserTurnLimitOptions(TypedDict, total=False):
+    """``AgentSession(user_turn_limit=...)``: when the user has said ``max_words`` words, or
+    spoken for ``max_duration`` seconds, since the agent last spoke (over several turns if
+    no reply was heard), the agent's ``on_user_turn_exceeded`` is called. Both default to
+    ``None`` (no limit)."""
+
+    max_words: int | None
+    max_duration: float | None
+
+
+def _positive_count_or_none(_: object, attribute: Attribute[Any], value: object) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValidationError(
+            f"AgentSession user_turn_limit {attribute.name} must be an integer >= 1 or None, "
+            f"got {value!r}"
+        )
+
+
+@frozen(kw_only=True)
+class UserTurnLimit:
+    """The resolved ``user_turn_limit`` (see :class:`UserTurnLimitOptions`)."""
+
+    max_words: int | None = field(default=None, validator=_positive_count_or_none)
+    max_duration: float | None = field(default=None, validator=_non_negative_or_none)
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_words is not None or self.max_duration is not None
+
+
+def _as_user_turn_limit(value: object) -> UserTurnLimit:
+    if value is None:
+        return UserTurnLimit()
+    if isinstance(value, UserTurnLimit):
+        return value
+    if not isinstance(value, Mapping):
+        raise ValidationError(
+            f"AgentSession user_turn_limit must be a mapping like {{'max_words': 50}}, "
+            f"got {value!r}"
+        )
+    unknown = set(value) - {"max_words", "max_duration"}
+    if unknown:
+        raise ValidationError(
+            f"AgentSession user_turn_limit has unknown keys {sorted(unknown)}; "
+            "use max_words and max_duration"
+        )
+    return UserTurnLimit(**value)
+
+
 def _count(_: object, attribute: Attribute[Any], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValidationError(
@@ -65,7 +114,7 @@ class VoiceOptions:
     of it), see :mod:`vagent.pipeline.text_transforms`; ``None`` applies none.
     ``use_tts_aligned_transcript``: show the transcript the TTS reports with its word timings
     (when it reports them) instead of the LLM text paced by a speaking-rate estimate; see
-    ``docs/timed-transcripts.md``.
+    ``docs/timed-transcripts.md``. ``user_turn_limit``: see :class:`UserTurnLimitOptions`.
     """
 
     allow_interruptions: bool = True
@@ -86,6 +135,7 @@ class VoiceOptions:
         validator=_text_transforms,
     )
     use_tts_aligned_transcript: bool = False
+    user_turn_limit: UserTurnLimit = field(factory=UserTurnLimit, converter=_as_user_turn_limit)
 
     def __attrs_post_init__(self) -> None:
         if self.max_endpointing_delay < self.min_endpointing_delay:

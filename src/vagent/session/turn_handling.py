@@ -31,6 +31,7 @@ from attrs import define
 from vagent.llm import ChatContext, ChatMessage, StopResponse
 from vagent.pipeline.metrics import EOUMetrics
 
+from ._user_turn_limit import UserTurnLimiter
 from .audio_recognition import AudioRecognition, EndOfTurnInfo
 from .events import (
     AgentFalseInterruptionEvent,
@@ -75,6 +76,7 @@ class TurnHandling:
         self._user_stopped.set()
         self._speculation: SpeculativeReply | None = None
         self._committing_on_close = False
+        self._user_turn_limit = UserTurnLimiter()
 
     @property
     def recognition(self) -> AudioRecognition | None:
@@ -83,11 +85,19 @@ class TurnHandling:
     async def commit_user_turn_on_close(self, transcript_timeout: float) -> None:
         """The session closes: the user's words no turn committed yet (they spoke, then
         hung up) go into the history, with no reply, waiting up to ``transcript_timeout``
-        for their final transcript (as livekit-agents does)."""
+        for their final transcript (as livekit-agents does).
+
+        A pause waiting out the false-interruption timeout stays paused: closing ends the
+        speech, so that wait must not resume it (and report a false interruption)
+        meanwhile."""
+        self._committing_on_close = True
+        if self._false_interruption_scope is not None:
+            self._false_interruption_scope.cancel()
+            self._false_interruption_scope = None
+        self._pending_false_interruption = None
         await anyio.lowlevel.checkpoint()
         if self._recognition is None:
             return
-        self._committing_on_close = True
         await self._recognition.commit_pending_turn(transcript_timeout=transcript_timeout)
 
     def _a(self) -> AgentActivity:
@@ -194,6 +204,11 @@ class TurnHandling:
             self._confirm_interruption()
             self._interrupt_by_audio_activity(words_only=not self._transcripts_are_activity())
             self._speculate()
+            self._user_turn_limit.on_final_transcript(self._a(), text.strip())
+
+    def reset_user_turn_limit(self) -> None:
+        """The user's turn was cleared: its words no longer count toward the limit."""
+        self._user_turn_limit.reset()
 
     def _transcripts_are_activity(self) -> bool:
         """Without a VAD, the user's words are the only sign that they speak: a transcript
@@ -419,13 +434,14 @@ class TurnHandling:
         if self._paused is not None and self._paused.speech is handle:
             self._paused.resume_state = AgentState.SPEAKING
             return
+        self._user_turn_limit.reset()  # the agent is heard
         self._a().session._update_agent_state(AgentState.SPEAKING)
 
     def _watch_false_interruption(self, speech: SpeechHandle, timeout: float | None) -> None:
         if self._false_interruption_scope is not None:
             self._false_interruption_scope.cancel()
         tg = self._a()._tg
-        if tg is None or timeout is None:
+        if tg is None or timeout is None or self._committing_on_close:
             return
         self._pending_false_interruption = speech
         tg.start_soon(self._false_interruption_timer, speech, timeout)
@@ -447,6 +463,8 @@ class TurnHandling:
                 self._paused = None
                 if not speech.done():
                     paused.output.resume()
+                    if paused.resume_state is AgentState.SPEAKING:
+                        self._user_turn_limit.reset()  # the agent is heard
                     self._a().session._update_agent_state(paused.resume_state)
                     resumed = True
             self._a().session.emit(
