@@ -43,6 +43,23 @@ class FallbackAdapterTester(tts_mod.FallbackAdapter):
         self.changes[id(ev.tts)].append(ev.available)
 
 
+class NamedTTS(FakeTTS):
+    """A FakeTTS with its own model and provider names."""
+
+    def __init__(self, *, model: str, provider: str, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._model_name = model
+        self._provider_name = provider
+
+    @property
+    def model(self) -> str:
+        return self._model_name
+
+    @property
+    def provider(self) -> str:
+        return self._provider_name
+
+
 def failing(**kwargs: object) -> FakeTTS:
     return FakeTTS(failures=[APIConnectionError("failed")] * ALWAYS, **kwargs)  # type: ignore[arg-type]
 
@@ -61,6 +78,55 @@ async def stream(tts: TTS, text: str, **kwargs: object) -> list[SynthesizedAudio
 
 def duration(audio: list[SynthesizedAudio]) -> float:
     return round(rtc.combine_audio_frames([a.frame for a in audio]).duration, 6)
+
+
+async def test_reports_active_instance_model_and_provider(autojump_clock: object) -> None:
+    fake1 = NamedTTS(
+        model="primary-model",
+        provider="primary",
+        failures=[APIConnectionError("fake1 failed")] * 2,
+        default=FakeTTSResponse(ttfb=0.5),
+    )
+    fake2 = NamedTTS(
+        model="fallback-model", provider="fallback", default=FakeTTSResponse(audio_duration=5.0)
+    )
+    adapter = tts_mod.FallbackAdapter([fake1, fake2], max_retry_per_tts=1, recovery_delay=1.0)
+
+    # before any traffic, the primary is reported
+    assert adapter.metrics_metadata == {"model_name": "primary-model", "model_provider": "primary"}
+    await synthesize(adapter, "hello test")
+    # the fallback served the request, so metrics are labeled with it
+    assert adapter.metrics_metadata == {
+        "model_name": "fallback-model",
+        "model_provider": "fallback",
+    }
+    # once the recovered primary serves a request again, the label follows (vagent tries it
+    # again after recovery_delay, where livekit probes it in the background)
+    await synthesize(adapter, "hello again")
+    assert adapter.metrics_metadata == {
+        "model_name": "fallback-model",
+        "model_provider": "fallback",
+    }
+    await anyio.sleep(1.0)
+    await synthesize(adapter, "hello once more")
+    assert adapter.metrics_metadata == {"model_name": "primary-model", "model_provider": "primary"}
+
+
+async def test_stream_reports_active_instance_model_and_provider(autojump_clock: object) -> None:
+    fake1 = NamedTTS(
+        model="primary-model",
+        provider="primary",
+        failures=[APIConnectionError("fake1 failed")] * ALWAYS,
+    )
+    fake2 = NamedTTS(
+        model="fallback-model", provider="fallback", default=FakeTTSResponse(audio_duration=5.0)
+    )
+    adapter = tts_mod.FallbackAdapter([fake1, fake2], max_retry_per_tts=1)
+    await stream(adapter, "hello test")
+    assert adapter.metrics_metadata == {
+        "model_name": "fallback-model",
+        "model_provider": "fallback",
+    }
 
 
 async def test_tts_fallback(autojump_clock: object) -> None:

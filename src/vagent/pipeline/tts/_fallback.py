@@ -18,6 +18,7 @@ from vagent._core import (
     collapse_excgroups,
 )
 from vagent.pipeline._availability import ProviderPool
+from vagent.pipeline.metrics import MetricsMetadata
 from vagent.pipeline.tokenize.basic import SentenceTokenizer
 
 from ._chunked import ChunkedStream
@@ -95,6 +96,11 @@ class FallbackAdapter(TTS):
     def tts_list(self) -> list[TTS]:
         return list(self._pool.providers)
 
+    @property
+    def metrics_metadata(self) -> MetricsMetadata:
+        """That of the TTS whose audio was heard last (the primary before any request)."""
+        return self._pool.providers[self._pool.serving].metrics_metadata
+
     def prewarm(self) -> None:
         """Prewarm the primary TTS; the others stay cold until a failure needs them."""
         self._pool.providers[0].prewarm()
@@ -144,6 +150,7 @@ class FallbackChunkedStream(ChunkedStream):
             tts = pool.providers[index]
             async with tts.synthesize(self.input_text, conn_options=self._per_tts) as inner:
                 async for audio in inner:
+                    pool.serving = index
                     emitter.push_timed_transcript(timed_transcript(audio.frame))
                     await emitter.push_frame(audio.frame, delta_text=audio.delta_text)
 
@@ -165,13 +172,14 @@ class FallbackSynthesizeStream(SynthesizeStream):
 
         async def attempt(index: int) -> None:
             input.rewind()
-            await self._run_provider(self._adapter._streamers[index], input, emitter)
+            await self._run_provider(index, input, emitter)
 
         await self._adapter._pool.first_success(
             attempt, all_failed=_all_failed, committed=lambda: bool(emitter.frames_out)
         )
 
-    async def _run_provider(self, tts: TTS, input: TextInput, emitter: AudioEmitter) -> None:
+    async def _run_provider(self, index: int, input: TextInput, emitter: AudioEmitter) -> None:
+        tts = self._adapter._streamers[index]
         with collapse_excgroups():
             async with (
                 tts.stream(conn_options=self._per_tts) as inner,
@@ -179,6 +187,7 @@ class FallbackSynthesizeStream(SynthesizeStream):
             ):
                 tg.start_soon(self._forward, input, inner)
                 async for audio in inner:
+                    self._adapter._pool.serving = index
                     if emitter.segment is None:
                         emitter.start_segment()
                     # the provider's stream starts with this one's: same times
