@@ -130,7 +130,11 @@ def _all_failed(errors: list[APIError]) -> APIConnectionError:
 
 
 class FallbackChunkedStream(ChunkedStream):
-    """``FallbackAdapter.synthesize``: the first provider that produces audio wins."""
+    """``FallbackAdapter.synthesize``: the first provider that produces audio wins.
+
+    Its metrics are those of the providers' requests, re-emitted by the adapter."""
+
+    _reports_metrics = False
 
     def __init__(self, adapter: FallbackAdapter, text: str, per_tts: APIConnectOptions) -> None:
         # No timeout/retry at this level: every provider applies its own (per_tts).
@@ -160,7 +164,11 @@ class FallbackChunkedStream(ChunkedStream):
 
 
 class FallbackSynthesizeStream(SynthesizeStream):
-    """``FallbackAdapter.stream``: one provider stream at a time, text replayed on a switch."""
+    """``FallbackAdapter.stream``: one provider stream at a time, text replayed on a switch.
+
+    Its metrics are those of the providers' streams, re-emitted by the adapter."""
+
+    _reports_metrics = False
 
     def __init__(self, adapter: FallbackAdapter, per_tts: APIConnectOptions) -> None:
         super().__init__(tts=adapter, conn_options=APIConnectOptions(max_retry=0))
