@@ -1,17 +1,31 @@
-"""livekit-agents' tests/test_chat_ctx.py: the summarize unit tests and the serialization
-round-trip, ported to vagent's API (the truncate and remove tests are in
+"""livekit-agents' tests/test_chat_ctx.py: the summarize unit tests, the serialization
+round-trip and test_dict, ported to vagent's API (the truncate and remove tests are in
 test_llm_livekit_chat_ctx.py).
 
 Genuine API differences: livekit's ``_FixedSummaryLLM`` (a FakeLLM answering every request
 with one text) is vagent's ``FakeLLM(default=...)``; livekit's ``AgentHandoff`` chat item
 does not exist in vagent (handoffs are session events), so the tests that put one in a
-context use a system message in its place where the test is about something else, and
-test_summarize_preserves_structural_items keeps only its instructions assertion.
+context leave it out, and test_summarize_preserves_structural_items keeps only its
+instructions assertion.
+
+Left out: test_summarize (a real LLM behind credentials), test_args_model (prints the
+pydantic model of livekit's private argument helper, asserting nothing), the AWS Bedrock
+provider-format tests (a vendor format vagent has no plugin for) and the ``Instructions``
+tests (vagent has no modality-specific instructions).
 """
 
 from __future__ import annotations
 
-from vagent.llm import ChatContext, ChatItem, ChatMessage, FunctionCall, FunctionCallOutput
+from livekit import rtc
+
+from vagent.llm import (
+    ChatContext,
+    ChatItem,
+    ChatMessage,
+    FunctionCall,
+    FunctionCallOutput,
+    ImageContent,
+)
 from vagent.testing.fake_llm import FakeLLM, FakeLLMResponse
 
 CANNED_SUMMARY = "User asked about earbuds. Agent resolved the issue."
@@ -144,3 +158,24 @@ def test_chat_ctx_can_be_serialized_and_deserialized_with_defaults() -> None:
         ]
     )
     assert chat_ctx.is_equivalent(ChatContext.from_dict(chat_ctx.to_dict()))
+
+
+def test_dict() -> None:
+    """livekit's test prints the dict of a context with an image frame; here its round trip
+    is checked (images are left out of ``to_dict()`` by default, in both). Its system
+    message is livekit's ``Instructions`` (absent in vagent): a plain string here."""
+    chat_ctx = ChatContext()
+    chat_ctx.add_message(role="system", content="You are a helpful assistant in audio mode.")
+    chat_ctx.add_message(role="user", content="Hello, world!")
+    chat_ctx.add_message(role="assistant", content="Hello, world!")
+    frame = rtc.VideoFrame(64, 64, rtc.VideoBufferType.RGB24, b"0" * 64 * 64 * 3)
+    chat_ctx.add_message(role="user", content=[ImageContent(image=frame)])
+
+    restored = ChatContext.from_dict(chat_ctx.to_dict())
+    assert [item.id for item in restored.items] == [item.id for item in chat_ctx.items]
+    assert [m.text_content for m in restored.items if isinstance(m, ChatMessage)] == [
+        "You are a helpful assistant in audio mode.",
+        "Hello, world!",
+        "Hello, world!",
+        None,
+    ]
