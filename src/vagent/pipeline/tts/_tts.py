@@ -12,7 +12,6 @@ from vagent._core import (
     EventEmitter,
     wallclock,
 )
-
 from vagent.pipeline.metrics import MetricsMetadata
 
 from ._events import TTSCapabilities, TTSError
