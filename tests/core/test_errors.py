@@ -73,9 +73,13 @@ def test_an_empty_cause_message_adds_no_separator() -> None:
         str(_caused_by(APIConnectionError("")))
         == "Connection error. (caused by APIConnectionError)"
     )
-    with pytest.raises(APIConnectionError) as info:
+
+    def connect() -> None:
         try:
             raise OSError("connection reset by peer")
         except OSError as exc:
             raise APIConnectionError(retryable=False) from exc
+
+    with pytest.raises(APIConnectionError) as info:
+        connect()
     assert str(info.value) == "Connection error. (caused by OSError: connection reset by peer)"
