@@ -1,4 +1,5 @@
-"""Sentence and word tokenizers and hyphenation (``livekit.agents.tokenize``)."""
+"""Sentence and word tokenizers, hyphenation and word replacement
+(``livekit.agents.tokenize``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from .pipeline.tokenize import (
     WordTokenizer as WordTokenizer,
     basic as basic,
     hyphenate_word as hyphenate_word,
+    utils as utils,
 )
 
 __all__ = [
@@ -22,4 +24,5 @@ __all__ = [
     "WordTokenizer",
     "basic",
     "hyphenate_word",
+    "utils",
 ]

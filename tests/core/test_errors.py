@@ -65,3 +65,21 @@ def test_at_most_ten_causes_are_followed() -> None:
         wrapper.__cause__ = chain
         chain = wrapper
     assert str(_caused_by(chain)) == "Connection error. (caused by APIConnectionError: wrapped 10)"
+
+
+def test_an_empty_cause_message_adds_no_separator() -> None:
+    """From livekit-agents' tests/test_exceptions.py (the cases the tests above lack)."""
+    assert (
+        str(_caused_by(APIConnectionError("")))
+        == "Connection error. (caused by APIConnectionError)"
+    )
+
+    def connect() -> None:
+        try:
+            raise OSError("connection reset by peer")
+        except OSError as exc:
+            raise APIConnectionError(retryable=False) from exc
+
+    with pytest.raises(APIConnectionError) as info:
+        connect()
+    assert str(info.value) == "Connection error. (caused by OSError: connection reset by peer)"

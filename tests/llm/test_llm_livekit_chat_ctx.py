@@ -1,6 +1,5 @@
 """livekit-agents' tests/test_chat_ctx.py, the truncate and remove tests, ported to vagent's
-API (its summarize, serialization and provider-format tests are covered by vagent's own
-chat-context tests)."""
+API (its summarize and serialization tests are in test_llm_livekit_chat_ctx_summarize.py)."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from pipeline_helpers import frames_of, push_live, silence, task_count, tone
 
 from vagent._core import APIConnectionError, APIStatusError, ValidationError
 from vagent.pipeline import stt as stt_mod, tts as tts_mod
+from vagent.pipeline.metrics import TTSMetrics
 from vagent.pipeline.stt import SpeechEventType
 from vagent.pipeline.tokenize import basic
 from vagent.pipeline.vad import EnergyVAD
@@ -220,3 +221,27 @@ async def test_stt_stream_adapter_keeps_listening_during_slow_recognition(
         (6.0, SpeechEventType.FINAL_TRANSCRIPT, "two"),  # in utterance order
     ]
     assert vad.streams[0].frames_received == 900  # nothing dropped
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_tts_fallback_reports_the_audio_once(autojump_clock: object, streamed: bool) -> None:
+    """The providers' metrics are re-emitted, and the adapter adds none of its own: a
+    UsageCollector would otherwise count the audio twice (livekit-agents' adapter too only
+    forwards its providers' metrics)."""
+    primary = FakeTTS(failures=[APIConnectionError("down")])
+    backup = FakeTTS(default=FakeTTSResponse(audio_duration=1.0))
+    fb = tts_mod.FallbackAdapter([primary, backup], max_retry_per_tts=0)
+    metrics: list[TTSMetrics] = []
+    fb.on("metrics_collected", metrics.append)
+    if streamed:
+        async with fb.stream() as stream:
+            stream.push_text("hello")
+            stream.end_input()
+            audio = [a async for a in stream]
+    else:
+        async with fb.synthesize("hello") as chunked:
+            audio = [a async for a in chunked]
+    heard = sum(a.frame.duration for a in audio)
+    assert heard == pytest.approx(1.0)
+    assert sum(m.audio_duration for m in metrics) == pytest.approx(heard)
+    assert {m.label for m in metrics} <= {primary.label, backup.label}

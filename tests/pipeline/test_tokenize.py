@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import anyio
 import pytest
 import trio.testing
@@ -8,6 +10,7 @@ from hypothesis import given, strategies as st
 from vagent._core import OwnershipError
 from vagent.pipeline.tokenize import TokenData, basic, hyphenate_word
 from vagent.pipeline.tokenize.basic import split_paragraphs, split_sentences, split_words
+from vagent.pipeline.tokenize.utils import replace_words
 
 
 def test_sentences_respect_abbreviations_initials_and_decimals() -> None:
@@ -172,3 +175,30 @@ def test_sentence_stream_loses_and_duplicates_nothing(words: list[str], cuts: li
     tokens = [t.token for t in stream.pop_tokens()]
     assert " ".join(tokens).split() == text.split()
     assert all(t == t.strip() and t for t in tokens)
+
+
+@given(
+    st.lists(
+        st.sampled_from(["Kit", "kit.", "(KIT)", "kits", "  ", "\n", "a.b", "A.B!"]), max_size=20
+    ),
+    st.lists(st.integers(min_value=1, max_value=6), min_size=1, max_size=5),
+)
+def test_replace_words_streamed_matches_whole_text(words: list[str], cuts: list[int]) -> None:
+    """However the text is cut, streamed replacement gives the whole-text result."""
+    text = " ".join(words)
+    replacements = {"kit": "KIT-REPLACED", "a.b": "a b"}
+    pieces: list[str] = []
+    pos, i = 0, 0
+    while pos < len(text):
+        pieces.append(text[pos : pos + cuts[i % len(cuts)]])
+        pos += cuts[i % len(cuts)]
+        i += 1
+
+    async def source() -> AsyncIterator[str]:
+        for piece in pieces:
+            yield piece
+
+    async def streamed() -> str:
+        return "".join([p async for p in replace_words(text=source(), replacements=replacements)])
+
+    assert trio.run(streamed) == replace_words(text=text, replacements=replacements)

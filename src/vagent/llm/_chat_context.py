@@ -17,6 +17,7 @@ from ._chat_items import (
     ChatItem,
     ChatMessage,
     ChatRole,
+    FunctionCall,
     ImageContent,
 )
 
@@ -25,6 +26,15 @@ if TYPE_CHECKING:
     from ._tools import FunctionTool
 
 _CALL_TYPES = ("function_call", "function_call_output")
+
+
+def _essentials(item: ChatItem) -> tuple[Any, ...]:
+    """What :meth:`ChatContext.is_equivalent` compares of an item."""
+    if isinstance(item, ChatMessage):
+        return (item.id, item.type, item.role, item.interrupted, item.content)
+    if isinstance(item, FunctionCall):
+        return (item.id, item.type, item.name, item.call_id, item.arguments)
+    return (item.id, item.type, item.name, item.call_id, item.output, item.is_error)
 
 
 def _is_instructions(item: ChatItem) -> bool:
@@ -70,6 +80,20 @@ class ChatContext:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def is_equivalent(self, other: ChatContext) -> bool:
+        """Whether ``other`` holds the same items (same ids, types and content) in the same
+        order, ignoring ``created_at`` stamps and metadata (``extra``, ``hash``).
+
+        Messages compare role, ``interrupted`` and content; function calls name, call id
+        and arguments; outputs name, call id, output and ``is_error``.
+        """
+        if self is other:
+            return True
+        mine, theirs = list(self.items), list(other.items)
+        return len(mine) == len(theirs) and all(
+            _essentials(a) == _essentials(b) for a, b in zip(mine, theirs, strict=True)
+        )
+
     # -- adding ---------------------------------------------------------------------------
 
     def add_message(
@@ -80,12 +104,15 @@ class ChatContext:
         id: NotGivenOr[str] = NOT_GIVEN,
         interrupted: NotGivenOr[bool] = NOT_GIVEN,
         created_at: NotGivenOr[float] = NOT_GIVEN,
+        extra: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
     ) -> ChatMessage:
         """Append a message (``content`` may be a plain string) and return it.
 
         With ``created_at`` given, the message is inserted at its place in time instead.
         """
         kwargs: dict[str, Any] = {}
+        if is_given(extra):
+            kwargs["extra"] = dict(extra)
         if is_given(id):
             kwargs["id"] = id
         if is_given(interrupted):

@@ -107,6 +107,8 @@ class ChatMessage:
 
     ``interrupted`` marks an assistant message cut short by the user (its content is what was
     actually heard). ``hash`` is an optional fingerprint providers may use for caching.
+    ``extra`` holds JSON-compatible data about the message for the application or a provider
+    (a summary from :meth:`ChatContext.summarize` has ``extra["is_summary"] = True``).
     """
 
     id: str = field(factory=lambda: shortuuid("item_"))
@@ -115,6 +117,7 @@ class ChatMessage:
     content: list[ChatContent]
     interrupted: bool = False
     hash: bytes | None = None
+    extra: dict[str, Any] = field(factory=dict)
     created_at: float = field(factory=wallclock)
 
     @property
@@ -128,13 +131,18 @@ class ChatMessage:
 
 @frozen(kw_only=True)
 class FunctionCall:
-    """The LLM asked to call tool ``name`` with ``arguments`` (a JSON object as a string)."""
+    """The LLM asked to call tool ``name`` with ``arguments`` (a JSON object as a string).
+
+    ``extra`` holds JSON-compatible provider data to send back with the call (for example a
+    provider's signature of the reasoning that led to it).
+    """
 
     id: str = field(factory=lambda: shortuuid("item_"))
     type: Literal["function_call"] = "function_call"
     call_id: str
     name: str
     arguments: str
+    extra: dict[str, Any] = field(factory=dict)
     created_at: float = field(factory=wallclock)
 
 

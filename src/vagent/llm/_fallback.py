@@ -47,6 +47,7 @@ from vagent._core import (
     is_given,
     wallclock,
 )
+from vagent.pipeline.metrics import MetricsMetadata
 
 from ._chat_context import ChatContext
 from ._chunks import LLMError
@@ -87,6 +88,7 @@ class FallbackAdapter(LLM):
             raise ValidationError("FallbackAdapter needs at least one LLM")
         self._llms = list(llm)
         self._status = [_Status() for _ in self._llms]
+        self._serving = 0  # the LLM that answered last (labels the adapter's metrics)
         self._child_options = APIConnectOptions(
             max_retry=max_retry_per_llm, retry_interval=retry_interval, timeout=attempt_timeout
         )
@@ -108,6 +110,12 @@ class FallbackAdapter(LLM):
     @property
     def model(self) -> str:
         return "FallbackAdapter"
+
+    @property
+    def metrics_metadata(self) -> MetricsMetadata:
+        """That of the LLM that answered last (the primary before any request); recovery
+        probes do not count, their answers are never heard."""
+        return self._llms[self._serving].metrics_metadata
 
     def is_available(self, index: int) -> bool:
         """Whether ``llms[index]`` is currently used first-hand."""
@@ -207,6 +215,7 @@ class _FallbackStream(LLMStream):
                 async with child.chat(**self._request, conn_options=adapter._child_options) as s:
                     async for chunk in s:
                         emitted = True
+                        adapter._serving = index
                         await output.send(chunk)
                 return
             except APIError as exc:

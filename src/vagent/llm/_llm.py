@@ -43,7 +43,7 @@ from vagent._core import (
     retry_api_call,
     wallclock,
 )
-from vagent.pipeline.metrics import LLMMetrics
+from vagent.pipeline.metrics import LLMMetrics, MetricsMetadata
 
 from ._chat_context import ChatContext
 from ._chunks import ChatChunk, CollectedResponse, CompletionUsage, FunctionToolCall, LLMError
@@ -84,6 +84,11 @@ class LLM(abc.ABC, EventEmitter[LLMEventName]):
     def provider(self) -> str:
         """The provider name, ``"unknown"`` unless the provider says."""
         return "unknown"
+
+    @property
+    def metrics_metadata(self) -> MetricsMetadata:
+        """The model and provider names that label this LLM's metrics."""
+        return {"model_name": self.model, "model_provider": self.provider}
 
     @abc.abstractmethod
     def chat(

@@ -338,7 +338,8 @@ converter.register_structure_hook(rtc.AudioFrame, _structure_frame)
 _omit_none = override(omit_if_default=True)
 for _cls, _fields in (
     (AudioContent, ("transcript",)),
-    (ChatMessage, ("hash",)),
+    (ChatMessage, ("hash", "extra")),
+    (FunctionCall, ("extra",)),
 ):
     _overrides: dict[str, Any] = dict.fromkeys(_fields, _omit_none)
     converter.register_unstructure_hook(

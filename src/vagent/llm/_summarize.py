@@ -4,13 +4,13 @@ The newest ``keep_last_turns`` turns (a turn: a user and an assistant message) s
 are, with the tool calls and outputs between them. Everything older that the LLM can learn
 from (user and assistant messages with text, tool calls and their outputs) is written out as
 XML-like text and sent to ``llm`` with instructions to summarize it; the reply replaces those
-items as one assistant message ``<chat_history_summary>...</chat_history_summary>``, placed
-where they were. Instructions (system/developer messages) and earlier summaries are kept and
+items as one assistant message ``<chat_history_summary>...</chat_history_summary>`` with
+``extra["is_summary"] = True``, placed where they were. Instructions (system/developer messages) and earlier summaries are kept and
 never summarized again. Nothing changes when there is too little history or the LLM answers
 with nothing; the LLM's errors propagate (the context is then unchanged).
 
 livekit-agents does the same in its ``ChatContext._summarize`` (also available here under
-that name); it marks summaries with ``extra``, we with the tag; the instructions below are ours.
+that name) and marks summaries the same way; the instructions below are ours.
 """
 
 from __future__ import annotations
@@ -45,8 +45,13 @@ talk."""
 
 
 def is_summary(item: ChatItem) -> bool:
-    """Whether ``item`` is a summary made by :func:`summarize`."""
-    if not isinstance(item, ChatMessage) or item.role != "assistant":
+    """Whether ``item`` is a summary made by :func:`summarize` (marked in ``extra``; a
+    tagged assistant message from a context saved without ``extra`` counts too)."""
+    if not isinstance(item, ChatMessage) or item.role not in ("user", "assistant"):
+        return False
+    if item.extra.get("is_summary") is True:
+        return True
+    if item.role != "assistant":
         return False
     text = (item.text_content or "").strip()
     return text.startswith(f"<{SUMMARY_TAG}>") and text.endswith(f"</{SUMMARY_TAG}>")
@@ -141,6 +146,7 @@ async def summarize(chat_ctx: ChatContext, llm: LLM, *, keep_last_turns: int = 2
     message = ChatMessage(
         role="assistant",
         content=[f"<{SUMMARY_TAG}>{summary}</{SUMMARY_TAG}>"],
+        extra={"is_summary": True},
         created_at=created_at,
     )
     items.insert(position, message)

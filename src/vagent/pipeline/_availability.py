@@ -42,6 +42,7 @@ class ProviderPool(Generic[P]):
         self._status = [_Status() for _ in providers]
         self._recovery_delay = recovery_delay
         self._on_change = on_change
+        self.serving = 0  # the provider that last gave output (labels the adapter's metrics)
 
     def available(self, index: int) -> bool:
         return self._status[index].available

@@ -7,9 +7,17 @@ re-emits them as ``MetricsCollectedEvent``. Times are seconds from the event loo
 
 from __future__ import annotations
 
-from typing import Literal, TypeAlias
+from typing import Literal, TypeAlias, TypedDict
 
 from attrs import field, frozen
+
+
+class MetricsMetadata(TypedDict, total=False):
+    """The model a provider's metrics are labeled with (``metrics_metadata`` of an LLM, STT
+    or TTS; a fallback adapter's names the provider that served last)."""
+
+    model_name: str
+    model_provider: str
 
 
 @frozen(kw_only=True)

@@ -23,6 +23,7 @@ from vagent.pipeline._attempts import TrackedSender
 from vagent.pipeline._audio_buffer import AudioInputBuffer
 from vagent.pipeline._availability import ProviderPool
 from vagent.pipeline.audio import AudioBuffer
+from vagent.pipeline.metrics import MetricsMetadata
 from vagent.pipeline.vad import VAD
 
 from ._events import SpeechEvent, STTCapabilities
@@ -88,6 +89,11 @@ class FallbackAdapter(STT):
     def stt_list(self) -> list[STT]:
         return list(self._originals)
 
+    @property
+    def metrics_metadata(self) -> MetricsMetadata:
+        """That of the STT whose result was given last (the primary before any request)."""
+        return self._originals[self._pool.serving].metrics_metadata
+
     def prewarm(self) -> None:
         """Prewarm the primary STT; the others stay cold until a failure needs them."""
         self._originals[0].prewarm()
@@ -110,7 +116,9 @@ class FallbackAdapter(STT):
 
         async def attempt(index: int) -> SpeechEvent:
             stt = self._pool.providers[index]
-            return await stt.recognize(buffer, language=language, conn_options=self._per_stt)
+            event = await stt.recognize(buffer, language=language, conn_options=self._per_stt)
+            self._pool.serving = index
+            return event
 
         return await self._pool.first_success(attempt, all_failed=_all_failed)
 
@@ -150,6 +158,7 @@ class FallbackRecognizeStream(RecognizeStream):
                 ):
                     tg.start_soon(self._forward, input, inner)
                     async for event in inner:
+                        pool.serving = index
                         await events.send(event)
 
         await pool.first_success(attempt, all_failed=_all_failed)

@@ -19,7 +19,7 @@ from vagent._core import (
 )
 from vagent.pipeline._attempts import with_timeout
 from vagent.pipeline.audio import AudioBuffer, calculate_audio_duration, combine_frames
-from vagent.pipeline.metrics import STTMetrics
+from vagent.pipeline.metrics import MetricsMetadata, STTMetrics
 
 from ._events import SpeechEvent, STTCapabilities, STTError
 
@@ -55,6 +55,11 @@ class STT(EventEmitter[STTEventName]):
     def provider(self) -> str:
         """The provider name, ``"unknown"`` unless the provider says (as livekit-agents)."""
         return "unknown"
+
+    @property
+    def metrics_metadata(self) -> MetricsMetadata:
+        """The model and provider names that label this STT's metrics."""
+        return {"model_name": self.model, "model_provider": self.provider}
 
     @property
     def label(self) -> str:

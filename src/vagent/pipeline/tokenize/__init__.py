@@ -1,6 +1,6 @@
 """Tokenizers: sentences, words, syllable-ish hyphenation, and streaming versions."""
 
-from . import basic
+from . import basic, utils
 from ._base import (
     SentenceStream,
     SentenceTokenizer,
@@ -20,4 +20,5 @@ __all__ = [
     "WordTokenizer",
     "basic",
     "hyphenate_word",
+    "utils",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -37,6 +37,9 @@ class ChunkedStream(OwnedStream[None, SynthesizedAudio]):
     failed before the audio ended). The output channel holds ``output_buffer`` frames; a slow
     consumer slows the provider down.
     """
+
+    # False for a stream whose metrics come from the streams it runs (tts.FallbackAdapter)
+    _reports_metrics: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -122,6 +125,8 @@ class ChunkedStream(OwnedStream[None, SynthesizedAudio]):
     def _emit_metrics(
         self, segment: SegmentStats | None, started: float, *, cancelled: bool
     ) -> None:
+        if not self._reports_metrics:
+            return
         self._tts.emit(
             "metrics_collected",
             segment_metrics(

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import anyio
 import anyio.lowlevel
+import attrs
 from attrs import frozen
 
 from vagent._core import (
@@ -17,6 +18,7 @@ from vagent._core import (
     collapse_excgroups,
 )
 from vagent.pipeline._availability import ProviderPool
+from vagent.pipeline.metrics import MetricsMetadata
 from vagent.pipeline.tokenize.basic import SentenceTokenizer
 
 from ._chunked import ChunkedStream
@@ -42,8 +44,9 @@ class FallbackAdapter(TTS):
 
     All providers must have the same channel count. The adapter's ``sample_rate`` is
     ``sample_rate`` or the highest provider rate; audio of other rates is resampled with
-    ``rtc.AudioResampler``. Each provider gets ``max_retry_per_tts`` retries with
-    ``attempt_timeout``. A provider that fails is skipped for ``recovery_delay`` seconds. A
+    ``rtc.AudioResampler``. Each provider gets ``max_retry_per_tts`` retries, each attempt
+    bounded by ``attempt_timeout`` or the ``conn_options.timeout`` of the request, whichever
+    is shorter (the request's ``max_retry`` is not used: the fallback is the retry). A provider that fails is skipped for ``recovery_delay`` seconds. A
     request switches provider (replaying its text) only while no audio was produced: once
     audio was heard, a failure ends the request with the error, and the next request starts
     with the next available provider. Non-streaming providers are wrapped in
@@ -93,6 +96,11 @@ class FallbackAdapter(TTS):
     def tts_list(self) -> list[TTS]:
         return list(self._pool.providers)
 
+    @property
+    def metrics_metadata(self) -> MetricsMetadata:
+        """That of the TTS whose audio was heard last (the primary before any request)."""
+        return self._pool.providers[self._pool.serving].metrics_metadata
+
     def prewarm(self) -> None:
         """Prewarm the primary TTS; the others stay cold until a failure needs them."""
         self._pool.providers[0].prewarm()
@@ -105,12 +113,16 @@ class FallbackAdapter(TTS):
     def synthesize(
         self, text: str, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS
     ) -> ChunkedStream:
-        return FallbackChunkedStream(self, text)
+        return FallbackChunkedStream(self, text, self._attempt_options(conn_options))
 
     def stream(
         self, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS
     ) -> SynthesizeStream:
-        return FallbackSynthesizeStream(self)
+        return FallbackSynthesizeStream(self, self._attempt_options(conn_options))
+
+    def _attempt_options(self, conn_options: APIConnectOptions) -> APIConnectOptions:
+        """Each provider's options for one request (see the class docstring)."""
+        return attrs.evolve(self._per_tts, timeout=min(self._per_tts.timeout, conn_options.timeout))
 
 
 def _all_failed(errors: list[APIError]) -> APIConnectionError:
@@ -118,16 +130,21 @@ def _all_failed(errors: list[APIError]) -> APIConnectionError:
 
 
 class FallbackChunkedStream(ChunkedStream):
-    """``FallbackAdapter.synthesize``: the first provider that produces audio wins."""
+    """``FallbackAdapter.synthesize``: the first provider that produces audio wins.
 
-    def __init__(self, adapter: FallbackAdapter, text: str) -> None:
-        # No timeout/retry at this level: every provider applies its own.
+    Its metrics are those of the providers' requests, re-emitted by the adapter."""
+
+    _reports_metrics = False
+
+    def __init__(self, adapter: FallbackAdapter, text: str, per_tts: APIConnectOptions) -> None:
+        # No timeout/retry at this level: every provider applies its own (per_tts).
         super().__init__(
             tts=adapter,
             input_text=text,
             conn_options=APIConnectOptions(max_retry=0, timeout=float("inf")),
         )
         self._adapter = adapter
+        self._per_tts = per_tts
 
     async def _synthesize(self, emitter: AudioEmitter) -> None:
         await anyio.lowlevel.checkpoint()
@@ -135,10 +152,9 @@ class FallbackChunkedStream(ChunkedStream):
 
         async def attempt(index: int) -> None:
             tts = pool.providers[index]
-            async with tts.synthesize(
-                self.input_text, conn_options=self._adapter._per_tts
-            ) as inner:
+            async with tts.synthesize(self.input_text, conn_options=self._per_tts) as inner:
                 async for audio in inner:
+                    pool.serving = index
                     emitter.push_timed_transcript(timed_transcript(audio.frame))
                     await emitter.push_frame(audio.frame, delta_text=audio.delta_text)
 
@@ -148,31 +164,38 @@ class FallbackChunkedStream(ChunkedStream):
 
 
 class FallbackSynthesizeStream(SynthesizeStream):
-    """``FallbackAdapter.stream``: one provider stream at a time, text replayed on a switch."""
+    """``FallbackAdapter.stream``: one provider stream at a time, text replayed on a switch.
 
-    def __init__(self, adapter: FallbackAdapter) -> None:
+    Its metrics are those of the providers' streams, re-emitted by the adapter."""
+
+    _reports_metrics = False
+
+    def __init__(self, adapter: FallbackAdapter, per_tts: APIConnectOptions) -> None:
         super().__init__(tts=adapter, conn_options=APIConnectOptions(max_retry=0))
         self._adapter = adapter
+        self._per_tts = per_tts
 
     async def _synthesize(self, input: TextInput, emitter: AudioEmitter) -> None:
         await anyio.lowlevel.checkpoint()
 
         async def attempt(index: int) -> None:
             input.rewind()
-            await self._run_provider(self._adapter._streamers[index], input, emitter)
+            await self._run_provider(index, input, emitter)
 
         await self._adapter._pool.first_success(
             attempt, all_failed=_all_failed, committed=lambda: bool(emitter.frames_out)
         )
 
-    async def _run_provider(self, tts: TTS, input: TextInput, emitter: AudioEmitter) -> None:
+    async def _run_provider(self, index: int, input: TextInput, emitter: AudioEmitter) -> None:
+        tts = self._adapter._streamers[index]
         with collapse_excgroups():
             async with (
-                tts.stream(conn_options=self._adapter._per_tts) as inner,
+                tts.stream(conn_options=self._per_tts) as inner,
                 anyio.create_task_group() as tg,
             ):
                 tg.start_soon(self._forward, input, inner)
                 async for audio in inner:
+                    self._adapter._pool.serving = index
                     if emitter.segment is None:
                         emitter.start_segment()
                     # the provider's stream starts with this one's: same times

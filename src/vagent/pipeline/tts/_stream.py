@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
@@ -36,6 +36,9 @@ class SynthesizeStream(OwnedStream[None, SynthesizedAudio]):
     frames ..."), so retries and ``tts.FallbackAdapter`` move on. Connection timeouts are the
     provider's job (use ``conn_options.timeout``).
     """
+
+    # False for a stream whose metrics come from the streams it runs (tts.FallbackAdapter)
+    _reports_metrics: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -126,6 +129,8 @@ class SynthesizeStream(OwnedStream[None, SynthesizedAudio]):
         self._emit_metrics(segment, cancelled=False)
 
     def _emit_metrics(self, segment: SegmentStats, *, cancelled: bool) -> None:
+        if not self._reports_metrics:
+            return
         info = self._text.segment_info(self._segments_done)
         self._segments_done += 1
         started, self._segment_started_at = self._segment_started_at, None

@@ -12,6 +12,7 @@ from vagent._core import (
     EventEmitter,
     wallclock,
 )
+from vagent.pipeline.metrics import MetricsMetadata
 
 from ._events import TTSCapabilities, TTSError
 
@@ -50,6 +51,11 @@ class TTS(EventEmitter[TTSEventName]):
     def provider(self) -> str:
         """The provider name, ``"unknown"`` unless the provider says (as livekit-agents)."""
         return "unknown"
+
+    @property
+    def metrics_metadata(self) -> MetricsMetadata:
+        """The model and provider names that label this TTS's metrics."""
+        return {"model_name": self.model, "model_provider": self.provider}
 
     @property
     def label(self) -> str:
