@@ -133,6 +133,9 @@ class TurnHandling:
             if isinstance(max_delay, int | float)
             else opts.max_endpointing_delay,
             stt_node=stt_node,
+            # as for the LLM and TTS: that many failures in a row are tolerated, one more
+            # closes the session
+            max_stt_restarts=opts.max_unrecoverable_errors,
         )
         self._recognition_done = anyio.Event()
         await tg.start(self._run_recognition, activity._audio_recv)
