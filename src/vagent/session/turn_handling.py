@@ -334,7 +334,12 @@ class TurnHandling:
 
     def _emit_transcript(self, ev: SpeechEvent, text: str, *, is_final: bool) -> None:
         language = ev.alternatives[0].language if ev.alternatives else None
-        self._a().session.emit(
+        session = self._a().session
+        if is_final and session.user_state is not UserState.SPEAKING:
+            # The STT heard the user where the VAD did not (or there is none): that is user
+            # activity, so an "away" user is back and the away countdown starts again.
+            session.reset_away_timer()
+        session.emit(
             "user_input_transcribed",
             UserInputTranscribedEvent(
                 transcript=text, is_final=is_final, language=language or None
