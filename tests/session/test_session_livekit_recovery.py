@@ -18,12 +18,13 @@ from livekit import rtc
 from session_scenario import Recorder
 
 from vagent._core import APIConnectionError
+from vagent.llm import function_tool
+from vagent.pipeline.stt import SpeechData, SpeechEvent, SpeechEventType
 from vagent.session import Agent, AgentSession, CloseReason, ModelSettings
 from vagent.testing.fake_io import FakeAudioInput, FakeAudioOutput, FakeTextOutput
-from vagent.testing.fake_llm import FakeLLM, FakeLLMResponse
+from vagent.testing.fake_llm import FakeLLM, FakeLLMResponse, FakeToolCall
 from vagent.testing.fake_stt import FakeSTT
 from vagent.testing.fake_tts import FakeTTS, FakeTTSResponse
-from vagent.pipeline.stt import SpeechData, SpeechEvent, SpeechEventType
 
 TOL = 0.05
 
@@ -63,6 +64,7 @@ class ScriptedSTTAgent(Agent):
 async def run_session(
     agent: Agent,
     *,
+    llm: FakeLLM | None = None,
     run_for: float = 20.0,
     **session_kwargs: Any,
 ) -> Recorder:
@@ -70,7 +72,7 @@ async def run_session(
     async with (
         AgentSession(
             stt=FakeSTT([]),
-            llm=FakeLLM([], default=FakeLLMResponse(ttft=0.0, duration=0.0)),
+            llm=llm or FakeLLM([], default=FakeLLMResponse(ttft=0.0, duration=0.0)),
             tts=FakeTTS(default=FakeTTSResponse(audio_duration=0.0, ttfb=0.0)),
             **session_kwargs,
         ) as session,
@@ -82,9 +84,10 @@ async def run_session(
         session.output.audio = audio_out
         session.output.transcription = FakeTextOutput()
         await session.start(agent)
+        closed = anyio.Event()
+        session.on("close", lambda _: closed.set())
         with anyio.move_on_after(run_for):
-            while not recorder.of("close"):
-                await anyio.sleep(0.1)
+            await closed.wait()
     return recorder
 
 
@@ -113,7 +116,8 @@ async def test_stt_is_not_reopened_after_a_non_connection_error(autojump_clock: 
     assert agent.attempts == 1
     assert transcripts(recorder) == []
     [(_, error)] = recorder.of("error")
-    assert error.error is bug and error.recoverable is False
+    assert error.error is bug
+    assert error.recoverable is False
     [(_, closed)] = recorder.of("close")
     assert closed.reason is CloseReason.ERROR
 
@@ -199,3 +203,83 @@ async def test_final_transcript_brings_an_away_user_back(autojump_clock: object)
         (pytest.approx(15.0, abs=TOL), "away"),
         (pytest.approx(20.0, abs=TOL), "listening"),
     ]
+
+
+async def test_stt_is_not_reopened_while_the_session_closes(autojump_clock: object) -> None:
+    """Ports test_stt_pipeline_does_not_recreate_stream_while_closing: a stream that fails
+    as the session closes (its audio ended) is not replaced by a new one, and the session
+    closes normally."""
+    attempts = 0
+
+    class DyingSTTAgent(Agent):
+        async def stt_node(  # type: ignore[override]
+            self, audio: AsyncIterable[rtc.AudioFrame], model_settings: ModelSettings
+        ) -> AsyncIterator[SpeechEvent]:
+            nonlocal attempts
+            attempts += 1
+            async for _ in audio:
+                pass
+            raise APIConnectionError("stt unavailable")
+            yield final("never")  # pragma: no cover - makes this an async generator
+
+    recorder = await run_session(
+        DyingSTTAgent(instructions="You are a helpful assistant."),
+        vad=None,
+        turn_detection="manual",
+        run_for=2.0,
+    )
+    assert attempts == 1
+    assert transcripts(recorder) == []
+    [(_, closed)] = recorder.of("close")
+    assert closed.reason is CloseReason.USER_INITIATED
+
+
+async def test_stt_after_a_handoff_uses_the_new_agents_node(autojump_clock: object) -> None:
+    """Ports test_stt_pipeline_recreation_uses_rebound_node: after a handoff the user is
+    heard through the new agent's ``stt_node``; the previous agent's stream, still open at
+    the handoff, is closed and never reopened, even though it dies with a connection error
+    as it is closed."""
+    events: list[str] = []
+
+    class Billing(Agent):
+        def __init__(self) -> None:
+            super().__init__(instructions="You are the billing agent.")
+
+        async def stt_node(  # type: ignore[override]
+            self, audio: AsyncIterable[rtc.AudioFrame], model_settings: ModelSettings
+        ) -> AsyncIterator[SpeechEvent]:
+            events.append("billing stt opened")
+            yield final("recovered")
+            async for _ in audio:
+                pass
+
+    class Front(Agent):
+        def __init__(self) -> None:
+            super().__init__(instructions="front desk")
+
+        @function_tool
+        async def to_billing(self) -> Agent:
+            """Transfers to billing."""
+            return Billing()
+
+        async def stt_node(  # type: ignore[override]
+            self, audio: AsyncIterable[rtc.AudioFrame], model_settings: ModelSettings
+        ) -> AsyncIterator[SpeechEvent]:
+            events.append("front stt opened")
+            await anyio.sleep(1.0)
+            yield final("billing please")
+            try:
+                await anyio.sleep_forever()
+            finally:
+                events.append("front stt closed")
+                raise APIConnectionError("stt unavailable")
+
+    llm = FakeLLM(
+        [FakeLLMResponse(input="billing please", tool_calls=[FakeToolCall(name="to_billing")])],
+        default=FakeLLMResponse(ttft=0.0, duration=0.0),
+    )
+    recorder = await run_session(Front(), llm=llm, vad=None, turn_detection="stt", run_for=10.0)
+    assert transcripts(recorder) == ["billing please", "recovered"]
+    assert events == ["front stt opened", "front stt closed", "billing stt opened"]
+    [(_, closed)] = recorder.of("close")
+    assert closed.reason is CloseReason.USER_INITIATED
