@@ -136,6 +136,11 @@ class ActivitySpeeches:
         if not is_given(tool_choice) and current_tool_call_var.get() is not None:
             tool_choice = "none"
         handle = self._new_handle(allow_interruptions, InputDetails(modality=input_modality))
+        caller = task_caller_var.get()
+        if caller is not None and caller.activity is self:
+            # asked by this agent's on_enter, or by a tool of a reply on_enter asked for
+            speech = caller.speech
+            handle._from_on_enter = speech is None or speech._from_on_enter
 
         asked_while_stopped = self._tg is None
 
