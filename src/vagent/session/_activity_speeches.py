@@ -297,6 +297,10 @@ class ActivitySpeeches:
     def _tools_finished(self, handle: SpeechHandle) -> None:
         self._awaiting_tools.discard(handle)
 
+    def only_tools_running(self) -> bool:
+        """No speech plays or waits to play, except those waiting for their tools."""
+        return not self._waiting and self._speeches <= self._awaiting_tools
+
     def on_first_output(self, handle: SpeechHandle, *, audio: bool) -> None:
         """The step's first audio frame (or text, without audio) is about to be output.
 
