@@ -147,10 +147,10 @@ async def test_tool_without_a_reply_returns_the_agent_to_listening(autojump_cloc
 
 
 async def test_slow_tool_keeps_the_agent_thinking(autojump_clock: object) -> None:
-    """Ports test_slow_tool_keeps_agent_thinking_after_filler, without the filler (vagent
-    has no ``RunContext.with_filler``; the tool says its filler with ``session.say``): the
-    reply and the filler both end while the tool runs, so they hand back "thinking", and the
-    user is never "away" (3 s) while the agent works.
+    """test_slow_tool_keeps_agent_thinking_after_filler with the tool saying its filler
+    itself (``session.say``) instead of ``RunContext.with_filler`` (ported as written in
+    test_session_livekit_filler.py): the reply and the filler both end while the tool runs,
+    so they hand back "thinking", and the user is never "away" (3 s) while the agent works.
 
     vagent prepares a queued speech while the one before it plays, so the filler follows the
     reply with no gap and no state change between them: one speaking -> thinking where

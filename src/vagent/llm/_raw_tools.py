@@ -38,6 +38,7 @@ from ._tools import (
     FunctionTool,
     FunctionToolInfo,
     InjectedContext,
+    ToolFlag,
     _is_method,
     _parameter_hints,
     is_injected_annotation,
@@ -135,7 +136,9 @@ def _context_parameters(tool_name: str, fn: Callable[..., Any], *, bound: bool) 
     return context
 
 
-def raw_function_tool(fn: Callable[..., Any], raw_schema: dict[str, Any]) -> RawFunctionTool:
+def raw_function_tool(
+    fn: Callable[..., Any], raw_schema: dict[str, Any], *, flags: ToolFlag = ToolFlag.NONE
+) -> RawFunctionTool:
     """The :class:`RawFunctionTool` for ``fn`` with ``raw_schema`` (checked here)."""
     if isinstance(fn, FunctionTool):
         fn = fn.fn
@@ -157,7 +160,10 @@ def raw_function_tool(fn: Callable[..., Any], raw_schema: dict[str, Any]) -> Raw
         raise ValidationError(f"raw tool {name!r}: 'description' must be a string")
     _context_parameters(name, fn, bound=_is_method(fn))
     info = RawFunctionToolInfo(
-        name=name, description=description or None, raw_schema=copy.deepcopy(raw_schema)
+        name=name,
+        description=description or None,
+        raw_schema=copy.deepcopy(raw_schema),
+        flags=flags,
     )
     return RawFunctionTool(fn, info)
 

@@ -12,6 +12,7 @@ A parameter annotated with a subclass of :class:`InjectedContext` (such as the s
 
 from __future__ import annotations
 
+import enum
 import functools
 import inspect
 import types
@@ -69,12 +70,24 @@ class NamedToolChoice(TypedDict):
 ToolChoice = NamedToolChoice | Literal["auto", "required", "none"]
 
 
+class ToolFlag(enum.Flag):
+    """How the session offers a tool (combine with ``|``).
+
+    ``IGNORE_ON_ENTER``: not offered to the replies an agent's ``on_enter`` asks for (nor to
+    the replies to the tools those call), e.g. an "end call" tool the greeting must not use.
+    """
+
+    NONE = 0
+    IGNORE_ON_ENTER = enum.auto()
+
+
 @frozen(kw_only=True)
 class FunctionToolInfo:
-    """The name and description the LLM sees."""
+    """The name and description the LLM sees, and the tool's :class:`ToolFlag`."""
 
     name: str
     description: str | None
+    flags: ToolFlag = ToolFlag.NONE
 
 
 @frozen(kw_only=True)
@@ -286,6 +299,7 @@ def function_tool(
     name: str | None = None,
     description: str | None = None,
     raw_schema: dict[str, Any] | None = None,
+    flags: ToolFlag = ToolFlag.NONE,
 ) -> Callable[[F], FunctionTool]: ...
 def function_tool(
     f: F | None = None,
@@ -294,6 +308,7 @@ def function_tool(
     name: str | None = None,
     description: str | None = None,
     raw_schema: dict[str, Any] | None = None,
+    flags: ToolFlag = ToolFlag.NONE,
 ) -> FunctionTool | Callable[[F], FunctionTool]:
     """Mark a function or method as a tool the LLM may call.
 
@@ -304,7 +319,10 @@ def function_tool(
     With ``raw_schema={"name": ..., "description": ..., "parameters": {...}}`` the tool is a
     :class:`RawFunctionTool`: the LLM is shown that JSON schema as given, and the function
     receives the arguments as one dict, ``raw_arguments`` (see :mod:`._raw_tools`).
+    ``flags`` (:class:`ToolFlag`) changes when the session offers the tool.
     """
+    if not isinstance(flags, ToolFlag):
+        raise ValidationError(f"function_tool flags must be a ToolFlag, got {flags!r}")
     if raw_schema is not None:
         from ._raw_tools import raw_function_tool
 
@@ -313,9 +331,9 @@ def function_tool(
                 "function_tool(raw_schema=...) takes the name and description from the schema"
             )
         return (
-            raw_function_tool(f, raw_schema)
+            raw_function_tool(f, raw_schema, flags=flags)
             if f is not None
-            else (lambda fn: raw_function_tool(fn, raw_schema))
+            else (lambda fn: raw_function_tool(fn, raw_schema, flags=flags))
         )
 
     def decorate(fn: F) -> FunctionTool:
@@ -325,7 +343,9 @@ def function_tool(
             raise ValidationError(f"function_tool expects a function, got {fn!r}")
         doc = docstring_parser.parse(fn.__doc__ or "")
         info = FunctionToolInfo(
-            name=name or fn.__name__, description=description or doc.description or None
+            name=name or fn.__name__,
+            description=description or doc.description or None,
+            flags=flags,
         )
         tool = FunctionTool(fn, info)
         _check_at_definition(tool)

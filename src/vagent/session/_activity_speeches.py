@@ -136,6 +136,11 @@ class ActivitySpeeches:
         if not is_given(tool_choice) and current_tool_call_var.get() is not None:
             tool_choice = "none"
         handle = self._new_handle(allow_interruptions, InputDetails(modality=input_modality))
+        caller = task_caller_var.get()
+        if caller is not None and caller.activity is self:
+            # asked by this agent's on_enter, or by a tool of a reply on_enter asked for
+            speech = caller.speech
+            handle._from_on_enter = speech is None or speech._from_on_enter
 
         asked_while_stopped = self._tg is None
 
@@ -291,6 +296,10 @@ class ActivitySpeeches:
 
     def _tools_finished(self, handle: SpeechHandle) -> None:
         self._awaiting_tools.discard(handle)
+
+    def only_tools_running(self) -> bool:
+        """No speech plays or waits to play, except those waiting for their tools."""
+        return not self._waiting and self._speeches <= self._awaiting_tools
 
     def on_first_output(self, handle: SpeechHandle, *, audio: bool) -> None:
         """The step's first audio frame (or text, without audio) is about to be output.

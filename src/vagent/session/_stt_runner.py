@@ -25,7 +25,7 @@ from anyio.abc import TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from livekit import rtc
 
-from vagent._core import OwnershipError, collapse_excgroups, open_channel, send_or_drop
+from vagent._core import APIError, OwnershipError, collapse_excgroups, open_channel, send_or_drop
 from vagent.pipeline.stt import STT, RecognizeStream, SpeechEvent
 
 logger = logging.getLogger("vagent.session")
@@ -120,7 +120,9 @@ class STTRunner:
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:  # noqa: ASYNC114
         """Recognize until the input ends; raise the last error after ``max_restarts``
-        consecutive failed attempts (an attempt that produced events resets the count)."""
+        consecutive failed attempts (an attempt that produced events resets the count).
+        Only provider failures (:class:`~vagent._core.APIError`) are retried: any other
+        error is a bug that reopening would repeat, so it is raised at once."""
         failures = 0
         while True:
             send, recv = open_channel(STT_AUDIO_BUFFER, rtc.AudioFrame)
@@ -150,6 +152,8 @@ class STTRunner:
                 continue
             if error is None:
                 return  # the input ended (or the node finished)
+            if not isinstance(error, APIError):
+                raise error  # a bug (in stt_node or a plugin), not a provider failure
             failures = 1 if self._events_in_attempt else failures + 1
             if failures > self._max_restarts:
                 raise error

@@ -23,7 +23,8 @@ to ``hooks.on_end_of_turn``; from then on new speech no longer cancels that comm
 STT failures: errors an STT recovers from are retried inside the provider stream. When a
 stream fails for good, it is reopened (audio sent meanwhile is lost) after 0.5 s, 1 s,
 2 s...; after ``max_stt_restarts`` consecutive failures without any event in between,
-``run()`` raises the error so the session can report it and close.
+``run()`` raises the error so the session can report it and close. An error that is not a
+provider failure (not an ``APIError``: a bug in ``stt_node`` or a plugin) is raised at once.
 """
 
 from __future__ import annotations

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Generic
 
+import anyio
 from typing_extensions import TypeVar
 
 from vagent.llm import FunctionCall, InjectedContext
+
+from .filler import FillerRunner, FillerSource, check_filler_options
 
 if TYPE_CHECKING:
     from .agent_session import AgentSession
@@ -57,6 +62,39 @@ class RunContext(InjectedContext, Generic[Userdata_T]):
         interrupted); the tool itself keeps the speech open, so awaiting
         ``speech_handle`` from here would never return."""
         await self._speech_handle._wait_for_generation()
+
+    @asynccontextmanager
+    async def with_filler(
+        self,
+        source: FillerSource,
+        *,
+        delay: float = 0.0,
+        interval: float | None = None,
+        max_steps: int | None = None,
+    ) -> AsyncIterator[None]:
+        """Say ``source`` while the block runs, once the conversation has been idle for
+        ``delay`` seconds (then every ``interval`` seconds when given, at most ``max_steps``
+        times): ``async with context.with_filler("One moment.", delay=1.0): await slow()``.
+
+        ``source`` is a text to say, or a function of the filler's number (0, 1, ...)
+        returning a speech handle, a text, or None (nothing this time). See
+        :mod:`vagent.session.filler` for what "idle" means. The filler stops with the block.
+        """
+        check_filler_options(delay, interval, max_steps)
+        runner = FillerRunner(
+            self._session,
+            self._speech_handle,
+            source,
+            delay=delay,
+            interval=interval,
+            max_steps=max_steps,
+        )
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(runner.run)
+            try:
+                yield
+            finally:
+                tg.cancel_scope.cancel()
 
     def __repr__(self) -> str:
         return f"RunContext(function_call={self._function_call.name!r})"

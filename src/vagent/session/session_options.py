@@ -109,7 +109,8 @@ class VoiceOptions:
     user state becomes "away" (None disables). ``preemptive_generation``: start the reply
     at the final transcript, before the turn is committed (see :mod:`.preemptive`).
     ``max_unrecoverable_errors``: unrecoverable LLM (or TTS) errors in a row that the session
-    tolerates, each ending its speech; one more closes the session with reason "error".
+    tolerates, each ending its speech; one more closes the session with reason "error". The
+    same count of STT stream failures in a row is tolerated (each stream is reopened).
     ``tts_text_transforms``: applied in order to the text the TTS speaks (and the transcript
     of it), see :mod:`vagent.pipeline.text_transforms`; ``None`` applies none.
     ``use_tts_aligned_transcript``: show the transcript the TTS reports with its word timings

@@ -113,6 +113,7 @@ class SpeechHandle:
         self._chat_items: list[Any] = []
         self._error: BaseException | None = None
         self._tasks_awaited = 0  # tools of this speech awaiting an AgentTask
+        self._from_on_enter = False  # asked by on_enter: IGNORE_ON_ENTER tools are hidden
         self._settled: anyio.Event | None = None  # set when done or awaiting a task
 
     @staticmethod

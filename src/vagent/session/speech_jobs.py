@@ -31,6 +31,7 @@ from vagent.llm import (
     FunctionTool,
     Tool,
     ToolChoice,
+    ToolFlag,
     flatten_tools,
 )
 from vagent.pipeline.text_transforms import TextTransform
@@ -188,6 +189,8 @@ async def reply_job(
     while True:
         # a fresh, flat list (toolsets expanded): an llm_node may add tools to it
         tools = flatten_tools([*activity._agent.tools, *activity.mcp_tools])
+        if handle._from_on_enter:
+            tools = [t for t in tools if not _ignored_on_enter(t)]
         result = StepResult()
         plan = plan_step(
             activity,
@@ -288,3 +291,7 @@ def _function_tools(tools: list[Any]) -> list[FunctionTool]:
 
 def find_tool(tools: list[Any], name: str) -> FunctionTool | None:
     return next((tool for tool in _function_tools(tools) if tool.name == name), None)
+
+
+def _ignored_on_enter(tool: Tool) -> bool:
+    return isinstance(tool, FunctionTool) and ToolFlag.IGNORE_ON_ENTER in tool.info.flags

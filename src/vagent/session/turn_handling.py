@@ -143,6 +143,9 @@ class TurnHandling:
             if isinstance(max_delay, int | float)
             else opts.max_endpointing_delay,
             stt_node=stt_node,
+            # as for the LLM and TTS: that many failures in a row are tolerated, one more
+            # closes the session
+            max_stt_restarts=opts.max_unrecoverable_errors,
         )
         self._recognition_done = anyio.Event()
         await tg.start(self._run_recognition, activity._audio_recv)
@@ -346,7 +349,12 @@ class TurnHandling:
 
     def _emit_transcript(self, ev: SpeechEvent, text: str, *, is_final: bool) -> None:
         language = ev.alternatives[0].language if ev.alternatives else None
-        self._a().session.emit(
+        session = self._a().session
+        if is_final and session.user_state is not UserState.SPEAKING:
+            # The STT heard the user where the VAD did not (or there is none): that is user
+            # activity, so an "away" user is back and the away countdown starts again.
+            session.reset_away_timer()
+        session.emit(
             "user_input_transcribed",
             UserInputTranscribedEvent(
                 transcript=text, is_final=is_final, language=language or None
