@@ -258,3 +258,27 @@ async def test_user_away(autojump_clock: object) -> None:
         await session.start(Agent(instructions=""))
         await anyio.sleep(6)
     assert changes == [(pytest.approx(start + 5.0, abs=0.01), "away")]
+
+
+async def test_state_waiters_wake_beside_the_user_away_watcher(autojump_clock: object) -> None:
+    # The away watcher and the session's other state waiters (the transcript pairing waits
+    # for a speech's end through it) share one "state changed" event. The watcher used to
+    # make a new one on each loop, orphaning a waiter that had made its own just before:
+    # whichever task trio ran first decided whether that waiter ever woke again.
+    async with AgentSession(llm=FakeLLM(), user_away_timeout=5.0) as session:
+        await session.start(Agent(instructions=""))
+        send, receive = anyio.create_memory_object_stream[None](100)
+
+        async def waiter() -> None:
+            while True:  # waits again at once, as the pairing does while a speech runs
+                await session._wait_state_changed()
+                send.send_nowait(None)
+
+        async with send, receive, anyio.create_task_group() as tg:
+            tg.start_soon(waiter)
+            for _ in range(40):
+                await anyio.sleep(0.1)
+                session.reset_away_timer()  # a state signal, as a DTMF key gives
+                with anyio.fail_after(1):
+                    await receive.receive()
+            tg.cancel_scope.cancel()

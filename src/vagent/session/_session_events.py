@@ -132,10 +132,16 @@ class SessionEvents(EventEmitter[EventTypes]):
         if signal is not None:
             signal.set()
 
+    def _state_changed_event(self) -> anyio.Event:
+        """The event the next agent or user state change sets, shared by every waiter (one
+        made per waiter would orphan the others: only the current one is set)."""
+        if self._state_signal is None:
+            self._state_signal = anyio.Event()
+        return self._state_signal
+
     async def _wait_state_changed(self) -> None:
         """Wait until the agent or user state changes."""
-        self._state_signal = self._state_signal or anyio.Event()
-        await self._state_signal.wait()
+        await self._state_changed_event().wait()
 
     def reset_away_timer(self) -> None:
         """Restart the user-away countdown after user activity the session does not hear
@@ -152,7 +158,7 @@ class SessionEvents(EventEmitter[EventTypes]):
                 AgentState.LISTENING,
                 AgentState.IDLE,
             )
-            self._state_signal = signal = anyio.Event()
+            signal = self._state_changed_event()
             if not quiet:
                 await signal.wait()
                 continue
