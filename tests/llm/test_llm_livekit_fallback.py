@@ -11,8 +11,6 @@ the same way (the last user message).
 
 from __future__ import annotations
 
-from typing import Any
-
 import trio
 
 from vagent._core import APIConnectionError
@@ -20,32 +18,15 @@ from vagent.llm import ChatContext, FallbackAdapter
 from vagent.testing.fake_llm import FakeLLM, FakeLLMFailure, FakeLLMResponse
 
 
-class NamedLLM(FakeLLM):
-    """A FakeLLM with its own model and provider names."""
-
-    def __init__(self, *, model: str, provider: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._model_name = model
-        self._provider_name = provider
-
-    @property
-    def model(self) -> str:
-        return self._model_name
-
-    @property
-    def provider(self) -> str:
-        return self._provider_name
-
-
 async def test_reports_active_instance_model_and_provider(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    primary = NamedLLM(
+    primary = FakeLLM(
         model="primary-model",
         provider="primary",
         failures=FakeLLMFailure(error=APIConnectionError("failing llm")),
     )
-    fallback = NamedLLM(
+    fallback = FakeLLM(
         model="fallback-model",
         provider="fallback",
         responses=[FakeLLMResponse(input="hello", content="hi there", ttft=0.01, duration=0.02)],

@@ -42,23 +42,6 @@ class FallbackAdapterTester(stt_mod.FallbackAdapter):
         self.changes[id(ev.stt)].append(ev.available)
 
 
-class NamedSTT(FakeSTT):
-    """A FakeSTT with its own model and provider names."""
-
-    def __init__(self, *args: object, model: str, provider: str, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self._model_name = model
-        self._provider_name = provider
-
-    @property
-    def model(self) -> str:
-        return self._model_name
-
-    @property
-    def provider(self) -> str:
-        return self._provider_name
-
-
 def failing(name: str = "fake1") -> FakeSTT:
     return FakeSTT([HELLO], failures=[APIConnectionError(f"{name} failed")] * ALWAYS)
 
@@ -83,13 +66,13 @@ FALLBACK = {"model_name": "fallback-model", "model_provider": "fallback"}
 
 
 async def test_reports_active_instance_model_and_provider(autojump_clock: object) -> None:
-    fake1 = NamedSTT(
+    fake1 = FakeSTT(
         [HELLO],
         model="primary-model",
         provider="primary",
         failures=[APIConnectionError("fake1 failed")] * 2,
     )
-    fake2 = NamedSTT([HELLO, HELLO], model="fallback-model", provider="fallback")
+    fake2 = FakeSTT([HELLO, HELLO], model="fallback-model", provider="fallback")
     adapter = FallbackAdapterTester([fake1, fake2], recovery_delay=1.0)
 
     # before any traffic, the primary is reported
@@ -107,12 +90,12 @@ async def test_reports_active_instance_model_and_provider(autojump_clock: object
 
 
 async def test_stream_reports_active_instance_model_and_provider(autojump_clock: object) -> None:
-    fake1 = NamedSTT(
+    fake1 = FakeSTT(
         model="primary-model",
         provider="primary",
         failures=[APIConnectionError("fake1 failed")] * ALWAYS,
     )
-    fake2 = NamedSTT([HELLO], model="fallback-model", provider="fallback")
+    fake2 = FakeSTT([HELLO], model="fallback-model", provider="fallback")
     adapter = FallbackAdapterTester([fake1, fake2])
     assert await streamed_finals(adapter) == ["hello world"]
     assert adapter.metrics_metadata == FALLBACK

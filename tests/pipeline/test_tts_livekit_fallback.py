@@ -43,23 +43,6 @@ class FallbackAdapterTester(tts_mod.FallbackAdapter):
         self.changes[id(ev.tts)].append(ev.available)
 
 
-class NamedTTS(FakeTTS):
-    """A FakeTTS with its own model and provider names."""
-
-    def __init__(self, *, model: str, provider: str, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._model_name = model
-        self._provider_name = provider
-
-    @property
-    def model(self) -> str:
-        return self._model_name
-
-    @property
-    def provider(self) -> str:
-        return self._provider_name
-
-
 def failing(**kwargs: object) -> FakeTTS:
     return FakeTTS(failures=[APIConnectionError("failed")] * ALWAYS, **kwargs)  # type: ignore[arg-type]
 
@@ -81,13 +64,13 @@ def duration(audio: list[SynthesizedAudio]) -> float:
 
 
 async def test_reports_active_instance_model_and_provider(autojump_clock: object) -> None:
-    fake1 = NamedTTS(
+    fake1 = FakeTTS(
         model="primary-model",
         provider="primary",
         failures=[APIConnectionError("fake1 failed")] * 2,
         default=FakeTTSResponse(ttfb=0.5),
     )
-    fake2 = NamedTTS(
+    fake2 = FakeTTS(
         model="fallback-model", provider="fallback", default=FakeTTSResponse(audio_duration=5.0)
     )
     adapter = tts_mod.FallbackAdapter([fake1, fake2], max_retry_per_tts=1, recovery_delay=1.0)
@@ -113,12 +96,12 @@ async def test_reports_active_instance_model_and_provider(autojump_clock: object
 
 
 async def test_stream_reports_active_instance_model_and_provider(autojump_clock: object) -> None:
-    fake1 = NamedTTS(
+    fake1 = FakeTTS(
         model="primary-model",
         provider="primary",
         failures=[APIConnectionError("fake1 failed")] * ALWAYS,
     )
-    fake2 = NamedTTS(
+    fake2 = FakeTTS(
         model="fallback-model", provider="fallback", default=FakeTTSResponse(audio_duration=5.0)
     )
     adapter = tts_mod.FallbackAdapter([fake1, fake2], max_retry_per_tts=1)

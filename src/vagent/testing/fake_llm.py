@@ -144,6 +144,7 @@ class FakeLLM(LLM):
         failures: FakeLLMFailure | Mapping[int, FakeLLMFailure] | None = None,
         label: str = "FakeLLM",
         model: str = "fake-llm",
+        provider: str = "fake",
     ) -> None:
         super().__init__()
         if isinstance(responses, Mapping):
@@ -166,6 +167,7 @@ class FakeLLM(LLM):
         self._failures = failures
         self._label = label
         self._model = model
+        self._provider = provider
         self.requests: list[FakeLLMRequest] = []
         self.attempt_times: list[float] = []
         self.running_attempts = 0
@@ -176,7 +178,7 @@ class FakeLLM(LLM):
 
     @property
     def provider(self) -> str:
-        return "fake"
+        return self._provider
 
     def chat(
         self,

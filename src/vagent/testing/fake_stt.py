@@ -87,10 +87,14 @@ class FakeSTT(STT):
         sample_rate: int | None = None,
         language: str = "en",
         failures: Sequence[Failure] = (),
+        model: str = "unknown",
+        provider: str = "unknown",
     ) -> None:
         super().__init__(
             capabilities=STTCapabilities(streaming=streaming, interim_results=interim_results)
         )
+        self._model = model
+        self._provider = provider
         self.speeches = sorted(speeches, key=lambda s: s.start_time)
         self.sample_rate = sample_rate
         self.language = language
@@ -98,6 +102,14 @@ class FakeSTT(STT):
         self.streams: list[FakeSTTStreamRecord] = []
         self.recognize_calls: list[FakeRecognizeCall] = []
         self._next_batch = 0
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    @property
+    def provider(self) -> str:
+        return self._provider
 
     def _data(self, speech: FakeUserSpeech, text: str) -> list[SpeechData]:
         return [

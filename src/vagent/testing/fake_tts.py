@@ -72,6 +72,8 @@ class FakeTTS(TTS):
         tone_hz: float | None = None,
         failures: Sequence[Failure] = (),
         aligned_transcript: bool = False,
+        model: str = "unknown",
+        provider: str = "unknown",
     ) -> None:
         super().__init__(
             capabilities=TTSCapabilities(
@@ -86,6 +88,16 @@ class FakeTTS(TTS):
         self.tone_hz = tone_hz
         self.failures: list[Failure] = list(failures)
         self.requests: list[str] = []
+        self._model = model
+        self._provider = provider
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    @property
+    def provider(self) -> str:
+        return self._provider
 
     def response_for(self, text: str) -> FakeTTSResponse:
         return self.responses.get(text.strip(), self.default)
