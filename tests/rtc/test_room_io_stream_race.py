@@ -8,6 +8,8 @@ the real pump on a real bridge thread (real clock) against a FakeRoom's particip
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from contextlib import AbstractAsyncContextManager
 from functools import partial
@@ -18,7 +20,7 @@ import trio
 from livekit import rtc
 from test_room_io import MIC_FRAME, StubSession, connected_room, first_sample, frame, next_frame
 
-from vagent.rtc import RtcError, open_rtc_bridge
+from vagent.rtc import ParticipantConnected, RtcError, open_rtc_bridge
 from vagent.rtc._audio import AudioFrameReceiver, open_frames
 from vagent.rtc.room_io import RoomIO
 
@@ -75,3 +77,79 @@ async def test_the_user_dropping_as_their_stream_opens_leaves_the_room_io_runnin
             mic.push_frame(frame(7, MIC_FRAME))
             assert first_sample(await next_frame(audio)) == 7
             assert session.input.audio is audio
+
+
+class NeverEndingStream:
+    """What livekit gives for a stream made from a participant it had already replaced (it
+    logs "failed to get participant"): no frame ever, and ``aclose`` waits for an end of
+    stream from the native side that never comes, until its reader task is cancelled."""
+
+    def __init__(self) -> None:
+        self._reader = asyncio.get_running_loop().create_future()
+        self.closed_short = False
+
+    def __aiter__(self) -> NeverEndingStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        await asyncio.Event().wait()
+
+    async def aclose(self) -> None:
+        try:
+            await self._reader
+        except asyncio.CancelledError:
+            self.closed_short = True
+            raise
+
+
+async def test_a_stream_that_never_ends_does_not_hold_back_the_next_one(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Seen after a server restart: the audio was reopened from the replaced participant and
+    # that stream was dead; when the participant made anew reopened it, closing the dead one
+    # held RoomIO for the bridge's whole cancel timeout (2 s), and the start of what the user
+    # said meanwhile was lost. The dead stream's close is now cut short.
+    room = await connected_room()
+    session = StubSession()
+    user = room.add_participant("user")
+    mic = user.publish_audio()
+    dead: list[NeverEndingStream] = []
+    opened: list[str] = []
+    fake_open = room.open_audio_stream
+    reopened = trio.Event()
+
+    async with open_rtc_bridge(cancel_timeout=10.0) as bridge:
+
+        def open_audio_stream(
+            identity: str, **kwargs: Any
+        ) -> AbstractAsyncContextManager[AudioFrameReceiver]:
+            opened.append(identity)
+            if len(opened) > 1:
+                reopened.set()
+                return fake_open(identity, **kwargs)
+
+            def make_stream() -> rtc.AudioStream:
+                dead.append(NeverEndingStream())
+                return dead[-1]  # type: ignore[return-value]
+
+            return open_frames(bridge, make_stream, buffer_frames=50, name="audio of user")
+
+        room.open_audio_stream = open_audio_stream  # type: ignore[method-assign,assignment]
+        with caplog.at_level(logging.WARNING, logger="vagent.rtc"):
+            async with RoomIO(session, room) as io:
+                audio = io.audio_input
+                assert audio is not None
+                with trio.fail_after(5):
+                    while not dead:  # noqa: ASYNC110 (the stream is made on the bridge loop)
+                        await trio.sleep(0.01)
+                room._apply(ParticipantConnected(participant=user.info))
+                # well inside the bridge's cancel timeout: the old pump did not have to be
+                # abandoned for the new stream to open
+                with trio.fail_after(5):
+                    await reopened.wait()
+                await trio.sleep(0.05)
+                mic.push_frame(frame(7, MIC_FRAME))
+                assert first_sample(await next_frame(audio)) == 7
+                assert dead[0].closed_short
+                assert bridge.statistics().calls_in_flight == 0  # nothing left on the loop
+    assert "still running on the asyncio side" not in caplog.text
