@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from functools import partial
 from typing import Any
@@ -27,6 +28,29 @@ from vagent.rtc.room_io import RoomIO
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(30)]
 
 
+def first_stream_on_the_bridge(
+    room: Any, bridge: Any, make_stream: Callable[[], rtc.AudioStream]
+) -> tuple[list[str], trio.Event]:
+    """Make ``room``'s first audio stream with ``make_stream``, run by the real pump on
+    ``bridge``; later ones are the FakeRoom's own. Returns the identities opened and an event
+    set when a second stream is opened."""
+    opened: list[str] = []
+    reopened = trio.Event()
+    fake_open = room.open_audio_stream
+
+    def open_audio_stream(
+        identity: str, **kwargs: Any
+    ) -> AbstractAsyncContextManager[AudioFrameReceiver]:
+        opened.append(identity)
+        if len(opened) > 1:
+            reopened.set()
+            return fake_open(identity, **kwargs)  # type: ignore[no-any-return]
+        return open_frames(bridge, make_stream, buffer_frames=50, name=f"audio of {identity}")
+
+    room.open_audio_stream = open_audio_stream
+    return opened, reopened
+
+
 @pytest.mark.parametrize("wait_for_unlink", [False, True])
 async def test_the_user_dropping_as_their_stream_opens_leaves_the_room_io_running(
     wait_for_unlink: bool,
@@ -36,32 +60,19 @@ async def test_the_user_dropping_as_their_stream_opens_leaves_the_room_io_runnin
     user = room.add_participant("user")
     user.publish_audio()
     ios: list[RoomIO] = []
-    opened: list[str] = []
-    fake_open = room.open_audio_stream
-    reopened = trio.Event()
 
     async with open_rtc_bridge() as bridge:
 
-        def open_audio_stream(
-            identity: str, **kwargs: Any
-        ) -> AbstractAsyncContextManager[AudioFrameReceiver]:
-            opened.append(identity)
-            if len(opened) > 1:
-                reopened.set()
-                return fake_open(identity, **kwargs)
+        def make_stream() -> rtc.AudioStream:
+            # Bridge loop: the SDK has forgotten the user; vagent hears of it next.
+            bridge.portal.submit(partial(user.leave, reason=rtc.DisconnectReason.SIGNAL_CLOSE))
+            if wait_for_unlink:  # the departure is handled before the failure lands
+                deadline = time.monotonic() + 5
+                while ios[0].linked_participant is not None and time.monotonic() < deadline:
+                    time.sleep(0.001)
+            raise RtcError("no remote participant 'user' in the room")
 
-            def make_stream() -> rtc.AudioStream:
-                # Bridge loop: the SDK has forgotten the user; vagent hears of it next.
-                bridge.portal.submit(partial(user.leave, reason=rtc.DisconnectReason.SIGNAL_CLOSE))
-                if wait_for_unlink:  # the departure is handled before the failure lands
-                    deadline = time.monotonic() + 5
-                    while ios[0].linked_participant is not None and time.monotonic() < deadline:
-                        time.sleep(0.001)
-                raise RtcError("no remote participant 'user' in the room")
-
-            return open_frames(bridge, make_stream, buffer_frames=50, name="audio of user")
-
-        room.open_audio_stream = open_audio_stream  # type: ignore[method-assign,assignment]
+        opened, reopened = first_stream_on_the_bridge(room, bridge, make_stream)
         async with RoomIO(session, room) as io:
             ios.append(io)
             audio = io.audio_input
@@ -114,27 +125,13 @@ async def test_a_stream_that_never_ends_does_not_hold_back_the_next_one(
     user = room.add_participant("user")
     mic = user.publish_audio()
     dead: list[NeverEndingStream] = []
-    opened: list[str] = []
-    fake_open = room.open_audio_stream
-    reopened = trio.Event()
+
+    def make_stream() -> rtc.AudioStream:
+        dead.append(NeverEndingStream())
+        return dead[-1]  # type: ignore[return-value]
 
     async with open_rtc_bridge(cancel_timeout=10.0) as bridge:
-
-        def open_audio_stream(
-            identity: str, **kwargs: Any
-        ) -> AbstractAsyncContextManager[AudioFrameReceiver]:
-            opened.append(identity)
-            if len(opened) > 1:
-                reopened.set()
-                return fake_open(identity, **kwargs)
-
-            def make_stream() -> rtc.AudioStream:
-                dead.append(NeverEndingStream())
-                return dead[-1]  # type: ignore[return-value]
-
-            return open_frames(bridge, make_stream, buffer_frames=50, name="audio of user")
-
-        room.open_audio_stream = open_audio_stream  # type: ignore[method-assign,assignment]
+        _, reopened = first_stream_on_the_bridge(room, bridge, make_stream)
         with caplog.at_level(logging.WARNING, logger="vagent.rtc"):
             async with RoomIO(session, room) as io:
                 audio = io.audio_input
