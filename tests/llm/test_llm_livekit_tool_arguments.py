@@ -16,6 +16,7 @@ import enum
 from typing import Annotated, Any
 
 import pytest
+from llm_helpers import mock_tool_1
 from pydantic import BaseModel, Field
 
 from vagent._core import ValidationError
@@ -33,17 +34,6 @@ class MockOption(str, enum.Enum):  # noqa: UP042 - written as livekit users writ
     A = "a"
     B = "b"
     C = "c"
-
-
-@function_tool
-async def mock_tool_1(arg1: str, opt_arg2: str | None = None) -> dict[str, str | None]:
-    """Test tool 1
-
-    Args:
-        arg1: The first argument
-        opt_arg2: The optional second argument
-    """
-    return {"arg1": arg1, "opt_arg2": opt_arg2}
 
 
 @function_tool

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 
 import pytest
+from llm_helpers import mock_tool_1
 
 from vagent.llm import (
     ProviderTool,
@@ -25,17 +26,6 @@ from vagent.llm import (
     build_legacy_openai_schema,
     function_tool,
 )
-
-
-@function_tool
-async def mock_tool_1(arg1: str, opt_arg2: str | None = None) -> dict[str, str | None]:
-    """Test tool 1
-
-    Args:
-        arg1: The first argument
-        opt_arg2: The optional second argument
-    """
-    return {"arg1": arg1, "opt_arg2": opt_arg2}
 
 
 @function_tool

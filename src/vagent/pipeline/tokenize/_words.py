@@ -21,13 +21,19 @@ _CJK_TEXT = re.compile(f"[{_CJK_SCRIPTS}\u3000-\u303f\uf900-\ufaff\uac00-\ud7af\
 _CLAUSE_MARKS = frozenset("\uff0c\u3002\uff01\uff1f\uff1b\uff1a\u3001")  # ，。！？；：、
 
 
-def _strip_punctuation(token: str, start: int) -> tuple[str, int, int] | None:
-    # Keep punctuation inside a word ("don't", "e-mail", "3.5"), drop it at the edges.
+def word_edges(token: str) -> tuple[int, int]:
+    """Where ``token``'s word starts and ends without the punctuation at its edges
+    (punctuation inside a word stays: "don't", "e-mail", "3.5")."""
     lo, hi = 0, len(token)
     while lo < hi and token[lo] in _PUNCTUATION:
         lo += 1
     while hi > lo and token[hi - 1] in _PUNCTUATION:
         hi -= 1
+    return lo, hi
+
+
+def _strip_punctuation(token: str, start: int) -> tuple[str, int, int] | None:
+    lo, hi = word_edges(token)
     if lo == hi:
         return None
     return token[lo:hi], start + lo, start + hi

@@ -15,7 +15,7 @@ from typing import overload
 
 from vagent.pipeline.text_transforms import FilteredText
 
-from ._words import _PUNCTUATION
+from ._words import word_edges
 
 _WORD = re.compile(r"\S+")
 
@@ -23,11 +23,7 @@ _WORD = re.compile(r"\S+")
 def _replace(text: str, replacements: Mapping[str, str]) -> str:
     def one(match: re.Match[str]) -> str:
         token = match.group()
-        lo, hi = 0, len(token)
-        while lo < hi and token[lo] in _PUNCTUATION:
-            lo += 1
-        while hi > lo and token[hi - 1] in _PUNCTUATION:
-            hi -= 1
+        lo, hi = word_edges(token)
         # "a.b.c" is a key as written: try the token without its edge punctuation first,
         # then the token with only its leading punctuation gone
         for end in (hi, len(token)):
