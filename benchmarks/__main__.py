@@ -173,6 +173,7 @@ def engineer_benches() -> dict[str, str]:
         "bench_session.py",
         "bench_mixer.py",
         "bench_rtc_bridge.py",
+        "bench_event_loops.py",
     ):
         path = ROOT / "benchmarks" / script
         if not path.exists():

@@ -417,10 +417,13 @@ once. What is left is mostly trio's run loop per wakeup: in the 16-session profi
 2026-12-06 quiet run, about 4.3 s of the 7.7 s were busy (the rest idle in `epoll`), of which
 the session's input pump and everything it calls took 1.8 s and trio's scheduling and its
 deadline and cancel-scope bookkeeping most of the rest; a trio wakeup costs more than one on
-asyncio's C-accelerated loop. Levers left: fewer wakeups per frame
+asyncio's C-accelerated loop (`benchmarks/bench_event_loops.py`, in the engineers' benches
+below, measures by how much in the same run: a channel hop, a timer wakeup, a hand-off from
+another thread). This workload's microphone is a timer per 10 ms frame on each side, so it
+pays the timer ratio in full. Levers left: fewer wakeups per frame
 (providers that read their buffer by window rather than by frame, input frames longer than
-10 ms: the production-like figures use 40 ms frames pushed from the rtc callback), or running
-the session on an asyncio loop; not fewer hops, which are gone."""
+10 ms: in a room vagent asks for 50 ms frames, as livekit-agents does, pushed from the rtc
+callback), or running the session on an asyncio loop; not fewer hops, which are gone."""
 
 
 def markdown(

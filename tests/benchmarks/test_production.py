@@ -60,14 +60,14 @@ def test_shares_and_ratios_come_from_one_trial() -> None:
         "floor: vagent": {"cpu_s_per_min": 1.0},
         "livekit-agents": {"cpu_s_per_min": 4.0},
         "floor: livekit-agents": {"cpu_s_per_min": 2.0},
-        "vagent @ 50 ms": {"cpu_s_per_min": 2.5},
-        "floor: vagent @ 50 ms": {"cpu_s_per_min": 1.5},
+        "vagent @ 10 ms": {"cpu_s_per_min": 2.5},
+        "floor: vagent @ 10 ms": {"cpu_s_per_min": 1.5},
     }
     row = production.per_trial(trial)
     assert row["share: vagent"] == pytest.approx(2.0)
     assert row["ratio: vagent"] == pytest.approx(0.75)
     assert row["ratio: share: vagent"] == pytest.approx(1.0)
-    assert row["ratio: vagent @ 50 ms"] == pytest.approx(0.625)
+    assert row["ratio: vagent @ 10 ms"] == pytest.approx(0.625)
     failed = {**trial, "floor: vagent": {"error": "boom"}}
     assert production.per_trial(failed)["share: vagent"] is None
 

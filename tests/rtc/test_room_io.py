@@ -74,7 +74,7 @@ class StubSession(EventEmitter[Any]):
         self.calls.append(("generate_reply", user_input))
 
 
-MIC_FRAME = 0.04
+MIC_FRAME = RoomInputOptions().audio_frame_size_ms / 1000
 """The frame size RoomIO asks of the room's audio stream (a shorter frame waits for more)."""
 
 
@@ -213,11 +213,12 @@ async def test_input_audio_comes_in_frames_of_the_requested_size(autojump_clock:
     async with room_io(room, StubSession()) as io:
         assert io.audio_input is not None
         await settle()
-        for n in range(8):  # 80 ms in 10 ms frames
+        per_frame = round(MIC_FRAME / 0.01)
+        for n in range(2 * per_frame):  # two of RoomIO's frames in 10 ms frames
             mic.push_frame(frame(n, duration=0.01))
         got = [await next_frame(io.audio_input) for _ in range(2)]
-    assert [f.duration for f in got] == [pytest.approx(0.04)] * 2  # RoomIO's default
-    assert [first_sample(f) for f in got] == [0, 4]
+    assert [f.duration for f in got] == [pytest.approx(0.05)] * 2  # livekit-agents' default
+    assert [first_sample(f) for f in got] == [0, per_frame]
     options = RoomInputOptions(audio_frame_size_ms=20)
     async with room_io(room, StubSession(), input_options=options) as io:
         assert io.audio_input is not None

@@ -53,8 +53,9 @@ class RoomInputOptions:
 
     ``audio_sample_rate`` / ``audio_num_channels``: the format the user's audio is
     delivered in; ``audio_frame_size_ms``: the length of each frame asked of the room's
-    audio stream (40 ms: a quarter of the per-frame work of rtc's 10 ms frames, for at most
-    40 ms more before the VAD and STT hear the end of a frame). ``text_input_cb`` runs for each chat message (may be async).
+    audio stream (50 ms, livekit-agents' default: a fifth of the per-frame work of rtc's
+    10 ms frames, for at most 40 ms more before the VAD and STT hear the end of a frame).
+    ``text_input_cb`` runs for each chat message (may be async).
     ``noise_cancellation`` is passed to the participant's ``rtc.AudioStream`` (LiveKit's
     noise-cancellation options or a ``FrameProcessor``). ``video_enabled=True`` subscribes to
     the linked participant's camera and sets it as ``session.input.video`` (the latest few
@@ -71,7 +72,7 @@ class RoomInputOptions:
     video_enabled: bool = False
     audio_sample_rate: int = 24000
     audio_num_channels: int = 1
-    audio_frame_size_ms: int = field(default=40, validator=_positive_ms)
+    audio_frame_size_ms: int = field(default=50, validator=_positive_ms)
     noise_cancellation: Any | None = None
     text_input_cb: TextInputCallback = _default_text_input_cb
     sync_transcription: NotGivenOr[bool] = NOT_GIVEN
