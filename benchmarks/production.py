@@ -290,6 +290,30 @@ def threads_section(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def task_section(result: dict[str, Any]) -> list[str]:
+    """vagent's trio thread by task (medians over trials of its CPU and steps per minute)."""
+    cpu: dict[str, list[float]] = {}
+    steps: dict[str, list[float]] = {}
+    for t in result["trials"]:
+        for name, row in t.get("vagent", {}).get("task_cpu", {}).items():
+            cpu.setdefault(name, []).append(row["cpu_s"])
+            steps.setdefault(name, []).append(row["steps"])
+    if not cpu:
+        return []
+    lines = [
+        "vagent's event loop thread by task (medians over trials, per session-minute; a trio "
+        "instrument times every task step, `benchmarks/workloads/task_cpu.py`):",
+        "",
+        "| task | CPU s/min | steps/min | CPU per step |",
+        "|---|---|---|---|",
+    ]
+    for name in sorted(cpu, key=lambda n: -statistics.median(cpu[n])):
+        c, n = statistics.median(cpu[name]), statistics.median(steps[name])
+        per = f"{c / n * 1e6:.0f} us" if n else "-"
+        lines.append(f"| {name} | {c:.3f} | {n:.0f} | {per} |")
+    return lines
+
+
 GOAL_TOTAL = 0.8
 GOAL_SHARE = 0.5
 
@@ -380,6 +404,8 @@ def section(result: dict[str, Any]) -> str:
         "on both sides (`benchmarks/workloads/loopback.py`). Transcriptions are not published.",
         "",
         *threads_section(result),
+        "",
+        *task_section(result),
         "",
         *goals_section(s),
         "",

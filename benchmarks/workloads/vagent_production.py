@@ -28,6 +28,7 @@ import trio
 from livekit import rtc
 
 from benchmarks.workloads import loopback, spec
+from benchmarks.workloads.task_cpu import TaskCPU
 from benchmarks.workloads.vagent_side import BenchAgent, history, make_llm, make_tts
 from vagent._core import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions, NotGivenOr
 from vagent.pipeline._attempts import TrackedSender
@@ -306,10 +307,16 @@ async def one_session(
                 room_output_options=RoomOutputOptions(transcription_enabled=False),
             )
             speeches = [(s.start, s.end) for s in w.speeches]
+            tasks = TaskCPU()
+            if delay == 0:  # session 0 (the first) measures the trio thread by task
+                trio.lowlevel.add_instrument(tasks)
             cpu0, threads0 = time.process_time(), loopback.thread_cpu()
             stamps = await bridge.call(loopback.feed_microphone, mic.rtc_source, speeches, seconds)
             cpu = time.process_time() - cpu0
             threads = loopback.cpu_by_thread(threads0, seconds)
+            if delay == 0:
+                trio.lowlevel.remove_instrument(tasks)
+                result["task_cpu"] = tasks.report(seconds)
             await anyio.sleep(0.3)  # a reply being committed lands in the history
             result["behaviour"] = history(session)
         output = room.local_participant.output

@@ -3,10 +3,13 @@ the vagent side over real loopback rtc audio."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import trio
 from benchmarks.workloads import loopback, spec, vagent_production
+from benchmarks.workloads.task_cpu import ENTRY_QUEUE, TaskCPU
 
 from benchmarks import memory_sessions, production
 
@@ -101,3 +104,36 @@ async def test_vagent_side_converses_over_loopback_audio() -> None:
     assert result["behaviour"] == spec.expected_behaviour(spec.conversation(7.0))
     assert result["output_captures"] > 0
     assert result["eot_to_audio"]["n"] == 1
+    tasks = result["task_cpu"]
+    assert tasks[ENTRY_QUEUE]["steps"] > 0  # received frames come through trio's entry queue
+
+
+async def test_task_cpu_puts_each_steps_cpu_on_its_task() -> None:
+    def burn(cpu_seconds: float) -> None:
+        until = time.thread_time() + cpu_seconds
+        while time.thread_time() < until:
+            pass
+
+    async def busy() -> None:
+        for _ in range(2):
+            burn(0.02)
+            await trio.lowlevel.checkpoint()
+
+    async def idle() -> None:
+        for _ in range(5):
+            await trio.lowlevel.checkpoint()
+
+    tasks = TaskCPU()
+    trio.lowlevel.add_instrument(tasks)
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(busy)
+            nursery.start_soon(idle)
+    finally:
+        trio.lowlevel.remove_instrument(tasks)
+    report = tasks.report(seconds=60.0)  # per minute of one minute: the raw figures
+    busy_row = report["test_task_cpu_puts_each_steps_cpu_on_its_task.busy"]
+    idle_row = report["test_task_cpu_puts_each_steps_cpu_on_its_task.idle"]
+    assert busy_row["cpu_s"] >= 0.04
+    assert idle_row["cpu_s"] < 0.01
+    assert (busy_row["steps"], idle_row["steps"]) == (3, 6)  # the first step starts each task
