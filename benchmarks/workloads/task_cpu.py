@@ -29,13 +29,16 @@ class TaskCPU(trio.abc.Instrument):
     def __init__(self) -> None:
         self.cpu: Counter[str] = Counter()
         self.steps: Counter[str] = Counter()
-        self._step_started = 0.0
+        self._step_started: float | None = None  # None: installed during the current step
         self._installed_at = time.thread_time()
 
     def before_task_step(self, task: trio.lowlevel.Task) -> None:
         self._step_started = time.thread_time()
 
     def after_task_step(self, task: trio.lowlevel.Task) -> None:
+        if self._step_started is None:  # the step that installed this began before it
+            self._installed_at = time.thread_time()
+            return
         name = label(task)
         self.cpu[name] += time.thread_time() - self._step_started
         self.steps[name] += 1
