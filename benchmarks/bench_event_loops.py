@@ -3,16 +3,18 @@
 Run: ``.venv/bin/python benchmarks/bench_event_loops.py``. Prints one table. vagent's
 session runs on trio (through anyio); a livekit-agents job runs on asyncio. Where a
 workload's cost is a number of wakeups per second (a task woken by a channel, a timer, a
-callback from another thread), the ratio of these rows is the ratio of the two frameworks'
-costs for the same design, whatever the framework does on top. CPU time of the process per
-operation (``time.process_time``), best of three runs.
+callback from another thread), a row's ratio is how much more the same design pays for that
+kind of wakeup on trio; what a framework does on top of its wakeups is not in it. CPU time of
+the process per operation (``time.process_time``, the feeding thread included), best of
+three runs.
 
 - ``channel hop``: two tasks pass an item back and forth through memory channels (trio
   memory channel vs ``asyncio.Queue``); one hop is one send plus the receiver's wakeup.
 - ``channel hop (anyio)``: the same through anyio's memory object streams, which is what
   vagent's pipeline uses, on each backend.
-- ``timer wakeup``: 50 tasks each sleeping 10 ms in a loop for 1 s (the shape of a
-  microphone feed or a playout clock); one operation is one task waking from its sleep.
+- ``timer wakeup``: 50 tasks (in an anyio task group) each sleeping 10 ms in a loop with the
+  runtime's own sleep, for 1 s (the shape of a microphone feed or a playout clock); one
+  operation is one task waking from its sleep.
 - ``thread hand-off``: a plain thread hands items to the loop one at a time and waits for
   each (trio ``TrioToken.run_sync_soon`` vs ``loop.call_soon_threadsafe``), the shape of an
   rtc callback delivering a received frame.
@@ -23,7 +25,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 import anyio
 import trio
@@ -48,20 +52,24 @@ def cpu_per_op(fn: Callable[[], int]) -> float:
 # -- channel hop ---------------------------------------------------------------------------
 
 
-async def _trio_hops() -> int:
-    a_send, a_recv = trio.open_memory_channel[int](1)
-    b_send, b_recv = trio.open_memory_channel[int](1)
+async def _hops(
+    open_channel: Callable[[int], tuple[Any, Any]],
+    open_group: Callable[[], AbstractAsyncContextManager[Any]],
+) -> int:
+    """Channel hops with ``open_channel(size) -> (send, receive)`` and a task group."""
+    a_send, a_recv = open_channel(1)
+    b_send, b_recv = open_channel(1)
 
     async def echo() -> None:
         async for item in a_recv:
             await b_send.send(item)
 
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(echo)
+    async with open_group() as group:
+        group.start_soon(echo)
         for i in range(HOPS // 2):
             await a_send.send(i)
             await b_recv.receive()
-        nursery.cancel_scope.cancel()
+        group.cancel_scope.cancel()
     return HOPS
 
 
@@ -82,57 +90,24 @@ async def _asyncio_hops() -> int:
     return HOPS
 
 
-async def _anyio_hops() -> int:
-    a_send, a_recv = anyio.create_memory_object_stream[int](1)
-    b_send, b_recv = anyio.create_memory_object_stream[int](1)
-
-    async def echo() -> None:
-        async for item in a_recv:
-            await b_send.send(item)
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(echo)
-        for i in range(HOPS // 2):
-            await a_send.send(i)
-            await b_recv.receive()
-        tg.cancel_scope.cancel()
-    return HOPS
-
-
 # -- timer wakeup --------------------------------------------------------------------------
 
 
-async def _trio_timers() -> int:
+async def _timers(sleep: Callable[[float], Awaitable[None]]) -> int:
+    """Timer wakeups of ``sleep`` (the backend's own), the tasks in an anyio task group."""
     woke = 0
 
     async def sleeper() -> None:
         nonlocal woke
         while True:
-            await trio.sleep(SLEEP)
+            await sleep(SLEEP)
             woke += 1
 
-    async with trio.open_nursery() as nursery:
+    async with anyio.create_task_group() as tg:
         for _ in range(SLEEPERS):
-            nursery.start_soon(sleeper)
-        await trio.sleep(SLEEP_FOR)
-        nursery.cancel_scope.cancel()
-    return woke
-
-
-async def _asyncio_timers() -> int:
-    woke = 0
-
-    async def sleeper() -> None:
-        nonlocal woke
-        while True:
-            await asyncio.sleep(SLEEP)
-            woke += 1
-
-    async with asyncio.TaskGroup() as tg:
-        tasks = [tg.create_task(sleeper()) for _ in range(SLEEPERS)]
-        await asyncio.sleep(SLEEP_FOR)
-        for task in tasks:
-            task.cancel()
+            tg.start_soon(sleeper)
+        await sleep(SLEEP_FOR)
+        tg.cancel_scope.cancel()
     return woke
 
 
@@ -145,52 +120,57 @@ def _feed(deliver: Callable[[int], None], done: threading.Semaphore) -> None:
         done.acquire()  # one item in flight, as a frame every few ms is
 
 
+async def _handoffs(
+    deliver: Callable[[int], object],
+    get: Callable[[], Awaitable[int]],
+    to_thread: Callable[[Callable[[], None]], Awaitable[None]],
+) -> int:
+    """A feeding thread ``deliver``s items one at a time; this loop ``get``s each."""
+    done = threading.Semaphore(0)
+    thread = threading.Thread(target=_feed, args=(deliver, done))
+    thread.start()
+    for _ in range(HANDOFFS):
+        await get()
+        done.release()
+    await to_thread(thread.join)
+    return HANDOFFS
+
+
 async def _trio_handoffs() -> int:
     token = trio.lowlevel.current_trio_token()
     send, recv = trio.open_memory_channel[int](HANDOFFS)
-    done = threading.Semaphore(0)
-    thread = threading.Thread(
-        target=_feed, args=(lambda i: token.run_sync_soon(send.send_nowait, i), done)
+    return await _handoffs(
+        lambda i: token.run_sync_soon(send.send_nowait, i), recv.receive, trio.to_thread.run_sync
     )
-    thread.start()
-    for _ in range(HANDOFFS):
-        await recv.receive()
-        done.release()
-    await trio.to_thread.run_sync(thread.join)
-    return HANDOFFS
 
 
 async def _asyncio_handoffs() -> int:
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[int] = asyncio.Queue()
-    done = threading.Semaphore(0)
-    thread = threading.Thread(
-        target=_feed, args=(lambda i: loop.call_soon_threadsafe(queue.put_nowait, i), done)
+    return await _handoffs(
+        lambda i: loop.call_soon_threadsafe(queue.put_nowait, i), queue.get, asyncio.to_thread
     )
-    thread.start()
-    for _ in range(HANDOFFS):
-        await queue.get()
-        done.release()
-    await asyncio.to_thread(thread.join)
-    return HANDOFFS
+
+
+ANYIO_CHANNELS = (anyio.create_memory_object_stream[int], anyio.create_task_group)
 
 
 def rows() -> list[tuple[str, float, float]]:
     return [
         (
             "channel hop",
-            cpu_per_op(lambda: trio.run(_trio_hops)),
+            cpu_per_op(lambda: trio.run(_hops, trio.open_memory_channel[int], trio.open_nursery)),
             cpu_per_op(lambda: asyncio.run(_asyncio_hops())),
         ),
         (
             "channel hop (anyio)",
-            cpu_per_op(lambda: anyio.run(_anyio_hops, backend="trio")),
-            cpu_per_op(lambda: anyio.run(_anyio_hops, backend="asyncio")),
+            cpu_per_op(lambda: anyio.run(_hops, *ANYIO_CHANNELS, backend="trio")),
+            cpu_per_op(lambda: anyio.run(_hops, *ANYIO_CHANNELS, backend="asyncio")),
         ),
         (
             "timer wakeup",
-            cpu_per_op(lambda: trio.run(_trio_timers)),
-            cpu_per_op(lambda: asyncio.run(_asyncio_timers())),
+            cpu_per_op(lambda: anyio.run(_timers, trio.sleep, backend="trio")),
+            cpu_per_op(lambda: anyio.run(_timers, asyncio.sleep, backend="asyncio")),
         ),
         (
             "thread hand-off",
