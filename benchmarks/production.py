@@ -302,7 +302,8 @@ def task_section(result: dict[str, Any]) -> list[str]:
         return []
     lines = [
         "vagent's event loop thread by task (medians over trials, per session-minute; a trio "
-        "instrument times every task step, `benchmarks/workloads/task_cpu.py`):",
+        "instrument times every task step, `benchmarks/workloads/task_cpu.py`; its own cost, "
+        "two clock reads per step, is counted in vagent's figures above):",
         "",
         "| task | CPU s/min | steps/min | CPU per step |",
         "|---|---|---|---|",
@@ -342,7 +343,8 @@ def goals_section(s: dict[str, float | None]) -> list[str]:
         "all of it on one asyncio loop, so the hand-off between two loops (a wakeup of each "
         "per received frame) is a cost only vagent has. What one wakeup costs on each runtime "
         "is measured by `benchmarks/bench_event_loops.py` (its table is below, under the "
-        "engineers' benches): the same design pays that ratio on trio. Levers left: the "
+        "engineers' benches): a wakeup of the same kind costs that much more on trio. "
+        "Levers left: the "
         "session on the bridge's own asyncio loop (no hand-off, asyncio's cheaper wakeups), "
         "or fewer wakeups per received frame (frames longer than livekit-agents' 50 ms, at "
         "the cost of latency).",
