@@ -296,3 +296,63 @@ async def test_start_job_refused_or_lost_raises_launch_error(
         with pytest.raises(JobLaunchError, match="is not idle"):
             await ex.start_job(_info())
     assert updates == []  # a launch that raised is never reported
+
+
+class LingeringExecutor(ScriptedExecutor):
+    """A kill lands only when the test calls :meth:`exit`: what the process sent before it
+    died is still read, as from a real pipe."""
+
+    def _kill_worker(self) -> None:
+        if self.killed_at is None:
+            self.killed_at = trio.current_time()
+
+
+async def test_a_start_answer_read_after_the_launch_gave_up_starts_nothing(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Found by a soak run: a dispatch burst's launch timed out just as its job process
+    # answered; the answer was read after the launch had failed, and a job its caller was
+    # told never started went RUNNING, then FAILED when the kill landed.
+    ex = LingeringExecutor(_config())
+    updates: list[JobStatusUpdate] = []
+    answer = trio.Event()
+    async with _supervised(ex, updates, []) as nursery:
+        await _answer_init(ex)
+
+        async def peer() -> None:
+            while not isinstance(await ex.peer.receive(), StartJobRequest):
+                pass
+            await answer.wait()
+            await ex.peer.send(StartJobResponse())  # the entrypoint runs, but too late
+            await _answer_pings(ex)
+
+        nursery.start_soon(peer)
+        with trio.move_on_after(2.0):  # the launcher's deadline
+            await ex.start_job(_info())
+        assert ex.abandon_start("job did not start within 2.0 s")
+        answer.set()
+        await trio.sleep(1.0)  # the answer is read before the kill lands
+        assert not ex.job_started
+        ex.exit()
+    assert updates == []  # the launch failed: no RUNNING, no FAILED
+    assert ex.killed_at == pytest.approx(2.0, abs=0.1)
+
+
+async def test_a_started_job_cannot_be_abandoned(autojump_clock: trio.testing.MockClock) -> None:
+    ex = ScriptedExecutor(_config())
+    updates: list[JobStatusUpdate] = []
+    async with _supervised(ex, updates, []) as nursery:
+        await _answer_init(ex)
+
+        async def peer() -> None:
+            while not isinstance(await ex.peer.receive(), StartJobRequest):
+                pass
+            await ex.peer.send(StartJobResponse())
+            await _answer_pings(ex)
+
+        nursery.start_soon(peer)
+        await ex.start_job(_info())
+        assert not ex.abandon_start("too late")  # it runs on
+        assert ex.killed_at is None
+        ex.exit()
+    assert [u.status for u in updates] == [JobStatus.RUNNING, JobStatus.FAILED]

@@ -108,6 +108,7 @@ class JobExecutor(ABC):
         self._running_job: RunningJobInfo | None = None
         self._start_response: StartJobResponse | None = None
         self._start_answered = trio.Event()
+        self._start_abandoned = False  # the launcher gave up before the job started
         self._job_exit: JobExited | None = None
         self._kill_reason = ""
         self._last_pong = 0.0
@@ -313,7 +314,15 @@ class JobExecutor(ABC):
             await trio.lowlevel.checkpoint()
 
     async def _accept_start_response(self, msg: StartJobResponse, on_status: OnStatus) -> None:
-        """Record the answer to ``StartJobRequest``; RUNNING is queued before start_job returns."""
+        """Record the answer to ``StartJobRequest``; RUNNING is queued before start_job returns.
+
+        An answer that comes after the launcher gave up (:meth:`abandon_start`) is ignored:
+        the launch already failed, so the job never counts as started and gets no update.
+        """
+        if self._start_abandoned:
+            await trio.lowlevel.checkpoint()
+            self._start_answered.set()
+            return
         self._start_response = msg
         if not msg.error and self._running_job is not None:
             job_id = self._running_job.job.id
@@ -399,6 +408,21 @@ class JobExecutor(ABC):
             )
         if response.error:
             raise JobLaunchError(f"the job process could not start the job: {response.error}")
+
+    def abandon_start(self, reason: str) -> bool:
+        """The launcher gives up on the job it sent: unless it already started, kill the
+        process and make sure it never counts as started. Returns False (and does nothing)
+        when the job had started.
+
+        Without this, a start answer already on its way when the launch's deadline passed
+        would be read after the launch had failed: the job would go RUNNING, then FAILED
+        when the kill lands, for a launch its caller was told did not happen.
+        """
+        if self.job_started:
+            return False
+        self._start_abandoned = True
+        self.kill(reason)
+        return True
 
     async def shutdown(self, reason: str) -> None:
         """Graceful stop: ask the job to end, wait ``close_timeout``, then kill.

@@ -403,14 +403,14 @@ class ProcPool:
             except BaseException:
                 # A job that did start (its RUNNING update is queued) keeps running even if
                 # the deadline or a cancellation lands at that very moment.
-                if executor is not None and not executor.job_started:
-                    executor.kill("launch failed")
+                if executor is not None:
+                    executor.abandon_start("launch failed")
                 raise
             return
-        if executor is not None and executor.job_started:
-            return
-        if executor is not None:
-            executor.kill(f"job did not start within {timeout} s")
+        if executor is not None and not executor.abandon_start(
+            f"job did not start within {timeout} s"
+        ):
+            return  # it started as the deadline passed
         raise JobLaunchError(
             f"job {info.job.id} did not start within {timeout} s"
             + ("" if executor is not None else ": no job process became ready")
