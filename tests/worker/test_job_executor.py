@@ -134,6 +134,13 @@ async def _answer_init(executor: ScriptedExecutor) -> None:
         await trio.sleep(0.001)
 
 
+async def _answer_start(executor: ScriptedExecutor, response: StartJobResponse) -> None:
+    """Wait for the job to be sent (ignoring pings) and answer it with ``response``."""
+    while not isinstance(await executor.peer.receive(), StartJobRequest):
+        pass
+    await executor.peer.send(response)
+
+
 async def _answer_pings(
     executor: ScriptedExecutor, *, delay: float = 0.0, until: float = 1e9
 ) -> None:
@@ -233,9 +240,7 @@ async def test_a_malformed_message_kills_the_process_and_fails_the_job(
         await _answer_init(ex)
 
         async def peer() -> None:
-            while not isinstance(await ex.peer.receive(), StartJobRequest):
-                pass
-            await ex.peer.send(StartJobResponse())
+            await _answer_start(ex, StartJobResponse())
             await ex.raw_peer.send_all(garbage)
 
         nursery.start_soon(peer)
@@ -283,9 +288,7 @@ async def test_start_job_refused_or_lost_raises_launch_error(
         await _answer_init(ex)
 
         async def peer() -> None:
-            while not isinstance(await ex.peer.receive(), StartJobRequest):
-                pass
-            await ex.peer.send(StartJobResponse(error="invalid job protobuf: x"))
+            await _answer_start(ex, StartJobResponse(error="invalid job protobuf: x"))
             ex.exit()
 
         nursery.start_soon(peer)
@@ -344,13 +347,7 @@ async def test_a_started_job_cannot_be_abandoned(autojump_clock: trio.testing.Mo
     async with _supervised(ex, updates, []) as nursery:
         await _answer_init(ex)
 
-        async def peer() -> None:
-            while not isinstance(await ex.peer.receive(), StartJobRequest):
-                pass
-            await ex.peer.send(StartJobResponse())
-            await _answer_pings(ex)
-
-        nursery.start_soon(peer)
+        nursery.start_soon(_answer_start, ex, StartJobResponse())
         await ex.start_job(_info())
         assert not ex.abandon_start("too late")  # it runs on
         assert ex.killed_at is None
