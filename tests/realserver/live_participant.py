@@ -94,7 +94,8 @@ class LiveParticipant:
         self.attribute_changes: list[AttributeChange] = []
         self.joined: list[tuple[str, int]] = []  # (identity, kind)
         self.left: list[str] = []
-        self.subscribed_tracks: list[str] = []
+        self.subscribed_tracks: list[tuple[str, str]] = []  # (participant identity, track sid)
+        self.local_subscriptions: list[str] = []  # own tracks, as first subscribed by anyone
         self.disconnected = False
         self._speech: deque[Utterance] = deque()
         self._source: rtc.AudioSource | None = None
@@ -139,10 +140,14 @@ class LiveParticipant:
         def _subscribed(
             track: rtc.Track, pub: rtc.RemoteTrackPublication, p: rtc.RemoteParticipant
         ) -> None:
-            self._record(lambda: self.subscribed_tracks.append(track.sid))
+            self._record(lambda: self.subscribed_tracks.append((p.identity, track.sid)))
             if track.kind == rtc.TrackKind.KIND_AUDIO:
                 self._audio_tracks.append(track)
                 self._spawn(self._listen(track))
+
+        @room.on("local_track_subscribed")
+        def _local_subscribed(track: rtc.LocalTrack) -> None:
+            self._record(lambda: self.local_subscriptions.append(track.sid))
 
         @room.on("disconnected")
         def _disconnected(reason: Any) -> None:
@@ -152,6 +157,10 @@ class LiveParticipant:
         await room.connect(url, token, rtc.RoomOptions(auto_subscribe=True))
         for p in room.remote_participants.values():
             _joined(p)
+
+    def tracks_of(self, identity: str) -> list[str]:
+        """The sids of ``identity``'s tracks this participant subscribed to, in order."""
+        return [sid for who, sid in self.subscribed_tracks if who == identity]
 
     def _record_attributes(self, identity: str, attributes: dict[str, str]) -> None:
         change = AttributeChange(time.monotonic(), identity, attributes)

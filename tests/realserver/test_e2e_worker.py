@@ -145,12 +145,23 @@ async def test_a_server_restart_under_a_running_job(
         await auto_worker.wait_for_log("registered worker", count=2, within=WAIT)
         await auto_worker.wait_for_log("reporting the running jobs to the server", within=WAIT)
         assert reports.events(room, "job_shutdown") == []
+        # Speak once the call is back at both ends: the user's own connection recovered (it
+        # hears the agent's track, published again) and its microphone, published again, is
+        # listened to. Said earlier, the words go into a connection still being remade and
+        # nobody hears them (a soak run: the worker was back 0.2 s before the user was).
+        await user.wait_until(
+            lambda: len(user.tracks_of(agent)) == 2 and len(user.local_subscriptions) >= 2,
+            within=WAIT,
+            what="the call's audio is back after the restart",
+        )
         await _converse(user, agent)
         # The agent's audio track was published again, under a new SID: its transcription
         # names that one (lk.transcribed_track_id), so clients match text to voice.
-        answer = next(t for t in user.transcriptions if t.text == "Good morning to you.")
-        assert len(user.subscribed_tracks) == 2, user.subscribed_tracks
-        assert answer.attributes.get("lk.transcribed_track_id") == user.subscribed_tracks[-1]
+        answer = next(
+            t for t in user.transcriptions if t.sender == agent and t.text == "Good morning to you."
+        )
+        assert len(user.tracks_of(agent)) == 2, user.subscribed_tracks
+        assert answer.attributes.get("lk.transcribed_track_id") == user.tracks_of(agent)[-1]
     closed = await reports.wait_for(room, "session_closed", within=WAIT)
     assert closed["reason"] == "participant_disconnected"
     # Not asserted: how many job requests the worker saw. A restarted server recreates the
