@@ -6,8 +6,6 @@ from typing import Any
 
 import trio
 
-from vagent.llm import function_tool
-
 
 def task_count() -> int:
     """How many trio tasks exist right now (to check that nothing was left running)."""
@@ -34,14 +32,3 @@ def schema_allows_null(schema: dict[str, Any], *, root: dict[str, Any]) -> bool:
     if "enum" in schema:
         return None in schema["enum"]
     return any(schema_allows_null(member, root=root) for member in schema.get("anyOf", ()))
-
-
-@function_tool
-async def mock_tool_1(arg1: str, opt_arg2: str | None = None) -> dict[str, str | None]:
-    """Test tool 1
-
-    Args:
-        arg1: The first argument
-        opt_arg2: The optional second argument
-    """
-    return {"arg1": arg1, "opt_arg2": opt_arg2}

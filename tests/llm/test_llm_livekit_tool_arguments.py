@@ -16,9 +16,9 @@ import enum
 from typing import Annotated, Any
 
 import pytest
-from llm_helpers import mock_tool_1
 from pydantic import BaseModel, Field
 
+from reference_tools import mock_tool_1
 from vagent._core import ValidationError
 from vagent.llm import (
     build_legacy_openai_schema,

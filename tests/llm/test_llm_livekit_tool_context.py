@@ -16,8 +16,8 @@ from __future__ import annotations
 import copy
 
 import pytest
-from llm_helpers import mock_tool_1
 
+from reference_tools import mock_tool_1
 from vagent.llm import (
     ProviderTool,
     Tool,

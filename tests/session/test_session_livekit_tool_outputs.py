@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from livekit_session import LivekitActions, livekit_session
 
+from reference_tools import mock_tool_1
 from vagent.llm import FunctionCallOutput, StopResponse, function_tool
 from vagent.session import Agent, AgentSession
 from vagent.testing.fake_llm import FakeLLM, FakeLLMResponse, FakeToolCall
@@ -127,17 +128,6 @@ async def test_bare_handoff_answers_the_call_and_asks_for_no_reply(autojump_cloc
 
 
 # -- TestToolExecution's execute_function_call tests ---------------------------------------
-
-
-@function_tool
-async def mock_tool_1(arg1: str, opt_arg2: str | None = None) -> dict[str, str | None]:
-    """Test tool 1
-
-    Args:
-        arg1: The first argument
-        opt_arg2: The optional second argument
-    """
-    return {"arg1": arg1, "opt_arg2": opt_arg2}
 
 
 @function_tool

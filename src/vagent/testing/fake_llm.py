@@ -55,6 +55,7 @@ from vagent.llm import (
     to_response_format,
 )
 from vagent.llm._llm import ChunkSender
+from vagent.testing._model_names import ModelNames
 
 
 def last_user_text(chat_ctx: ChatContext) -> str:
@@ -127,7 +128,7 @@ class FakeLLMRequest:
 _EMPTY = FakeLLMResponse()
 
 
-class FakeLLM(LLM):
+class FakeLLM(ModelNames, LLM):
     """An :class:`~vagent.llm.LLM` that replays :class:`FakeLLMResponse`\\ s.
 
     Records every request in :attr:`requests`, the start time of every attempt in
@@ -171,14 +172,6 @@ class FakeLLM(LLM):
         self.requests: list[FakeLLMRequest] = []
         self.attempt_times: list[float] = []
         self.running_attempts = 0
-
-    @property
-    def model(self) -> str:
-        return self._model
-
-    @property
-    def provider(self) -> str:
-        return self._provider
 
     def chat(
         self,

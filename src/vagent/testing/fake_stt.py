@@ -41,6 +41,7 @@ from vagent.pipeline.stt import (
     SpeechEventType,
     STTCapabilities,
 )
+from vagent.testing._model_names import ModelNames
 
 from ._scripted_failures import Failure, fail_if_scripted
 from .fake_vad import FakeUserSpeech, consume_input_until, sleep_until_finite
@@ -75,7 +76,7 @@ class FakeRecognizeCall:
     at: float
 
 
-class FakeSTT(STT):
+class FakeSTT(ModelNames, STT):
     """See the module docstring. ``streams`` and ``recognize_calls`` record the input."""
 
     def __init__(
@@ -102,14 +103,6 @@ class FakeSTT(STT):
         self.streams: list[FakeSTTStreamRecord] = []
         self.recognize_calls: list[FakeRecognizeCall] = []
         self._next_batch = 0
-
-    @property
-    def model(self) -> str:
-        return self._model
-
-    @property
-    def provider(self) -> str:
-        return self._provider
 
     def _data(self, speech: FakeUserSpeech, text: str) -> list[SpeechData]:
         return [

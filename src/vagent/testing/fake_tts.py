@@ -33,6 +33,7 @@ from vagent.pipeline.tts import (
     TextInput,
     TTSCapabilities,
 )
+from vagent.testing._model_names import ModelNames
 
 from ._scripted_failures import Failure, fail_if_scripted
 
@@ -57,7 +58,7 @@ class FakeTTSResponse:
     )
 
 
-class FakeTTS(TTS):
+class FakeTTS(ModelNames, TTS):
     """See the module docstring. ``requests`` lists every text synthesized (per attempt)."""
 
     def __init__(
@@ -90,14 +91,6 @@ class FakeTTS(TTS):
         self.requests: list[str] = []
         self._model = model
         self._provider = provider
-
-    @property
-    def model(self) -> str:
-        return self._model
-
-    @property
-    def provider(self) -> str:
-        return self._provider
 
     def response_for(self, text: str) -> FakeTTSResponse:
         return self.responses.get(text.strip(), self.default)
