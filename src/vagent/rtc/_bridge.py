@@ -3,7 +3,9 @@
 livekit rtc binds an asyncio loop: its native layer delivers events with
 ``loop.call_soon_threadsafe``. Each job process therefore hosts one asyncio loop in a
 dedicated thread, owned by ``async with open_rtc_bridge() as bridge:``. Everything that
-touches an rtc object runs on that loop; vagent code talks to it through this narrow API:
+touches an rtc object runs on that loop (one exception: registering an RPC method, a
+synchronous native request made in the caller's thread so that it is in effect on return;
+see ``RtcLocalParticipant``); vagent code talks to it through this narrow API:
 
 - **calls in**: ``await bridge.call(async_fn, *args)`` runs ``async_fn(*args)`` as an
   asyncio task (submitted with ``asyncio.run_coroutine_threadsafe``) and returns its result

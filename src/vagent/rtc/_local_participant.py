@@ -145,7 +145,9 @@ class RtcLocalParticipant(LocalParticipantBase):
         bridge, rtc_room = self._room._bridge, self._room._rtc_room
         if bridge is not None and bridge.running and rtc_room is not None:  # joining or joined
             self._prepare_rpc(bridge)
-            bridge.submit_nowait(self._register_rpc_on_loop, rtc_room, [method])
+            if rtc_room.isconnected():
+                self._register_with_livekit(rtc_room.local_participant, method)
+            # else the join registers every method once it completes (_register_rpc_on_loop)
 
     def _rpc_unregistered(self, method: str) -> None:
         bridge, rtc_room = self._room._bridge, self._room._rtc_room
@@ -159,13 +161,23 @@ class RtcLocalParticipant(LocalParticipantBase):
                 self._rpc_owner, bridge.portal, self._room.wait_disconnected
             )
 
-    def _register_rpc_on_loop(self, room: rtc.Room, methods: list[str] | None = None) -> None:
-        """Bridge loop: tell livekit about ``methods`` (default: all), once it joined."""
-        if not room.isconnected():
-            return  # the join registers everything once it completes
-        local = room.local_participant
-        for method in list(self._rpc_handlers) if methods is None else methods:
-            local.register_rpc_method(method, self._rpc_server.bridge_handler(method))
+    def _register_rpc_on_loop(self, room: rtc.Room) -> None:
+        """Bridge loop, once the join completed: tell livekit about every method."""
+        for method in list(self._rpc_handlers):
+            self._register_with_livekit(room.local_participant, method)
+
+    def _register_with_livekit(self, local: rtc.LocalParticipant, method: str) -> None:
+        """Register ``method`` in livekit's native registry, in the caller's thread.
+
+        livekit answers a call of a method missing from that registry with
+        ``UNSUPPORTED_METHOD`` itself, without asking Python, and its
+        ``register_rpc_method`` is in effect when it returns. So this is the one rtc call
+        vagent makes outside the bridge loop: queued there, a registration could come after
+        a call that another participant made as soon as ``register_rpc_method`` returned.
+        It is a synchronous native request that touches no asyncio state, and the local
+        participant's native handle lives as long as the room object.
+        """
+        local.register_rpc_method(method, self._rpc_server.bridge_handler(method))
 
     async def perform_rpc(
         self,
